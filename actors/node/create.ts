@@ -1,0 +1,119 @@
+/**
+ * `create` on a node: admission, the `starting` record, the machine, and a
+ * reply once the sandbox runs (or the driver's error once it failed).
+ *
+ * Idempotency (a key names one id): `createIfAbsent` lets exactly one
+ * creator write the id. A live record found there is answered with
+ * `created: false` (the API then connects to it); a killed tombstone is
+ * replaced by a new incarnation under the same id, by CAS, so that of many
+ * concurrent creates exactly one starts a container.
+ *
+ * The traffic token is returned in this reply only; the record keeps its
+ * sha256. `env` goes to the driver in memory and is never stored or logged.
+ */
+import { CapacityExhaustedError, UnavailableError } from "../../src/errors.js";
+import type { SandboxId } from "../../src/ids.js";
+import { validateTimeoutMs } from "../../src/lifecycle/deadline.js";
+import type { CreateSpec, NodeSuccess } from "../../src/node-protocol.js";
+import type { StoredSandbox } from "../../src/schema/record.js";
+import type { TemplateRegistry } from "../../src/templates.js";
+import { hashTrafficToken, newTrafficToken } from "../../src/traffic-token.js";
+import type { CommandDeps } from "./sandbox-commands.js";
+
+/** What create needs beyond the command deps. */
+export interface CreateDeps extends CommandDeps {
+  templates: TemplateRegistry;
+  /** Hands `env` to the driver actor of this sandbox's start. */
+  putEnv: (id: SandboxId, env: Record<string, string>) => void;
+  /** Drops an env the start never took. */
+  dropEnv: (id: SandboxId) => void;
+}
+
+/** The `starting` record of a new sandbox (first incarnation). */
+export function newStartingRecord(deps: Pick<CommandDeps, "nodeId">, sandboxId: SandboxId, spec: CreateSpec, tokenHash: string, now: number): StoredSandbox {
+  return {
+    sandboxId,
+    template: spec.template,
+    state: "starting",
+    nodeId: deps.nodeId,
+    revision: 0,
+    createdAt: now,
+    startedAt: null,
+    endAt: null,
+    lastActiveAt: null,
+    timeoutMs: spec.timeoutMs,
+    expiration: spec.expiration,
+    lifecycle: spec.lifecycle,
+    metadata: spec.metadata,
+    resources: spec.resources,
+    killReason: null,
+    error: null,
+    internal: {
+      handle: null,
+      endpoint: null,
+      secure: spec.secure,
+      tokenHash,
+      key: spec.key,
+      incarnation: 1,
+      killedAt: null,
+      attempts: 0,
+    },
+  };
+}
+
+/**
+ * Writes the `starting` record: a fresh key, or a new incarnation over a
+ * killed tombstone. Returns `created: false` with the record that holds the
+ * id when it is live (someone else's create won).
+ */
+async function claim(deps: CreateDeps, fresh: StoredSandbox): Promise<{ record: StoredSandbox; created: boolean }> {
+  const first = await deps.store.createIfAbsent(fresh, "create");
+  if (first.created || first.record.state !== "killed") return first;
+  const next = await deps.store.mutate(fresh.sandboxId, (latest) =>
+    latest.state === "killed"
+      ? { record: { ...fresh, internal: { ...fresh.internal, incarnation: latest.internal.incarnation + 1 } }, event: "create" }
+      : null,
+  );
+  // Ours only if it carries our token hash (tokens are unique); else another create replaced the tombstone first.
+  const ours = next.state === "starting" && next.nodeId === deps.nodeId && next.internal.tokenHash === fresh.internal.tokenHash;
+  return { record: next, created: ours };
+}
+
+/** Runs a create command; see the module comment. */
+export async function runCreate(deps: CreateDeps, sandboxId: SandboxId, spec: CreateSpec): Promise<NodeSuccess> {
+  deps.templates.get(spec.template); // unknown template: invalid_argument before anything is written
+  validateTimeoutMs(spec.timeoutMs, deps.config);
+  const host = deps.hosting.ensure(sandboxId);
+  try {
+    return await host.mailbox.post(async (): Promise<NodeSuccess> => {
+      if (host.actor) {
+        const snapshot = await host.settled(deps.settleTimeoutMs);
+        return { ok: true, created: false, record: await deps.hosting.persisted(host, snapshot) };
+      }
+      const reservation = deps.ledger.reserve(spec.resources);
+      if (!reservation.ok) throw new CapacityExhaustedError(`node ${deps.nodeId}: ${reservation.short}`);
+      const token = newTrafficToken();
+      try {
+        const fresh = newStartingRecord(deps, sandboxId, spec, hashTrafficToken(token), Date.now());
+        const { record, created } = await claim(deps, fresh);
+        if (!created) return { ok: true, created: false, record };
+        deps.putEnv(sandboxId, spec.env);
+        // Same synchronous step: the reservation ends as the machine's `starting` takes the quota.
+        reservation.release();
+        deps.hosting.startNew(host, record);
+      } finally {
+        reservation.release();
+      }
+      try {
+        const snapshot = await host.settled(deps.settleTimeoutMs);
+        const record = await deps.hosting.persisted(host, snapshot);
+        if (record.state === "running") return { ok: true, created: true, record, trafficToken: token };
+        throw new UnavailableError(record.error?.message ?? `sandbox ${sandboxId} did not start (${record.state})`);
+      } finally {
+        deps.dropEnv(sandboxId);
+      }
+    });
+  } finally {
+    deps.hosting.release(host);
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * The node's sandbox actors: one machine actor per live sandbox, its
+ * mailbox, its deadline timer, its share of the capacity ledger, and the
+ * tombstone timer once it is killed. Everything that reacts to a machine's
+ * snapshots lives here; the NodeActor composes this with the NATS side.
+ *
+ * Invariants:
+ * - a sandbox has at most one host (and so one mailbox) on this node;
+ * - the deadline timer is armed iff the machine is `running` with an
+ *   `endAt`, at exactly that `endAt` (re-armed on every snapshot, so
+ *   in-memory activity moves it before it is flushed);
+ * - the ledger counts each hosted sandbox once, in its current state;
+ * - a `killed` sandbox holds no actor: only its tombstone timer
+ *   (`killedAt + tombstoneMs`, then `deleteIfRevision`).
+ */
+import { createActor, type Subscription } from "xstate";
+import type { CorralConfig } from "../../src/config.js";
+import type { NodeId, SandboxId } from "../../src/ids.js";
+import type { Logger } from "../../src/log.js";
+import type { StoredSandbox } from "../../src/schema/record.js";
+import type { SandboxStore } from "../../src/store/sandbox-store.js";
+import { restoreSnapshot, type SandboxMachineEvent } from "../../machines/sandbox/index.js";
+import type { CapacityLedger } from "./capacity.js";
+import { DeadlineTimers } from "./deadline-timers.js";
+import type { NodeSandboxMachine } from "./driver-actors.js";
+import { RecordWriter } from "./record-writer.js";
+import { SandboxHost, type SandboxSnapshot } from "./sandbox-host.js";
+
+/** What {@link Hosting} needs. */
+export interface HostingDeps {
+  nodeId: NodeId;
+  store: Pick<SandboxStore, "mutate" | "deleteIfRevision">;
+  config: CorralConfig;
+  machine: NodeSandboxMachine;
+  ledger: CapacityLedger;
+  log: Logger;
+  /** A hosted sandbox's deadline passed (post TIMEOUT through its mailbox). Must not block. */
+  onDeadline: (host: SandboxHost) => void;
+}
+
+/** The node's hosted sandboxes. */
+export class Hosting {
+  readonly #deps: HostingDeps;
+  readonly #hosts = new Map<SandboxId, SandboxHost>();
+  readonly #subscriptions = new Map<SandboxId, Subscription>();
+  readonly #tombstones = new DeadlineTimers<SandboxId>({ onDue: (id) => void this.#deleteTombstone(id) });
+  /** Revision of each tombstone this node will delete (only that revision is deleted). */
+  readonly #tombstoneRevisions = new Map<SandboxId, number>();
+  readonly timers: DeadlineTimers<SandboxId>;
+  readonly writer: RecordWriter;
+
+  constructor(deps: HostingDeps) {
+    this.#deps = deps;
+    this.timers = new DeadlineTimers<SandboxId>({
+      onDue: (id) => {
+        const host = this.#hosts.get(id);
+        if (host) deps.onDeadline(host);
+      },
+    });
+    this.writer = new RecordWriter({
+      store: deps.store,
+      nodeId: deps.nodeId,
+      log: deps.log,
+      onOwnershipLost: (id, err) => this.unhost(id, `ownership lost: ${err.message}`),
+    });
+  }
+
+  /** Hosted (and being-created) sandboxes. */
+  get size(): number {
+    return this.#hosts.size;
+  }
+
+  /** The host of `id`, if any. */
+  get(id: SandboxId): SandboxHost | undefined {
+    return this.#hosts.get(id);
+  }
+
+  /** Every host (a copy). */
+  all(): SandboxHost[] {
+    return [...this.#hosts.values()];
+  }
+
+  /** The host of `id`, created empty (mailbox only) if absent: creates serialize on it. */
+  ensure(id: SandboxId): SandboxHost {
+    let host = this.#hosts.get(id);
+    if (!host) {
+      host = new SandboxHost(id);
+      this.#hosts.set(id, host);
+    }
+    return host;
+  }
+
+  /** Drops an empty host (no actor) once its mailbox is idle. */
+  release(host: SandboxHost): void {
+    if (!host.actor && host.mailbox.idle && this.#hosts.get(host.sandboxId) === host) this.#hosts.delete(host.sandboxId);
+  }
+
+  /** Starts a fresh machine for a `starting` record that was just written. */
+  startNew(host: SandboxHost, record: StoredSandbox): void {
+    this.writer.seed(record);
+    this.#cancelTombstone(record.sandboxId);
+    host.finalRecord = null;
+    const actor = createActor(this.#deps.machine, { input: { record, writer: this.writer.ref, limits: this.#deps.config } });
+    this.#attach(host, actor);
+  }
+
+  /**
+   * Hosts a stored record in a stable state: `running`/`paused` become a
+   * restored actor (no write), `killed` a tombstone timer.
+   */
+  restore(record: StoredSandbox): void {
+    if (record.state === "killed") {
+      this.armTombstone(record);
+      return;
+    }
+    const host = this.ensure(record.sandboxId);
+    this.writer.seed(record);
+    const snapshot = restoreSnapshot(record, { writer: this.writer.ref, limits: this.#deps.config }, this.#deps.machine);
+    const actor = createActor(this.#deps.machine, { snapshot, input: { record, writer: this.writer.ref, limits: this.#deps.config } });
+    this.#attach(host, actor);
+  }
+
+  /** Sends an event to a hosted machine (no-op when not hosted). */
+  send(host: SandboxHost, event: SandboxMachineEvent): void {
+    host.actor?.send(event);
+  }
+
+  /**
+   * The record a reply may carry: the last acknowledged write. For a final
+   * (`killed`) machine that is the writer's last stored record, since the
+   * machine cannot take the ack of its last write.
+   */
+  async persisted(host: SandboxHost, snapshot: SandboxSnapshot): Promise<StoredSandbox> {
+    if (snapshot.status === "active") return snapshot.context.persisted;
+    const stored = await this.writer.settled(host.sandboxId);
+    return host.finalRecord ?? stored ?? snapshot.context.persisted;
+  }
+
+  /** Re-arms `host`'s deadline from its machine's current record (after a TIMEOUT that did not act). */
+  rearm(host: SandboxHost): void {
+    const snapshot = host.snapshot();
+    const running = snapshot?.status === "active" && snapshot.value === "running";
+    this.timers.arm(host.sandboxId, running ? snapshot.context.record.endAt : null);
+  }
+
+  /** Stops hosting `id` (ownership lost, node stopping): the actor stops, timers are disarmed. */
+  unhost(id: SandboxId, why: string): void {
+    const host = this.#hosts.get(id);
+    if (!host) return;
+    this.#deps.log.warn({ sandboxId: id, why }, "no longer hosting sandbox");
+    this.#detach(host);
+    host.abandon(new Error(`sandbox ${id} is no longer hosted by this node: ${why}`));
+    this.#hosts.delete(id);
+  }
+
+  /** Arms deletion of a killed tombstone at `killedAt + tombstoneMs` (only at this revision). */
+  armTombstone(record: StoredSandbox): void {
+    const killedAt = record.internal.killedAt ?? Date.now();
+    if (!this.#tombstoneRevisions.has(record.sandboxId)) this.#deps.ledger.move(record.resources, null, "killed");
+    this.#tombstoneRevisions.set(record.sandboxId, record.revision);
+    this.#tombstones.arm(record.sandboxId, killedAt + this.#deps.config.tombstoneMs);
+  }
+
+  /** Stops every actor and timer (node shutdown; the sandboxes keep running). */
+  stopAll(): void {
+    for (const host of this.all()) this.unhost(host.sandboxId, "node stopping");
+    this.timers.clear();
+    this.#tombstones.clear();
+    this.writer.stop();
+  }
+
+  #attach(host: SandboxHost, actor: SandboxHost["actor"] & object): void {
+    host.actor = actor;
+    const subscription = actor.subscribe({
+      next: (snapshot) => this.#onSnapshot(host, snapshot),
+      error: (err) => this.#deps.log.error({ sandboxId: host.sandboxId, err }, "sandbox actor failed"),
+    });
+    this.#subscriptions.set(host.sandboxId, subscription);
+    actor.start();
+    // A restored snapshot emits nothing on start: account for it now.
+    this.#onSnapshot(host, actor.getSnapshot());
+  }
+
+  #detach(host: SandboxHost): void {
+    this.#subscriptions.get(host.sandboxId)?.unsubscribe();
+    this.#subscriptions.delete(host.sandboxId);
+    const record = host.record();
+    if (record) this.#deps.ledger.move(record.resources, host.countedState, null);
+    host.countedState = null;
+    host.actor?.stop();
+    host.actor = null;
+    this.timers.disarm(host.sandboxId);
+  }
+
+  #onSnapshot(host: SandboxHost, snapshot: SandboxSnapshot): void {
+    if (host.actor === null) return;
+    const record = snapshot.context.record;
+    const state = snapshot.status === "done" ? "killed" : (snapshot.value as StoredSandbox["state"]);
+    if (state !== host.countedState) {
+      this.#deps.ledger.move(record.resources, host.countedState, state === "killed" ? null : state);
+      host.countedState = state === "killed" ? null : state;
+    }
+    this.timers.arm(host.sandboxId, state === "running" ? record.endAt : null);
+    host.notify(snapshot);
+    if (snapshot.status === "done") void this.#onKilled(host);
+  }
+
+  /** A machine reached `killed`: wait for its last write, then keep only a tombstone timer. */
+  async #onKilled(host: SandboxHost): Promise<void> {
+    this.#subscriptions.get(host.sandboxId)?.unsubscribe();
+    this.#subscriptions.delete(host.sandboxId);
+    const stored = await this.writer.settled(host.sandboxId);
+    host.finalRecord = stored ?? null;
+    host.actor = null;
+    if (this.#hosts.get(host.sandboxId) === host && host.mailbox.idle) this.#hosts.delete(host.sandboxId);
+    this.writer.forget(host.sandboxId);
+    if (stored?.state === "killed") this.armTombstone(stored);
+    else this.#deps.log.warn({ sandboxId: host.sandboxId }, "killed sandbox's final write did not land; tombstone left to the sweep");
+  }
+
+  #cancelTombstone(id: SandboxId): void {
+    if (!this.#tombstoneRevisions.delete(id)) return;
+    this.#tombstones.disarm(id);
+    this.#deps.ledger.move({ cpu: 0, memoryMB: 0 }, "killed", null);
+  }
+
+  async #deleteTombstone(id: SandboxId): Promise<void> {
+    const revision = this.#tombstoneRevisions.get(id);
+    if (revision === undefined) return;
+    this.#cancelTombstone(id);
+    try {
+      const deleted = await this.#deps.store.deleteIfRevision(id, revision);
+      this.#deps.log.debug({ sandboxId: id, deleted }, "tombstone expired");
+    } catch (err) {
+      // A record that changed (a new incarnation) is not ours to delete; anything else is logged only.
+      this.#deps.log.warn({ sandboxId: id, err }, "tombstone delete failed");
+    }
+  }
+}

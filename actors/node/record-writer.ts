@@ -1,0 +1,156 @@
+/**
+ * The node's record writer: implements the sandbox machine's writer protocol
+ * (machines/sandbox/index.ts) over `store.mutate`. One xstate actor serves
+ * every sandbox of the node; writes of one sandbox are applied strictly in
+ * the order the machine sent them (a promise chain per sandbox), writes of
+ * different sandboxes run in parallel.
+ *
+ * "Still mine": the node is the single writer of the records it owns, so
+ * every write checks that the latest stored record is still this node's,
+ * of the same incarnation, and at the revision this writer wrote last. Any
+ * other value means someone else took the sandbox over (a live node marked
+ * it `node_lost` while this one was partitioned, or a create started a new
+ * incarnation): the write is refused and the owner is told to stop hosting.
+ *
+ * Transient store failures (NATS down, timeouts) are retried with backoff
+ * while the node runs: the machine already acted on the driver, so its
+ * decision must land, not be dropped.
+ */
+import { createActor, fromCallback, type AnyActorRef } from "xstate";
+import { CorralError, InternalError } from "../../src/errors.js";
+import type { NodeId, SandboxId } from "../../src/ids.js";
+import type { Logger } from "../../src/log.js";
+import type { StoredSandbox } from "../../src/schema/record.js";
+import type { SandboxStore } from "../../src/store/sandbox-store.js";
+import type { WriteRequest } from "../../machines/sandbox/index.js";
+
+/** The stored record is no longer this node's to write. */
+export class OwnershipLostError extends InternalError {
+  constructor(
+    readonly sandboxId: SandboxId,
+    readonly latest: StoredSandbox | null,
+    why: string,
+  ) {
+    super(`sandbox ${sandboxId}: ownership lost (${why})`);
+  }
+}
+
+/** Options of {@link RecordWriter}. */
+export interface RecordWriterOptions {
+  store: Pick<SandboxStore, "mutate">;
+  nodeId: NodeId;
+  log: Logger;
+  /** Called (once per lost write) when a write found the record taken over. Must not block. */
+  onOwnershipLost: (id: SandboxId, error: OwnershipLostError) => void;
+  /** Retry backoff of transient store failures. @default { baseMs: 50, maxMs: 5000 } */
+  retry?: { baseMs: number; maxMs: number };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Writes sandbox records in machine order, with the "still mine" check. */
+export class RecordWriter {
+  readonly #opts: RecordWriterOptions;
+  readonly #chains = new Map<SandboxId, Promise<void>>();
+  /** The record each sandbox's last successful write stored (the CAS base of the next). */
+  readonly #last = new Map<SandboxId, StoredSandbox>();
+  #stopped = false;
+  /** The actor the machines send `write` requests to. */
+  readonly ref: AnyActorRef;
+
+  constructor(opts: RecordWriterOptions) {
+    this.#opts = opts;
+    const logic = fromCallback<WriteRequest>(({ receive }) => {
+      receive((request) => this.#enqueue(request));
+    });
+    this.ref = createActor(logic).start();
+  }
+
+  /** Tells the writer what is stored now (after create/restore), the CAS base of the next write. */
+  seed(record: StoredSandbox): void {
+    this.#last.set(record.sandboxId, record);
+  }
+
+  /** The record the last successful write (or seed) stored. */
+  last(id: SandboxId): StoredSandbox | undefined {
+    return this.#last.get(id);
+  }
+
+  /** Forgets a sandbox the node no longer hosts. */
+  forget(id: SandboxId): void {
+    this.#last.delete(id);
+  }
+
+  /** Resolves with the last stored record once every write sent so far for `id` has settled. */
+  async settled(id: SandboxId): Promise<StoredSandbox | undefined> {
+    for (let chain = this.#chains.get(id); chain; chain = this.#chains.get(id)) await chain;
+    return this.#last.get(id);
+  }
+
+  /** Stops retrying (pending retries give up with `persist.failed`). */
+  stop(): void {
+    this.#stopped = true;
+    this.ref.stop();
+  }
+
+  #enqueue(request: WriteRequest): void {
+    const id = request.record.sandboxId;
+    const previous = this.#chains.get(id) ?? Promise.resolve();
+    const next = previous.then(() => this.#apply(request));
+    this.#chains.set(id, next);
+    void next.finally(() => {
+      if (this.#chains.get(id) === next) this.#chains.delete(id);
+    });
+  }
+
+  async #apply(request: WriteRequest): Promise<void> {
+    const id = request.record.sandboxId;
+    const retry = this.#opts.retry ?? { baseMs: 50, maxMs: 5_000 };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const stored = await this.#opts.store.mutate(id, (latest) => this.#decide(request, latest));
+        this.#last.set(id, stored);
+        reply(request.replyTo, { type: "persisted", record: stored });
+        return;
+      } catch (err) {
+        if (err instanceof OwnershipLostError || (err instanceof CorralError && err.code === "not_found")) {
+          const lost = err instanceof OwnershipLostError ? err : new OwnershipLostError(id, null, "record deleted");
+          this.#opts.log.warn({ sandboxId: id, event: request.event, reason: lost.message }, "write refused: sandbox taken over");
+          reply(request.replyTo, { type: "persist.failed", error: lost });
+          this.#opts.onOwnershipLost(id, lost);
+          return;
+        }
+        const transient = err instanceof CorralError ? err.retryable : true;
+        if (!transient || this.#stopped) {
+          this.#opts.log.error({ sandboxId: id, event: request.event, err }, "record write failed");
+          reply(request.replyTo, { type: "persist.failed", error: err });
+          return;
+        }
+        const delayMs = Math.min(retry.maxMs, retry.baseMs * 2 ** Math.min(attempt - 1, 20));
+        if (attempt === 1 || attempt % 10 === 0) {
+          this.#opts.log.warn({ sandboxId: id, event: request.event, attempt, err: (err as Error).message }, "record write failed; retrying");
+        }
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  #decide(request: WriteRequest, latest: StoredSandbox) {
+    const id = request.record.sandboxId;
+    const base = this.#last.get(id);
+    if (latest.nodeId !== this.#opts.nodeId) throw new OwnershipLostError(id, latest, `now owned by node ${latest.nodeId}`);
+    if (latest.internal.incarnation !== request.record.internal.incarnation) {
+      throw new OwnershipLostError(id, latest, `now incarnation ${latest.internal.incarnation}`);
+    }
+    if (base && latest.revision !== base.revision) {
+      throw new OwnershipLostError(id, latest, `revision ${latest.revision} written by someone else (expected ${base.revision})`);
+    }
+    return { record: request.record, event: request.event };
+  }
+}
+
+/** Answers a machine unless it already stopped (a `killed` machine is final and takes no acks). */
+function reply(to: AnyActorRef, event: { type: "persisted"; record: StoredSandbox } | { type: "persist.failed"; error: unknown }): void {
+  if (to.getSnapshot().status !== "active") return;
+  to.send(event);
+}

@@ -1,0 +1,40 @@
+/**
+ * The access log: one pino line per answered request with sandboxId, port,
+ * method, status, durationMs and bytes (written to the client). Never the
+ * query string (it may carry secrets), never a header (tokens).
+ */
+import type { Logger } from "../../src/log.js";
+
+/** One line's fields. Kept flat and small: this runs on every request. */
+export interface AccessEntry {
+  sandboxId: string | null;
+  port: number | null;
+  method: string | undefined;
+  /** The request path without its query string. */
+  path: string;
+  status: number;
+  durationMs: number;
+  bytes: number;
+}
+
+/** The path without `?query` (and without `#fragment`, which clients should not send). */
+export function pathWithoutQuery(url: string): string {
+  const q = url.indexOf("?");
+  const h = url.indexOf("#");
+  const end = q === -1 ? h : h === -1 ? q : Math.min(q, h);
+  return end === -1 ? url : url.slice(0, end);
+}
+
+/** Writes access lines at `info` through a component logger; a no-op when disabled. */
+export class AccessLog {
+  constructor(
+    private readonly log: Logger,
+    readonly enabled: boolean,
+  ) {}
+
+  /** Logs one request (skipped cheaply when disabled or below the logger's level). */
+  write(entry: AccessEntry): void {
+    if (!this.enabled || !this.log.isLevelEnabled("info")) return;
+    this.log.info(entry, "access");
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Header rewriting for the proxy hop (RFC 9110 section 7.6.1): hop-by-hop
+ * headers and everything named in `Connection` are dropped; traffic tokens and
+ * routing headers never reach the sandbox; `X-Forwarded-For/Proto/Host` are
+ * set. Works on flat raw header arrays (`[name, value, ...]`) because node's
+ * http accepts those without per-header validation: the cheapest form.
+ */
+
+/** Dropped in both directions. `transfer-encoding` is handled by the callers (node re-frames bodies). */
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"]);
+
+/** Never forwarded upstream: the tokens (secrets) and the proxy's own routing and forwarding headers. */
+const REQUEST_ONLY = new Set([
+  "x-corral-traffic-token",
+  "e2b-traffic-access-token",
+  "e2b-sandbox-id",
+  "e2b-sandbox-port",
+  "x-corral-sandbox-id",
+  "x-corral-sandbox-port",
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-forwarded-host",
+]);
+
+/** Lower-cased tokens of a `Connection` header value (besides close/keep-alive/upgrade, which are dropped anyway). */
+function connectionTokens(value: string): Set<string> | undefined {
+  let out: Set<string> | undefined;
+  for (const raw of value.split(",")) {
+    const t = raw.trim().toLowerCase();
+    if (t.length > 0 && !HOP_BY_HOP.has(t)) (out ??= new Set()).add(t);
+  }
+  return out;
+}
+
+function namedByConnection(raw: string[]): Set<string> | undefined {
+  let out: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === "connection") {
+      const tokens = connectionTokens(raw[i + 1]!);
+      if (tokens) for (const t of tokens) (out ??= new Set()).add(t);
+    }
+  }
+  return out;
+}
+
+/** Facts about the client hop that the upstream is told in `X-Forwarded-*`. */
+export interface ForwardedFor {
+  /** The client's address (appended to any `X-Forwarded-For` it sent). */
+  readonly clientIp: string;
+  readonly proto: "http" | "https";
+}
+
+/**
+ * The upstream request's headers from the client's raw headers.
+ *
+ * @param upgrade keep `Connection: upgrade` + `Upgrade` (WebSocket handshakes)
+ */
+export function upstreamRequestHeaders(raw: string[], fwd: ForwardedFor, upgrade: boolean): string[] {
+  const extra = namedByConnection(raw);
+  const out: string[] = [];
+  let priorFor: string | undefined;
+  let host: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (lower === "x-forwarded-for") {
+      priorFor = priorFor === undefined ? raw[i + 1]! : `${priorFor}, ${raw[i + 1]!}`;
+      continue;
+    }
+    if (lower === "host") host = raw[i + 1]!;
+    if (HOP_BY_HOP.has(lower) || REQUEST_ONLY.has(lower) || extra?.has(lower)) continue;
+    out.push(name, raw[i + 1]!);
+  }
+  out.push("X-Forwarded-For", priorFor === undefined ? fwd.clientIp : `${priorFor}, ${fwd.clientIp}`);
+  out.push("X-Forwarded-Proto", fwd.proto);
+  if (host !== undefined) out.push("X-Forwarded-Host", host);
+  if (upgrade) out.push("Connection", "Upgrade", "Upgrade", upgradeValue(raw));
+  return out;
+}
+
+function upgradeValue(raw: string[]): string {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === "upgrade") return raw[i + 1]!;
+  return "websocket";
+}
+
+/**
+ * The client response's headers from the upstream's raw headers. Drops
+ * `transfer-encoding` too: node frames the body for the client's hop itself.
+ */
+export function clientResponseHeaders(raw: string[]): string[] {
+  const extra = namedByConnection(raw);
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || lower === "transfer-encoding" || extra?.has(lower)) continue;
+    out.push(name, raw[i + 1]!);
+  }
+  return out;
+}

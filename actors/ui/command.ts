@@ -1,0 +1,60 @@
+/**
+ * `corral ui --nats-url URL [--port 8481] [--host 127.0.0.1]`: connects to
+ * NATS (reconnecting forever: the UI must outlive a NATS restart and say so),
+ * opens the store and registry, starts the server and prints its address.
+ * Runs until SIGINT/SIGTERM.
+ */
+import { connect } from "@nats-io/transport-node";
+import { parse } from "../../src/cli/args.js";
+import { CorralClient } from "../../src/client/client.js";
+import { defaultNatsUrl, resolveConfig } from "../../src/config.js";
+import { InvalidArgumentError, UnavailableError } from "../../src/errors.js";
+import { logger } from "../../src/log.js";
+import { NodeRegistry, SandboxStore } from "../../src/store/index.js";
+import { startUi } from "./server.js";
+
+const log = logger("ui");
+
+function portOf(value: string | undefined): number {
+  if (value === undefined) return 8481;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError(`--port: expected 0..65535, got ${JSON.stringify(value)}`);
+  return port;
+}
+
+/** The `corral ui` command. Resolves with 0 once serving; the process then lives until signalled. */
+export async function runUiCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    "nats-url": { type: "string" },
+    port: { type: "string" },
+    host: { type: "string" },
+    json: { type: "boolean", default: false },
+  });
+  const natsUrl = values["nats-url"] ?? defaultNatsUrl();
+  const port = portOf(values.port);
+  const config = resolveConfig();
+  let nc;
+  try {
+    nc = await connect({ servers: natsUrl, name: "corral-ui", maxReconnectAttempts: -1, reconnectTimeWait: 500, waitOnFirstConnect: true });
+  } catch (err) {
+    throw new UnavailableError(`cannot connect to NATS at ${natsUrl}: ${(err as Error).message}`, { cause: err });
+  }
+  const [store, registry] = await Promise.all([SandboxStore.open(nc, config), NodeRegistry.open(nc, config)]);
+  const ui = await startUi({ nc, store, registry, client: new CorralClient(nc), port, host: values.host ?? "127.0.0.1" });
+  process.stdout.write(values.json ? `${JSON.stringify({ ui: ui.url })}\n` : `corral ui: ${ui.url}\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "ui: stopping");
+    void ui
+      .close()
+      .then(() => nc.drain())
+      .catch((err: unknown) => log.warn({ err }, "ui: unclean stop"))
+      .finally(() => process.exit(0));
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  return 0;
+}

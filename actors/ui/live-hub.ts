@@ -1,0 +1,140 @@
+/**
+ * The UI's live feed: subscribes once to every sandbox's transition events
+ * (broadcast, no queue group), watches the node registry and the NATS
+ * connection, and fans all of it out to the browsers' SSE channels. After a
+ * reconnect it re-sends a snapshot, because events published while this
+ * process was disconnected are not replayed to core subscriptions.
+ */
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { subscribeEvents } from "../../src/events.js";
+import type { Logger } from "../../src/log.js";
+import { toPublicRecord } from "../../src/schema/record.js";
+import type { NodeRecord, NodeRegistry, SandboxStore } from "../../src/store/index.js";
+import type { SseChannel} from "./sse-channel.js";
+import { sseFrame } from "./sse-channel.js";
+import type { NatsStatus, Snapshot, WireNode } from "./wire.js";
+
+/** Keep-alive comment period on idle SSE connections. */
+const PING_MS = 15_000;
+
+/** What the hub reads from and listens to. */
+export interface LiveHubDeps {
+  nc: NatsConnection;
+  store: SandboxStore;
+  registry: NodeRegistry;
+  log: Logger;
+}
+
+/** Drops the KV revision: the browser keys nodes by id and replaces them whole. */
+function wireNode(record: NodeRecord): WireNode {
+  const { revision: _revision, ...node } = record;
+  return node;
+}
+
+/** Live state fan-out to SSE channels. */
+export class LiveHub {
+  readonly #channels = new Set<SseChannel>();
+  #status: NatsStatus;
+  #events: Subscription | undefined;
+  #stopNodeWatch: (() => void) | undefined;
+  #ping: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(private readonly deps: LiveHubDeps) {
+    this.#status = deps.nc.isClosed() ? "reconnecting" : "connected";
+  }
+
+  /** The NATS connection's state as last seen. */
+  get status(): NatsStatus {
+    return this.#status;
+  }
+
+  /** Subscribes to events, nodes and connection status. */
+  start(): void {
+    const { nc, log } = this.deps;
+    this.#events = subscribeEvents(
+      nc,
+      (event) => this.#broadcast((ch) => ch.send("transition", { ...event, record: toPublicRecord(event.record) })),
+      (err) => log.warn({ err }, "ui: undecodable event skipped"),
+    );
+    this.#watchNodes();
+    this.#ping = setInterval(() => this.#channels.forEach((ch) => ch.ping()), PING_MS);
+    void this.#followStatus();
+  }
+
+  /** Reads the whole cluster view from the KV (throws when NATS is unreachable). */
+  async snapshot(): Promise<Snapshot> {
+    const serverTime = Date.now();
+    const [nodes, sandboxes] = await Promise.all([
+      this.deps.registry.list(),
+      (async () => {
+        const out = [];
+        for await (const stored of this.deps.store.scan()) out.push(toPublicRecord(stored));
+        return out;
+      })(),
+    ]);
+    return { serverTime, nats: this.#status, nodes: nodes.map(wireNode), sandboxes };
+  }
+
+  /** Adopts a browser's SSE response: status now, a snapshot as soon as it is read, live messages after it. */
+  add(channel: SseChannel): void {
+    this.#channels.add(channel);
+    channel.onClose(() => this.#channels.delete(channel));
+    channel.send("status", { nats: this.#status });
+    void this.#resync([channel]);
+  }
+
+  /** Ends every SSE response and stops listening. The connection itself is the caller's. */
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#ping);
+    this.#events?.unsubscribe();
+    this.#stopNodeWatch?.();
+    for (const ch of this.#channels) ch.end();
+    this.#channels.clear();
+  }
+
+  #broadcast(send: (ch: SseChannel) => void): void {
+    for (const ch of this.#channels) send(ch);
+  }
+
+  #watchNodes(): void {
+    this.#stopNodeWatch?.();
+    this.#stopNodeWatch = this.deps.registry.watch((nodeId, record) =>
+      this.#broadcast((ch) => ch.send("node", { nodeId, node: record ? wireNode(record) : null })),
+    );
+  }
+
+  /** Holds the channels' live messages, sends them a fresh snapshot, then what arrived meanwhile. */
+  async #resync(channels: SseChannel[]): Promise<void> {
+    channels.forEach((ch) => ch.hold());
+    let frame: string | null = null;
+    try {
+      frame = sseFrame("snapshot", await this.snapshot());
+    } catch (err) {
+      // NATS is down: the status says so, and the reconnect triggers the next resync.
+      this.deps.log.warn({ err }, "ui: snapshot failed");
+    }
+    channels.forEach((ch) => ch.release(frame));
+  }
+
+  async #followStatus(): Promise<void> {
+    for await (const s of this.deps.nc.status()) {
+      if (this.#closed) return;
+      if (s.type === "disconnect" && this.#status !== "reconnecting") {
+        this.#setStatus("reconnecting");
+      } else if (s.type === "reconnect") {
+        this.#setStatus("connected");
+        // The KV watch's consumer may not survive a server restart; a fresh one replays every node.
+        this.#watchNodes();
+        void this.#resync([...this.#channels]);
+      }
+    }
+  }
+
+  #setStatus(status: NatsStatus): void {
+    this.#status = status;
+    this.deps.log.info({ nats: status }, "ui: NATS connection status");
+    this.#broadcast((ch) => ch.send("status", { nats: status }));
+  }
+}

@@ -1,0 +1,51 @@
+/** Argument parsing shared by the CLI commands (node:util parseArgs, strict). */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { InvalidArgumentError } from "../errors.js";
+
+export type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** Options every client command takes. */
+export const CLIENT_OPTIONS = {
+  "nats-url": { type: "string" },
+  json: { type: "boolean", default: false },
+} as const satisfies Options;
+
+/** What `parse` returns for the options `O` (named so declarations can refer to it). */
+export type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;
+
+export function parse<O extends Options>(argv: string[], options: O): Parsed<O> {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+/** Whole seconds -> ms; `min` is in seconds. */
+export function secondsToMs(name: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name}: expected whole seconds, got ${JSON.stringify(value)}`);
+  const s = Number(value);
+  if (s < min) throw new InvalidArgumentError(`${name}: must be at least ${min} second(s)`);
+  return s * 1000;
+}
+
+/** `k=v` pairs -> object. */
+export function keyValues(name: string, pairs: string[] | undefined): Record<string, string> | undefined {
+  if (!pairs || pairs.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const i = pair.indexOf("=");
+    if (i <= 0) throw new InvalidArgumentError(`${name}: expected key=value, got ${JSON.stringify(pair)}`);
+    out[pair.slice(0, i)] = pair.slice(i + 1);
+  }
+  return out;
+}
+
+/** Exactly `n` positionals. */
+export function positionals(cmd: string, values: string[], names: string[], optional = 0): string[] {
+  if (values.length < names.length - optional || values.length > names.length) {
+    throw new InvalidArgumentError(`usage: corral ${cmd} ${names.map((n, i) => (i >= names.length - optional ? `[${n}]` : n)).join(" ")}`);
+  }
+  return values;
+}

@@ -1,0 +1,48 @@
+/** Branded identifiers and their validation. Ids are usable in host names and KV keys. */
+import { createHash, randomBytes } from "node:crypto";
+
+declare const brand: unique symbol;
+type Brand<T, B extends string> = T & { readonly [brand]: B };
+
+/** 20 characters of [a-z0-9]; usable as a DNS label, a KV key and a subject token. */
+export type SandboxId = Brand<string, "SandboxId">;
+/** A node's name: [A-Za-z0-9_-], 1..64 characters (a subject token and KV key). */
+export type NodeId = Brand<string, "NodeId">;
+
+export const SANDBOX_ID_LENGTH = 20;
+export const SANDBOX_ID_PATTERN = /^[a-z0-9]{20}$/;
+export const NODE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+export function isSandboxId(value: unknown): value is SandboxId {
+  return typeof value === "string" && SANDBOX_ID_PATTERN.test(value);
+}
+
+export function isNodeId(value: unknown): value is NodeId {
+  return typeof value === "string" && NODE_ID_PATTERN.test(value);
+}
+
+/** Maps bytes onto the id alphabet. 256 % 36 bias is irrelevant for ids that only need to be unique. */
+function encode(bytes: Uint8Array): SandboxId {
+  let out = "";
+  for (let i = 0; i < SANDBOX_ID_LENGTH; i++) out += ALPHABET[bytes[i]! % ALPHABET.length];
+  return out as SandboxId;
+}
+
+/** A fresh random sandbox id (~103 bits). */
+export function newSandboxId(): SandboxId {
+  return encode(randomBytes(SANDBOX_ID_LENGTH));
+}
+
+/**
+ * The id of the sandbox for an idempotency key: the same key always names the
+ * same id, so concurrent creates with one key contend on one KV key.
+ */
+export function sandboxIdForKey(key: string): SandboxId {
+  return encode(createHash("sha256").update("corral.key:").update(key).digest());
+}
+
+export function asNodeId(value: string): NodeId {
+  if (!isNodeId(value)) throw new TypeError(`invalid node id ${JSON.stringify(value)}: use 1-64 of [A-Za-z0-9_-]`);
+  return value;
+}

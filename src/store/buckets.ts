@@ -1,0 +1,105 @@
+/**
+ * Opening (creating when absent) Corral's JetStream resources: the
+ * `corral_sandboxes` and `corral_nodes` KV buckets and the `CORRAL_EVENTS`
+ * stream. Opening is idempotent and safe to race between processes: an
+ * existing bucket or stream is opened, and the limits Corral owns (the node
+ * lease, the events bounds) are brought in line with the configuration.
+ */
+import {
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  jetstreamManager,
+  type JetStreamManager,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import { Kvm, type KV } from "@nats-io/kv";
+import { nanos, type NatsConnection } from "@nats-io/nats-core";
+import type { CorralConfig } from "../config.js";
+import { logger } from "../log.js";
+import { EVENTS_STREAM, NODE_BUCKET, SANDBOX_BUCKET, subjects } from "../subjects.js";
+import { mapStoreError } from "./kv-errors.js";
+
+const log = logger("store");
+
+/** Values kept per sandbox key: the current record and the one before it (to debug a bad write). */
+export const SANDBOX_HISTORY = 2;
+
+/** The JetStream stream behind a KV bucket. */
+export const kvStream = (bucket: string) => `KV_${bucket}`;
+
+/** Opens `corral_sandboxes`: file storage, history 2, no max-age (expiry is Corral's own `endAt`/tombstone timers). */
+export async function openSandboxBucket(nc: NatsConnection): Promise<KV> {
+  try {
+    return await new Kvm(nc).create(SANDBOX_BUCKET, { history: SANDBOX_HISTORY, storage: StorageType.File });
+  } catch (err) {
+    throw mapStoreError(err, { op: `open bucket ${SANDBOX_BUCKET}` });
+  }
+}
+
+/**
+ * Opens `corral_nodes`, whose max-age is the node lease (`nodeLeaseMs`): a
+ * node that stops heartbeating drops out of the bucket by itself (bucket
+ * max-age works on nats-server 2.9; per-message TTL does not).
+ */
+export async function openNodeBucket(nc: NatsConnection, config: CorralConfig): Promise<KV> {
+  const op = `open bucket ${NODE_BUCKET}`;
+  try {
+    const kv = await new Kvm(nc).create(NODE_BUCKET, { history: 1, ttl: config.nodeLeaseMs, storage: StorageType.File });
+    // An existing bucket keeps the max-age it was made with; a changed lease
+    // must reach it, or nodes would expire on the old lease.
+    await reconcileStream(await jetstreamManager(nc), kvStream(NODE_BUCKET), { max_age: nanos(config.nodeLeaseMs) });
+    return kv;
+  } catch (err) {
+    throw mapStoreError(err, { op });
+  }
+}
+
+/**
+ * Opens (or creates) `CORRAL_EVENTS`: captures `corral.v1.events.>`, file
+ * storage, oldest events discarded beyond `eventsMaxAgeMs` / `eventsMaxBytes`.
+ * Two processes creating it at once is fine: the loser of `add` opens it.
+ */
+export async function openEventsStream(nc: NatsConnection, config: CorralConfig): Promise<void> {
+  const wanted: Partial<StreamConfig> = {
+    subjects: [subjects.eventsStreamFilter],
+    max_age: nanos(config.eventsMaxAgeMs),
+    max_bytes: config.eventsMaxBytes,
+  };
+  const op = `open stream ${EVENTS_STREAM}`;
+  try {
+    const jsm = await jetstreamManager(nc);
+    const created = await jsm.streams
+      .add({
+        name: EVENTS_STREAM,
+        ...wanted,
+        storage: StorageType.File,
+        retention: RetentionPolicy.Limits,
+        discard: DiscardPolicy.Old,
+        num_replicas: 1,
+      })
+      .then(
+        () => true,
+        // "stream name already in use" (with a different config) or a lost
+        // creation race: fall through to open and reconcile it.
+        () => false,
+      );
+    if (!created) await reconcileStream(jsm, EVENTS_STREAM, wanted);
+  } catch (err) {
+    throw mapStoreError(err, { op });
+  }
+}
+
+/** Updates the stream when any of `wanted` differs from its config (throws StreamNotFoundError if absent). */
+async function reconcileStream(jsm: JetStreamManager, name: string, wanted: Partial<StreamConfig>): Promise<void> {
+  const info = await jsm.streams.info(name);
+  const current = info.config as unknown as Record<string, unknown>;
+  const differs = Object.entries(wanted).some(([k, v]) => JSON.stringify(current[k]) !== JSON.stringify(v));
+  if (!differs) return;
+  log.info({ stream: name, from: pick(current, Object.keys(wanted)), to: wanted }, "updating stream limits to match configuration");
+  await jsm.streams.update(name, { ...info.config, ...wanted });
+}
+
+function pick(obj: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.map((k) => [k, obj[k]]));
+}

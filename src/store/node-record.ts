@@ -1,0 +1,60 @@
+/**
+ * The node record held in `corral_nodes` (msgpack): who the node is, what it
+ * can hold and what it holds now. Written by the node on every heartbeat.
+ */
+import { z } from "zod";
+import { decodeMsgpack, encodeMsgpack } from "../codec.js";
+import { InternalError } from "../errors.js";
+import { EpochMsSchema, NodeIdSchema, SandboxStateSchema } from "../schema/record.js";
+
+const AmountsSchema = z.strictObject({
+  /** CPU cores (fractions allowed). */
+  cpu: z.number().nonnegative(),
+  memoryMB: z.number().nonnegative(),
+  sandboxes: z.number().int().nonnegative(),
+});
+
+/** Validator of a node record (the `revision` field is the KV entry's, never trusted from the bytes). */
+export const NodeRecordSchema = z.strictObject({
+  nodeId: NodeIdSchema,
+  /** Corral version the node runs. */
+  version: z.string(),
+  /** Where the node can be reached directly, if anywhere (informational). */
+  address: z.string().nullable(),
+  driver: z.enum(["docker", "process"]),
+  pauseMode: z.enum(["freeze", "stop"]),
+  startedAt: EpochMsSchema,
+  /** When this record was written; the lease runs until `heartbeatAt + nodeLeaseMs`. */
+  heartbeatAt: EpochMsSchema,
+  /** What the node admits at most. */
+  capacity: AmountsSchema,
+  /** What its live sandboxes hold now. */
+  allocation: AmountsSchema,
+  /** Sandboxes per state. */
+  counts: z.partialRecord(SandboxStateSchema, z.number().int().nonnegative()),
+  revision: z.number().int().nonnegative().optional(),
+});
+
+/** A node's registration and heartbeat (`revision` = KV entry revision when read). */
+export type NodeRecord = z.infer<typeof NodeRecordSchema>;
+
+/** Validates and encodes a node record; an invalid one is a bug in the node: `internal`. */
+export function encodeNodeRecord(record: NodeRecord): Uint8Array {
+  const parsed = NodeRecordSchema.safeParse(record);
+  if (!parsed.success) throw new InternalError(`refusing to write an invalid node record: ${parsed.error.message}`);
+  const { revision: _revision, ...value } = parsed.data;
+  return encodeMsgpack(value);
+}
+
+/** Decodes and validates a node record, or returns why it is not one (never throws). */
+export function decodeNodeRecord(bytes: Uint8Array, revision: number): { ok: true; record: NodeRecord } | { ok: false; reason: string } {
+  let raw: unknown;
+  try {
+    raw = decodeMsgpack(bytes);
+  } catch (err) {
+    return { ok: false, reason: `not msgpack: ${(err as Error).message}` };
+  }
+  const parsed = NodeRecordSchema.safeParse(raw);
+  if (!parsed.success) return { ok: false, reason: parsed.error.message };
+  return { ok: true, record: { ...parsed.data, revision } };
+}

@@ -1,0 +1,44 @@
+/**
+ * Every NATS subject, KV bucket and stream name Corral uses. Subjects and keys
+ * are built only here, so a rename is one edit and nothing builds them by hand.
+ */
+import type { NodeId, SandboxId } from "./ids.js";
+
+export const SERVICE_NAME = "corral";
+export const SERVICE_VERSION = "1.0.0";
+/** Queue group of the API endpoints: every node process serves them. */
+export const API_QUEUE = "corral-api";
+
+export const SANDBOX_BUCKET = "corral_sandboxes";
+export const NODE_BUCKET = "corral_nodes";
+export const EVENTS_STREAM = "CORRAL_EVENTS";
+
+/** The API operations, each on `corral.v1.sandbox.<op>`. */
+export const API_OPS = ["create", "get", "list", "kill", "pause", "resume", "connect", "set_timeout", "refresh"] as const;
+export type ApiOp = (typeof API_OPS)[number];
+
+/** Commands the API forwards to the owning node actor on `corral.v1.node.<nodeId>.<op>`. */
+export const NODE_OPS = ["create", "get", "kill", "pause", "resume", "connect", "set_timeout", "refresh", "reconcile"] as const;
+export type NodeOp = (typeof NODE_OPS)[number];
+
+export const subjects = {
+  /** `corral.v1.sandbox.<op>`: public API endpoint. */
+  api: (op: ApiOp) => `corral.v1.sandbox.${op}`,
+  /** `corral.v1.events.sandbox.<id>`: one message per record write. */
+  sandboxEvents: (id: SandboxId) => `corral.v1.events.sandbox.${id}`,
+  /** Every sandbox's events. */
+  allSandboxEvents: "corral.v1.events.sandbox.*",
+  /** What the CORRAL_EVENTS stream captures. */
+  eventsStreamFilter: "corral.v1.events.>",
+  /** `corral.v1.node.<nodeId>.<op>`: command to one node actor. */
+  node: (nodeId: NodeId, op: NodeOp) => `corral.v1.node.${nodeId}.${op}`,
+  /** Every command to one node (what the node subscribes to). */
+  nodeAll: (nodeId: NodeId) => `corral.v1.node.${nodeId}.*`,
+  /** `corral.v1.activity.<nodeId>`: proxy activity batches for one node. */
+  activity: (nodeId: NodeId) => `corral.v1.activity.${nodeId}`,
+} as const;
+
+/** KV key of a sandbox record. */
+export const sandboxKey = (id: SandboxId): string => id;
+/** KV key of a node record. */
+export const nodeKey = (id: NodeId): string => id;

@@ -1,0 +1,49 @@
+// Header rewriting on the proxy hop (issue 6): hop-by-hop, tokens, X-Forwarded-*.
+import { describe, expect, it } from "vitest";
+import { pathWithoutQuery } from "../../actors/proxy/access-log.js";
+import { clientResponseHeaders, upstreamRequestHeaders } from "../../actors/proxy/headers.js";
+
+const pairs = (flat: string[]) => Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i]!.toLowerCase(), flat[2 * i + 1]!]);
+
+describe("upstreamRequestHeaders", () => {
+  const raw = [
+    "Host", "8080-x.corral.localhost", "Connection", "keep-alive, X-Secret-Hop", "Keep-Alive", "timeout=5", "X-Secret-Hop", "1",
+    "X-Corral-Traffic-Token", "tok1", "e2b-traffic-access-token", "tok2", "X-Corral-Sandbox-Id", "id", "X-Corral-Sandbox-Port", "80",
+    "X-Forwarded-For", "10.0.0.1", "X-Forwarded-Proto", "https", "TE", "trailers", "Proxy-Authorization", "basic x",
+    "Transfer-Encoding", "chunked", "Accept", "*/*", "Upgrade", "websocket",
+  ];
+
+  it("drops hop-by-hop, Connection-named, token and routing headers; sets X-Forwarded-*", () => {
+    const out = pairs(upstreamRequestHeaders(raw, { clientIp: "127.0.0.1", proto: "http" }, false));
+    expect(out).toEqual([
+      ["host", "8080-x.corral.localhost"],
+      ["transfer-encoding", "chunked"],
+      ["accept", "*/*"],
+      ["x-forwarded-for", "10.0.0.1, 127.0.0.1"],
+      ["x-forwarded-proto", "http"],
+      ["x-forwarded-host", "8080-x.corral.localhost"],
+    ]);
+  });
+
+  it("keeps the upgrade handshake for WebSockets", () => {
+    const out = pairs(upstreamRequestHeaders(raw, { clientIp: "127.0.0.1", proto: "http" }, true));
+    expect(out.slice(-2)).toEqual([["connection", "Upgrade"], ["upgrade", "websocket"]]);
+    expect(out.map(([n]) => n)).not.toContain("x-corral-traffic-token");
+  });
+});
+
+describe("clientResponseHeaders", () => {
+  it("drops hop-by-hop headers and transfer-encoding (node re-frames the body)", () => {
+    const out = pairs(clientResponseHeaders(["Content-Type", "text/plain", "Connection", "close, X-Hop", "X-Hop", "1", "Transfer-Encoding", "chunked", "Keep-Alive", "timeout=5", "Set-Cookie", "a=1", "Set-Cookie", "b=2"]));
+    expect(out).toEqual([["content-type", "text/plain"], ["set-cookie", "a=1"], ["set-cookie", "b=2"]]);
+  });
+});
+
+describe("pathWithoutQuery", () => {
+  it.each([
+    ["/a?token=secret", "/a"],
+    ["/a#f", "/a"],
+    ["/a", "/a"],
+    ["/a?x#y", "/a"],
+  ])("%s -> %s", (url, path) => expect(pathWithoutQuery(url)).toBe(path));
+});

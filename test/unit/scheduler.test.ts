@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { placeSandbox } from "../../src/api/scheduler.js";
+import type { NodeId } from "../../src/ids.js";
+import type { NodeRecord } from "../../src/store/node-registry.js";
+
+function node(id: string, capacity: { cpu: number; memoryMB: number; sandboxes?: number }, allocation: { cpu: number; memoryMB: number; sandboxes?: number }): NodeRecord {
+  return {
+    nodeId: id as NodeId,
+    version: "test",
+    address: null,
+    driver: "process",
+    pauseMode: "freeze",
+    startedAt: 0,
+    heartbeatAt: Date.now(),
+    capacity: { sandboxes: 1000, ...capacity },
+    allocation: { sandboxes: 0, ...allocation },
+    counts: {},
+  };
+}
+
+describe("placeSandbox", () => {
+  const need = { cpu: 1, memoryMB: 512 };
+
+  it("orders candidates by the fraction of capacity left after placement (spreads load)", () => {
+    const nodes = [node("small", { cpu: 2, memoryMB: 2048 }, { cpu: 0, memoryMB: 0 }), node("big", { cpu: 8, memoryMB: 8192 }, { cpu: 1, memoryMB: 512 }), node("busy", { cpu: 8, memoryMB: 8192 }, { cpu: 6, memoryMB: 6144 })];
+    expect(placeSandbox(nodes, need).candidates.map((n) => n.nodeId)).toEqual(["big", "small", "busy"]);
+  });
+
+  it("names what each full node is short of", () => {
+    const nodes = [node("a", { cpu: 1, memoryMB: 256 }, { cpu: 0, memoryMB: 0 }), node("b", { cpu: 4, memoryMB: 4096, sandboxes: 2 }, { cpu: 0.5, memoryMB: 0, sandboxes: 2 })];
+    const { candidates, shortfalls } = placeSandbox(nodes, need);
+    expect(candidates).toEqual([]);
+    expect(shortfalls).toEqual(["a: needs 512 MiB memory, 256 free", "b: at its limit of 2 sandboxes"]);
+  });
+
+  it("counts fractional cpu exactly at the boundary", () => {
+    const { candidates } = placeSandbox([node("edge", { cpu: 1, memoryMB: 1024 }, { cpu: 0.5, memoryMB: 0 })], { cpu: 0.5, memoryMB: 512 });
+    expect(candidates.map((n) => n.nodeId)).toEqual(["edge"]);
+  });
+
+  it("breaks ties by fewer sandboxes, then by id", () => {
+    const nodes = [node("n2", { cpu: 4, memoryMB: 4096 }, { cpu: 0, memoryMB: 0, sandboxes: 3 }), node("n1", { cpu: 4, memoryMB: 4096 }, { cpu: 0, memoryMB: 0, sandboxes: 3 }), node("n3", { cpu: 4, memoryMB: 4096 }, { cpu: 0, memoryMB: 0, sandboxes: 1 })];
+    expect(placeSandbox(nodes, need).candidates.map((n) => n.nodeId)).toEqual(["n3", "n1", "n2"]);
+  });
+});
