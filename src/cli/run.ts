@@ -26,6 +26,12 @@ sandboxes (all take --nats-url URL, default $CORRAL_NATS_URL or nats://127.0.0.1
   watch [ID] [--replay | --since SECONDS]
 `;
 
+/** The message of an unknown command (`corral up` recognises it in a child's log). */
+export function unknownCommandMessage(name: string): string {
+  return `unknown command ${JSON.stringify(name)}; run \`corral help\``;
+}
+
+/** Dispatches `argv[0]` to its command; see the module comment for exit codes. */
 export async function runCommand(commands: Record<string, CommandRunner>, argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "help" || name === "--help" || name === "-h") {
@@ -34,7 +40,7 @@ export async function runCommand(commands: Record<string, CommandRunner>, argv: 
   }
   const json = rest.includes("--json");
   const command = commands[name];
-  if (!command) return reportError(new InvalidArgumentError(`unknown command ${JSON.stringify(name)}; run \`corral help\``), json);
+  if (!command) return reportError(new InvalidArgumentError(unknownCommandMessage(name)), json);
   try {
     return await command(rest);
   } catch (err) {
