@@ -69,7 +69,8 @@ export const ListRequestSchema = z.strictObject({
   metadata: MetadataSchema.optional(),
   /** @default 100; 1..1000 */
   limit: z.number().int().min(1).max(LIST_MAX_LIMIT).optional(),
-  cursor: z.string().max(512).nullable().optional(),
+  /** `nextCursor` of the previous page; null (or omitted) for the first page. */
+  cursor: z.string().min(1).max(512).nullable().optional(),
 });
 export type ListRequest = z.infer<typeof ListRequestSchema>;
 
