@@ -2,9 +2,11 @@
 // and "Exact behaviours"): key idempotency (concurrent creates, a killed
 // key), list ordering/paging/filters/tombstones, set_timeout / refresh /
 // connect on running, paused and manual sandboxes, the lifetime ceiling, and
-// env reaching the sandbox. Real nats-server, a real node with the process
+// env reaching the sandbox, and every example of docs/api.md. Real nats-server, a real node with the process
 // driver; every persisted value is re-read from the service.
 import type { NatsConnection } from "@nats-io/nats-core";
+import fs from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CorralClient } from "../../src/client/client.js";
 import { createDriver } from "../../src/drivers/create.js";
@@ -12,6 +14,7 @@ import { subscribeEvents, type SandboxEvent } from "../../src/events.js";
 import type { SandboxId } from "../../src/ids.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
 import { BASE_TEMPLATE } from "../../src/templates.js";
+import { rawRequest } from "../helpers/api.js";
 import { startNats, type NatsServer } from "../helpers/nats.js";
 import { startNode, type TestNode } from "../helpers/node.js";
 
@@ -244,5 +247,22 @@ describe("create options", () => {
     const endpoint = (await store.get(sbx.sandboxId as SandboxId))!.internal.endpoint!;
     const res = await fetch(`http://${endpoint.host}:${endpoint.ports["8080"]}/mode`);
     expect(await res.text()).toBe("dev");
+  });
+});
+
+describe("docs/api.md", () => {
+  it("every `nats req` example on the page succeeds against the service", async () => {
+    const doc = fs.readFileSync(path.resolve(import.meta.dirname, "../../docs/api.md"), "utf8");
+    const examples = [...doc.matchAll(/^nats req '?([^'\s]+)'? +'(.*)'/gm)].map((m) => ({ subject: m[1]!, body: m[2]! }));
+    expect(examples.length).toBeGreaterThanOrEqual(15);
+    const { nextCursor } = await client.list({ limit: 1, state: ["killed"] });
+    expect(nextCursor).not.toBeNull();
+    for (const { subject, body } of examples) {
+      // A fresh sandbox per example that names one, so a kill does not answer the next example.
+      const id = body.includes("<id>") ? (await client.create()).sandboxId : "";
+      const filled = body.replaceAll("<id>", id).replace("<nextCursor of the previous page>", nextCursor!);
+      const reply = await rawRequest(nc, subject, new TextEncoder().encode(filled));
+      expect(reply.status, `${subject} ${filled}: ${JSON.stringify(reply.body)}`).toBeNull();
+    }
   });
 });
