@@ -12,14 +12,16 @@ export const USAGE = `usage: corral <command> [options]
 
 servers:
   up     [--data-dir DIR] [--nats-url URL] [--proxy-port 8480] [--ui-port 8481] [--driver docker|process]
+         [--nats-port 4222] [--node-id node-1] [--domain corral.localhost]
   node   --nats-url URL --node-id ID [--driver docker|process] [--cpu N] [--memory-mb N]
+         [--max-sandboxes N] [--pause-mode freeze|stop] [--data-dir DIR]
   proxy  --nats-url URL [--port 8480] [--domain corral.localhost]
   ui     --nats-url URL [--port 8481]
 
 sandboxes (all take --nats-url URL, default $CORRAL_NATS_URL or nats://127.0.0.1:4222, and --json):
   create [--template T] [--timeout SECONDS] [--on-timeout kill|pause] [--auto-resume] [--idle] [--manual]
          [--metadata k=v]... [--env K=V]... [--key K] [--cpu N] [--memory-mb N] [--insecure]
-  get|kill|pause|resume|connect ID
+  get|kill|pause|resume|connect ID      (resume and connect take --timeout SECONDS)
   ls [--state S]... [--metadata k=v]... [--limit N] [--cursor C]
   set-timeout ID SECONDS
   refresh ID [SECONDS]

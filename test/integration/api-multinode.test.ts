@@ -28,9 +28,8 @@ const NEED = { cpu: 1, memoryMB: 64 };
 beforeAll(async () => {
   server = await startNats();
   nc = await server.connect();
-  [small, medium, large] = await Promise.all(
-    [2, 4, 8].map((cpu) => spawnNode({ natsUrl: server.url, prefix: `multi${cpu}`, driver: "process", capacity: { cpu, memoryMB: 65_536, sandboxes: 100 } })),
-  );
+  const spawn = (cpu: number) => spawnNode({ natsUrl: server.url, prefix: `multi${cpu}`, driver: "process", capacity: { cpu, memoryMB: 65_536, sandboxes: 100 } });
+  [small, medium, large] = await Promise.all([spawn(2), spawn(4), spawn(8)]);
   client = new CorralClient(nc, { timeoutMs: 60_000 });
   registry = await NodeRegistry.open(nc, resolveConfig({}, {}));
 });
