@@ -36,7 +36,7 @@ export class StaticFiles {
     if (!existsSync(path.join(dir, "index.html"))) {
       throw new Error(`corral ui: ${dir}/index.html is missing; build the UI with \`node scripts/build-ui.mjs\``);
     }
-    for (const name of ["index.html", "app.js", "app.css", "app.js.map"]) {
+    for (const name of ["index.html", "app.js", "app.css", "app.js.map", "favicon.svg"]) {
       const file = path.join(dir, name);
       if (existsSync(file)) this.#files.set(`/${name}`, { type: TYPES[path.extname(name)] ?? "application/octet-stream", body: readFileSync(file) });
     }
