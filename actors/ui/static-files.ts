@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageRoot } from "../../src/package-root.js";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -18,13 +18,7 @@ const TYPES: Record<string, string> = {
 
 /** `dist/ui` of the checkout this module runs from (source under vitest, or `dist/` after a build). */
 export function defaultAssetsDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, "package.json"))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error("corral ui: cannot find the package root to locate dist/ui");
-    dir = up;
-  }
-  return path.join(dir, "dist", "ui");
+  return path.join(packageRoot(), "dist", "ui");
 }
 
 /** The bundle's files, read once at start-up (they are small and immutable for the process's life). */
