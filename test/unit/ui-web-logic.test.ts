@@ -5,7 +5,7 @@ import type { WireEvent, WireRecord } from "../../actors/ui/wire.js";
 import { matchingLines, roundedPath } from "../../actors/ui/web/chart-geometry.js";
 import { diffRecords } from "../../actors/ui/web/diff.js";
 import { filterFromQuery, filterToQuery, matchesFilter, NO_FILTER, parseMetadataTerms, STATES } from "../../actors/ui/web/filters.js";
-import { formatAgo, formatDelta, formatDuration, formatTimeLeft } from "../../actors/ui/web/format.js";
+import { formatAgo, formatDelta, formatDuration, formatGap, formatTimeLeft } from "../../actors/ui/web/format.js";
 import { ClusterState, type Change } from "../../actors/ui/web/state.js";
 import { SANDBOX_STATES, toPublicRecord } from "../../src/schema/record.js";
 import { makeStoredSandbox } from "../helpers/records.js";
@@ -31,9 +31,11 @@ describe("format", () => {
     [-30_000, "−30s"],
   ])("formatDuration(%i) = %s", (ms, text) => expect(formatDuration(ms)).toBe(text));
 
-  it("formatDelta signs the change", () => {
+  it("formatDelta signs the change; formatGap shows milliseconds under a second", () => {
     expect(formatDelta(300_000)).toBe("+5m 00s");
     expect(formatDelta(-61_000)).toBe("−1m 01s");
+    expect(formatGap(22)).toBe("+22ms");
+    expect(formatGap(61_000)).toBe("+1m 01s");
   });
 
   it("formatTimeLeft counts down to endAt and names why there is no deadline", () => {

@@ -25,6 +25,11 @@ export function formatDelta(ms: number): string {
   return ms >= 0 ? `+${formatDuration(ms)}` : formatDuration(ms);
 }
 
+/** The time between two events: `+12ms` under a second, else like `formatDelta`. */
+export function formatGap(ms: number): string {
+  return Math.abs(ms) < 1000 ? `+${Math.round(ms)}ms` : formatDelta(ms);
+}
+
 /** What the deadline column says: time left to `endAt` at `now`, `expired`, or why there is none. */
 export function formatTimeLeft(endAt: number | null, now: number, state: string, expiration: "ttl" | "manual"): string {
   if (state === "killed" || state === "killing") return "—";

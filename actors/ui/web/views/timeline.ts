@@ -7,7 +7,7 @@
  */
 import type { WireEvent } from "../../wire.js";
 import { diffRecords } from "../diff.js";
-import { formatClock, formatDelta } from "../format.js";
+import { formatClock, formatGap } from "../format.js";
 import { h, replaceChildren, setText } from "../dom.js";
 import { formatValue } from "../values.js";
 
@@ -77,7 +77,7 @@ export class Timeline {
       h("span", { class: "tl-time", title: new Date(event.at).toISOString() }, formatClock(event.at)),
       h("span", { class: "tl-event" }, event.event),
       h("span", { class: "tl-states" }, event.from === event.to ? h("span", { class: "muted" }, event.to) : `${event.from ?? "∅"} → ${event.to}`),
-      h("span", { class: "tl-gap muted" }, prev ? formatDelta(event.at - prev.at) : ""),
+      h("span", { class: "tl-gap muted" }, prev ? formatGap(event.at - prev.at) : ""),
     );
   }
 
