@@ -14,6 +14,7 @@ import { newSandboxId } from "../../src/ids.js";
 import { NodeRegistry, SandboxStore } from "../../src/store/index.js";
 import { startNats, type NatsServer } from "../helpers/nats.js";
 import { startNode, type TestNode } from "../helpers/node.js";
+import { httpRequest, type Reply } from "../helpers/proxy-client.js";
 import { waitUntil } from "../helpers/wait.js";
 
 let nats: NatsServer;
@@ -36,25 +37,8 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-function request(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(new URL(path, ui.url), { method, headers, agent: false }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (text += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
+/** One request to the UI server (the proxy tests' plain HTTP client serves any local port). */
+const request = (method: string, path: string, body?: string, headers: Record<string, string> = {}) => httpRequest(ui.port, path, headers, method, body);
 const post = (path: string, body: string, headers: Record<string, string> = { "Content-Type": "application/json" }) => request("POST", path, body, headers);
 const json = <T>(reply: Reply) => JSON.parse(reply.body) as T;
 

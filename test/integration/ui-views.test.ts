@@ -8,6 +8,7 @@ import { MACHINE_STATES, sandboxMachine } from "../../machines/sandbox/machine.j
 import { machineGraph } from "../../actors/ui/machine-graph.js";
 import type { CorralClient } from "../../src/client/client.js";
 import { InvalidArgumentError } from "../../src/errors.js";
+import { newSandboxId } from "../../src/ids.js";
 import { subscribeEvents, type SandboxEvent } from "../../src/events.js";
 import type { SandboxRecord } from "../../src/schema/record.js";
 import { launchBrowser, type TestBrowser } from "../helpers/browser.js";
@@ -240,6 +241,18 @@ describe("corral ui in a browser", () => {
     expect(await card.locator(".meter-value").first().textContent()).toMatch(/^\d+(\.\d+)? \/ 64$/);
     await waitUntil(async () => (await card.locator('.count[data-state="paused"] b').textContent()) === "1", { what: "one paused on the node" });
     expect(await card.locator('.count[data-state="running"] b').textContent()).toBe("1");
+  });
+
+  it("says so for a sandbox that does not exist, and for an id that cannot exist", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${ui.url}#/sandbox/${newSandboxId()}`);
+    await page.getByRole("heading", { name: "Sandbox not found" }).waitFor();
+    expect(await page.locator(".record-card").isVisible()).toBe(false);
+    await page.goto(`${ui.url}#/sandbox/NOT-AN-ID`);
+    const error = page.locator(".action-error", { hasText: "history unavailable" });
+    await error.waitFor();
+    expect(await error.locator(".error-code").textContent()).toBe("invalid_argument");
+    await page.close();
   });
 
   it("the kill button kills the sandbox (after confirmation)", async () => {

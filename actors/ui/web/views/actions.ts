@@ -102,12 +102,12 @@ export class ActionBar {
     this.update(this.#record);
     try {
       const result = await postAction(record.sandboxId, spec.action, spec.body?.(answer.value) ?? {});
-      toast("ok", spec.done, `${result.sandboxId} is ${result.state} (revision ${result.revision}).`);
+      toast(spec.done, `${result.sandboxId} is ${result.state} (revision ${result.revision}).`);
     } catch (err) {
       const e = err instanceof ApiError ? err : new ApiError("internal", String(err));
+      // Shown next to the buttons until the next action (no toast: one place, and it stays).
       replaceChildren(this.#error, h("code", { class: "error-code" }, e.code), " ", e.message);
       this.#error.hidden = false;
-      toast("error", `${spec.label.replace("…", "")} failed`, e.message, e.code);
     } finally {
       this.#busy = false;
       this.update(this.#record);

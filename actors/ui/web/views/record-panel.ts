@@ -21,7 +21,7 @@ export class RecordPanel {
   readonly element: HTMLElement;
   readonly #countdown = h("div", { class: "countdown", "data-testid": "countdown" });
   readonly #deadlineNote = h("div", { class: "muted small" });
-  readonly #body = h("div", {});
+  readonly #body = h("div", {}, h("p", { class: "muted" }, "Loading the record…"));
   #record: WireRecord | null = null;
 
   constructor() {

@@ -41,7 +41,12 @@ export class SandboxView {
   readonly #subtitle = h("div", { class: "subtitle" });
   readonly #banner = h("div", { class: "scrub-banner", hidden: true, role: "status" });
   readonly #chartHost = h("div", { class: "chart-host" }, h("p", { class: "muted" }, "Loading the machine…"));
-  readonly #notFound = h("div", { class: "empty", hidden: true });
+  readonly #notFound = h(
+    "section",
+    { class: "card empty-card", hidden: true, role: "status" },
+    h("h2", {}, "Sandbox not found"),
+    h("p", { class: "muted" }, "The KV has no record of this id and CORRAL_EVENTS holds no event of it (a killed sandbox's tombstone is deleted after tombstoneMs)."),
+  );
   readonly #historyError = h("div", { class: "action-error", role: "alert", hidden: true });
   readonly #unsubscribe: () => void;
   readonly #ticker: number;
@@ -62,12 +67,11 @@ export class SandboxView {
       ),
       this.#banner,
       this.#historyError,
-      this.#notFound,
       h(
         "div",
         { class: "sandbox-grid" },
         h("section", { class: "card chart-card", "aria-label": "State chart" }, h("div", { class: "card-head" }, h("h2", {}, "State machine"), legend()), this.#chartHost),
-        h("div", { class: "side" }, this.#record.element, this.#timeline.element),
+        h("div", { class: "side" }, this.#notFound, this.#record.element, this.#timeline.element),
       ),
     );
     this.#unsubscribe = state.subscribe((change) => this.#onChange(change));
@@ -149,7 +153,8 @@ export class SandboxView {
     const record = scrubbed ? scrubbed.record : live;
     const notFound = record === null && this.#historyLoaded && this.state.loaded;
     this.#notFound.hidden = !notFound;
-    if (notFound) replaceChildren(this.#notFound, h("h2", {}, "Sandbox not found"), h("p", { class: "muted" }, "There is no record and no history of this sandbox."));
+    this.#record.element.hidden = notFound;
+    this.#timeline.element.hidden = notFound;
     if (!record) return;
 
     replaceChildren(this.#badge, stateBadge(record.state));

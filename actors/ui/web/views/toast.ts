@@ -1,20 +1,15 @@
-/** Short notices in the corner: an action's result, or its error as the contract's code and message. */
+/** Short notices in the corner: an action's result. */
 import { h } from "../dom.js";
 
-const SHOW_MS = { ok: 3500, error: 8000 } as const;
+const SHOW_MS = 3500;
 
-/** Shows a notice; errors stay longer and can be dismissed. */
-export function toast(kind: "ok" | "error", title: string, message: string, code?: string): void {
+/** Shows a notice for a few seconds (it can be dismissed). */
+export function toast(title: string, message: string): void {
   const host = document.getElementById("toasts");
   if (!host) return;
-  const el = h(
-    "div",
-    { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status" },
-    h("div", { class: "toast-title" }, title),
-    h("div", { class: "toast-body" }, code ? h("code", { class: "error-code" }, code) : null, code ? " " : null, message),
-  );
+  const el = h("div", { class: "toast", role: "status" }, h("div", { class: "toast-title" }, title), h("div", { class: "toast-body" }, message));
   const close = () => el.remove();
   el.append(h("button", { class: "toast-close", type: "button", "aria-label": "Dismiss", onclick: close }, "×"));
   host.append(el);
-  setTimeout(close, SHOW_MS[kind]);
+  setTimeout(close, SHOW_MS);
 }
