@@ -9,12 +9,15 @@ import { subscribeEvents, type SandboxEvent } from "../../src/events.js";
 import { ProcessDriver } from "../../src/drivers/process.js";
 import type { SandboxRecord } from "../../src/schema/record.js";
 import { startNats, type NatsServer } from "../helpers/nats.js";
-import { startNode, type TestNode } from "../helpers/node.js";
+import { CorralClient } from "../../src/client/client.js";
+import { removeSandboxesOf, spawnNode, type SpawnedNode } from "../helpers/node.js";
 import { waitUntil } from "../helpers/wait.js";
 
 const COUNT = 500;
 let server: NatsServer;
-let node: TestNode;
+/** The node runs in its own process: its timers do not share an event loop with this test's 1,000 requests. */
+let node: SpawnedNode;
+let client: CorralClient;
 let watcher: NatsConnection;
 const timeouts = new Map<string, SandboxEvent>();
 
@@ -24,11 +27,14 @@ beforeAll(async () => {
   subscribeEvents(watcher, (e) => {
     if (e.event === "timeout") timeouts.set(e.sandboxId, e);
   });
-  node = await startNode({ natsUrl: server.url, prefix: "timers", driver: "process", capacity: { cpu: 1_000, memoryMB: 1_000_000 } });
+  node = await spawnNode({ natsUrl: server.url, prefix: "timers", driver: "process", capacity: { cpu: 1_000, memoryMB: 1_000_000 } });
+  client = await CorralClient.connect({ natsUrl: server.url, timeoutMs: 60_000 });
 });
 
 afterAll(async () => {
-  await node?.destroy();
+  await client?.close();
+  await node?.stop();
+  if (node) await removeSandboxesOf("process", node.nodeId, node.dataDir);
   await server?.stop();
 });
 
@@ -57,11 +63,11 @@ async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, inde
 
 describe(`${COUNT} process sandboxes with staggered deadlines`, () => {
   it("all time out within 1 s of their endAt, and no process is left", async () => {
-    const created = await pool(Array.from({ length: COUNT }), 16, () => node.client.create({ timeoutMs: 600_000, secure: false, resources: { cpu: 0.1, memoryMB: 16 } }));
+    const created = await pool(Array.from({ length: COUNT }), 16, () => client.create({ timeoutMs: 600_000, secure: false, resources: { cpu: 0.1, memoryMB: 16 } }));
     expect(created.every((s) => s.state === "running")).toBe(true);
 
-    // Deadlines 3 s .. 6 s from now, staggered by 6 ms: many fire while others are still being set.
-    const deadlines: SandboxRecord[] = await pool(created, 16, (s, i) => node.client.setTimeout(s.sandboxId, 3_000 + (i % 500) * 6));
+    // Deadlines staggered by 6 ms over 3 s, the first 5 s from now.
+    const deadlines: SandboxRecord[] = await pool(created, 16, (s, i) => client.setTimeout(s.sandboxId, 5_000 + i * 6));
     await waitUntil(() => timeouts.size === COUNT, { what: `${COUNT} timeouts`, timeoutMs: 30_000, intervalMs: 100 });
 
     const lateness = deadlines.map((d) => timeouts.get(d.sandboxId)!.at - d.endAt!).sort((a, b) => a - b);
@@ -69,8 +75,8 @@ describe(`${COUNT} process sandboxes with staggered deadlines`, () => {
     expect(lateness[0]).toBeGreaterThanOrEqual(0);
     expect(lateness[COUNT - 1]).toBeLessThan(1_000);
 
-    await waitUntil(async () => (await node.client.list({ state: ["running", "killing"] })).items.length === 0, { what: "all killed", timeoutMs: 30_000 });
-    const killed = await node.client.list({ state: ["killed"], limit: 1000 });
+    await waitUntil(async () => (await client.list({ state: ["running", "killing"] })).items.length === 0, { what: "all killed", timeoutMs: 30_000 });
+    const killed = await client.list({ state: ["killed"], limit: 1000 });
     expect(killed.items).toHaveLength(COUNT);
     expect(killed.items.every((r) => r.killReason === "timeout")).toBe(true);
 
@@ -80,8 +86,8 @@ describe(`${COUNT} process sandboxes with staggered deadlines`, () => {
     } finally {
       await driver.close();
     }
-    // No process of this node is left: none runs with the node's data dir on its command line.
-    const mine = fs.readdirSync("/proc").filter((pid) => /^\d+$/.test(pid) && cmdline(pid).includes(node.dataDir));
+    // No sandbox process is left: none but the node itself runs with its data dir on the command line.
+    const mine = fs.readdirSync("/proc").filter((pid) => /^\d+$/.test(pid) && Number(pid) !== node.child.pid && cmdline(pid).includes(node.dataDir));
     expect(mine).toEqual([]);
   });
 });
