@@ -96,3 +96,23 @@ export async function openSeeder(natsUrl) {
     close: () => nc.close(),
   };
 }
+
+/** A `corral node` process (it serves the API); resolves once it printed its banner. */
+export async function startCorralNode(natsUrl, { driver, logFile }) {
+  const nodeId = `bench-${Math.random().toString(36).slice(2, 10)}`;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `corral-${nodeId}-`));
+  const { child } = await spawnReady("corral node", process.execPath, [CLI, "node", "--nats-url", natsUrl, "--node-id", nodeId, "--driver", driver, "--data-dir", dataDir], {
+    ready: (line) => line.includes(`corral node ${nodeId}:`),
+    env: { ...process.env, CORRAL_LOG_LEVEL: "warn" },
+    timeoutMs: 60_000,
+  });
+  if (logFile) child.stderr.pipe(fs.createWriteStream(logFile));
+  return {
+    nodeId,
+    dataDir,
+    async stop() {
+      await stop(child);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
