@@ -34,9 +34,9 @@ const events: SandboxEvent[] = [];
 const batches: ActivityBatch[] = [];
 
 beforeAll(async () => {
-  if (!process.env.TMP_DRIVER) await requireDocker();
+  await requireDocker();
   server = await startNats();
-  node = await startNode({ natsUrl: server.url, prefix: "proxyrep", driver: (process.env.TMP_DRIVER as "process" | undefined) ?? "docker" });
+  node = await startNode({ natsUrl: server.url, prefix: "proxyrep" });
   client = node.client;
   watcher = await server.connect();
   subscribeEvents(watcher, (event) => events.push(event));
