@@ -26,12 +26,12 @@ export const REDACT_PATHS = [
 
 let root: Logger | undefined;
 
-/** The options every Corral pino instance shares (level, pid, redaction). */
-function pinoOptions() {
+/** The options every Corral pino instance shares (level, pid, and redaction unless a caller opts out). */
+function pinoOptions(redact = true) {
   return {
     level: process.env.CORRAL_LOG_LEVEL ?? (process.env.VITEST ? "silent" : "info"),
     base: { pid: process.pid },
-    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    ...(redact ? { redact: { paths: REDACT_PATHS, censor: "[redacted]" } } : {}),
   };
 }
 
@@ -52,16 +52,29 @@ export interface BufferedLogger {
   flush(): void;
 }
 
+/** Options of {@link bufferedLogger}. */
+export interface BufferedLoggerOptions {
+  /** Bytes buffered before a write. @default 8192 */
+  bufferBytes?: number;
+  /** Buffered lines are written at least this often. @default 1000 */
+  flushMs?: number;
+  /**
+   * Censor `REDACT_PATHS`. Redaction with wildcard paths costs about 12 us
+   * per line (4x the line itself), so a caller whose lines have a fixed shape
+   * that cannot hold a secret (the access log: typed fields, no headers, no
+   * query) may turn it off. @default true
+   */
+  redact?: boolean;
+}
+
 /**
  * A component logger for high-volume lines (the proxy's access log): same
- * format, level and redaction as `logger`, but lines are buffered up to
- * `bufferBytes` and written at least every `flushMs`, instead of one write
- * per line. Measured on the proxy bench, a write per line cost about a third
- * of the proxy's throughput.
+ * format and level as `logger`, but lines are buffered up to `bufferBytes`
+ * and written at least every `flushMs`, instead of one write per line.
  */
-export function bufferedLogger(component: string, bindings: Record<string, unknown> = {}, { bufferBytes = 8_192, flushMs = 1_000 } = {}): BufferedLogger {
-  const destination = pino.destination({ fd: 2, sync: false, minLength: bufferBytes, periodicFlush: flushMs });
-  const log = pino(pinoOptions(), destination).child({ component, ...bindings });
+export function bufferedLogger(component: string, bindings: Record<string, unknown> = {}, options: BufferedLoggerOptions = {}): BufferedLogger {
+  const destination = pino.destination({ fd: 2, sync: false, minLength: options.bufferBytes ?? 8_192, periodicFlush: options.flushMs ?? 1_000 });
+  const log = pino(pinoOptions(options.redact ?? true), destination).child({ component, ...bindings });
   return {
     log,
     flush: () => {
