@@ -13,7 +13,7 @@ export const USAGE = `usage: corral <command> [options]
 servers:
   up     [--data-dir DIR] [--nats-url URL] [--proxy-port 8480] [--ui-port 8481] [--driver docker|process]
   node   --nats-url URL --node-id ID [--driver docker|process] [--cpu N] [--memory-mb N]
-  proxy  --nats-url URL [--port 8480] [--domain corral.localhost]
+  proxy  --nats-url URL [--port 8480] [--domain corral.localhost] [--host 0.0.0.0] [--workers N|auto] [--no-access-log]
   ui     --nats-url URL [--port 8481]
 
 sandboxes (all take --nats-url URL, default $CORRAL_NATS_URL or nats://127.0.0.1:4222, and --json):
