@@ -97,7 +97,11 @@ export async function openSeeder(natsUrl) {
   };
 }
 
-/** A `corral node` process (it serves the API); resolves once it printed its banner. */
+/**
+ * A `corral node` process (it serves the API); resolves once it printed its
+ * banner. A graceful stop leaves sandboxes running (they are re-adopted on
+ * restart), so `destroy` removes them.
+ */
 export async function startCorralNode(natsUrl, { driver, logFile }) {
   const nodeId = `bench-${Math.random().toString(36).slice(2, 10)}`;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `corral-${nodeId}-`));
@@ -110,9 +114,14 @@ export async function startCorralNode(natsUrl, { driver, logFile }) {
   return {
     nodeId,
     dataDir,
-    async stop() {
+    /** Stops the node, removes every sandbox it left (with `driver`, a SandboxDriver on `dataDir`), then its data dir. */
+    async destroy(driver) {
       await stop(child);
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      try {
+        for (const instance of await driver.list(nodeId)) await driver.remove(instance.handle).catch(() => {});
+      } finally {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }

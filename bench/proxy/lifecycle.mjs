@@ -30,21 +30,35 @@ function getId(endpoint) {
   );
 }
 
-/** Sends requests back to back to one replica and reports each answer's status and time. */
+/**
+ * Sends requests to one replica, a new one every millisecond with up to
+ * MAX_IN_FLIGHT outstanding, and reports each answer's status and time. Not
+ * strictly one after another: a request the replica forwarded to a sandbox
+ * that is being torn down can wait for the connect timeout, and must not
+ * hide the answers to the requests behind it.
+ */
+const MAX_IN_FLIGHT = 8;
 class Prober {
-  #agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  #agent = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
   #stopped = false;
+  #inFlight = 0;
   #waiters = [];
   constructor(port, headers) {
     this.port = port;
     this.headers = headers;
   }
   start() {
+    const one = async () => {
+      this.#inFlight++;
+      const r = await request(this.port, "/", this.headers, { agent: this.#agent }).catch(() => ({ status: 0 }));
+      this.#inFlight--;
+      const at = Date.now();
+      this.#waiters = this.#waiters.filter((w) => (r.status === w.status ? (w.resolve(at), false) : true));
+    };
     const loop = async () => {
       while (!this.#stopped) {
-        const r = await request(this.port, "/", this.headers, { agent: this.#agent }).catch(() => ({ status: 0 }));
-        const at = Date.now();
-        this.#waiters = this.#waiters.filter((w) => (r.status === w.status ? (w.resolve(at), false) : true));
+        if (this.#inFlight < MAX_IN_FLIGHT) void one();
+        await sleep(1);
       }
     };
     void loop();
@@ -170,10 +184,10 @@ export async function runLifecycle({ natsUrl, driver, iterations, logDir }) {
   } finally {
     for (const p of probers) p.stop();
     if (rawHandle) await raw.remove(rawHandle).catch(() => {});
-    await raw.close().catch(() => {});
     await client.close().catch(() => {});
     for (const r of replicas) await r.stop().catch(() => {});
-    await node.stop().catch(() => {});
+    await node.destroy(raw).catch((err) => process.stderr.write(`bench/proxy: cleanup of node ${node.nodeId} failed: ${err}\n`));
+    await raw.close().catch(() => {});
   }
 }
 
