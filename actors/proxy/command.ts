@@ -5,8 +5,8 @@
  * port (workers.ts). Connects to NATS (reconnecting forever once connected:
  * the route table resyncs from the KV after a reconnect), loads the KV,
  * prints its address once `/healthz` is 200, and runs until SIGINT/SIGTERM,
- * when it stops listening, closes its connections, flushes its last activity
- * batch and drains NATS. The command's promise resolves with the exit code then.
+ * when it stops listening, lets requests in flight finish (bounded), closes
+ * its connections, flushes its last activity batch and drains NATS. The command's promise resolves with the exit code then.
  *
  * Any number of replicas may run against one NATS: they share nothing but
  * the KV and the event broadcasts.

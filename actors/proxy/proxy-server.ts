@@ -46,13 +46,19 @@ export interface ProxyOptions {
   accessLog?: boolean;
   /** Name of this replica in activity batches and logs. @default `proxy-<hostname>-<pid>-<random>` */
   proxyId?: string;
+  /** On close, how long requests in flight may finish before their connections are cut. @default 5000 */
+  drainMs?: number;
 }
 
 /** A running replica. */
 export interface ProxyHandle {
   /** The port it listens on. */
   readonly port: number;
-  /** Stops listening, closes connections and the subscription; the NATS connection stays open. */
+  /**
+   * Stops listening, lets requests in flight finish (at most `drainMs`), then
+   * cuts every connection (WebSockets included) and closes the subscription;
+   * the NATS connection stays open.
+   */
   close(): Promise<void>;
 }
 
@@ -191,12 +197,17 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   return {
     port,
     async close() {
-      table.close();
-      activity.stop();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // server.close() stops accepting and closes idle keep-alive connections;
+      // its callback runs once the requests in flight are done.
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, options.drainMs ?? 5_000)))]);
+      clearTimeout(timer);
       server.closeAllConnections();
       for (const s of upgraded) s.destroy();
-      await Promise.all([closed, dispatcher.destroy()]);
+      table.close();
+      activity.stop();
+      await Promise.all([drained, dispatcher.destroy()]);
       accessLog.flush();
     },
   };

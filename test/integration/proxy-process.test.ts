@@ -40,6 +40,8 @@ let nc: NatsConnection;
 let store: SandboxStore;
 let upstream: http.Server;
 let upstreamPort: number;
+/** Called when the upstream receives GET /slow (the test stops the proxy then). */
+let slowArrived: () => void = () => {};
 
 interface CorralProxyProcess {
   child: ChildProcess;
@@ -151,7 +153,13 @@ beforeAll(async () => {
       void consume(req, Number(req.headers["content-length"] ?? SIZE)).then((r) => res.end(JSON.stringify(r)));
       return;
     }
-    const bytes = Number(new URL(req.url ?? "/", "http://x").searchParams.get("bytes") ?? 0);
+    const url = new URL(req.url ?? "/", "http://x");
+    if (url.pathname === "/slow") {
+      slowArrived();
+      setTimeout(() => res.end("slow ok"), Number(url.searchParams.get("ms") ?? 0));
+      return;
+    }
+    const bytes = Number(url.searchParams.get("bytes") ?? 0);
     res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": bytes });
     pattern(bytes).pipe(res);
   });
@@ -245,6 +253,18 @@ describe("corral proxy in its own process", () => {
     expect(proxy.stderr()).toContain('"status":403');
     expect(proxy.stderr()).not.toContain(token);
     expect(proxy.stderr()).not.toContain(wrong);
+  });
+
+  it("lets a request in flight finish on SIGTERM, then exits 0", async () => {
+    const proxy = await spawnProxy();
+    const token = newTrafficToken();
+    const id = await putSandbox(token);
+    const arrived = new Promise<void>((resolve) => (slowArrived = resolve));
+    const pending = via("host", proxy.port, id, 8080, "/slow?ms=300", { token });
+    await arrived;
+    const exited = proxy.stop();
+    expect(await pending).toMatchObject({ status: 200, body: "slow ok" });
+    expect(await exited).toBe(0);
   });
 
   it("--workers 2 serves from two processes on one port and stops cleanly", async () => {
