@@ -84,8 +84,10 @@ describe("NodeRegistry", () => {
     try {
       const steady = asNodeId("lease-steady");
       const dying = asNodeId("lease-dying");
-      await registry.put(nodeRecord(dying));
-      const lastBeatAt = Date.now();
+      const dyingRecord = nodeRecord(dying);
+      await registry.put(dyingRecord);
+      // The lease runs from the record's heartbeatAt (readers judge by it), not from when the put returned.
+      const lastBeatAt = dyingRecord.heartbeatAt;
       await waitUntil(() => seen.some(([id, r]) => id === dying && r !== null), { what: "watch to see the dying node" });
       // `steady` heartbeats every heartbeatMs; `dying` never again.
       const beat = () => registry.put(nodeRecord(steady));
