@@ -1,0 +1,60 @@
+/**
+ * Measuring Corral against its baseline in the same run: the two are
+ * interleaved (ABAB..., alternating which goes first) so that drift on a busy
+ * shared machine (other builds, GC, page cache) lands on both sides alike.
+ */
+import type { Row, Target } from "./types.js";
+import { summarize, type Summary } from "./stats.js";
+
+/** Samples (ms) of both sides. */
+export interface Paired {
+  baseline: number[];
+  corral: number[];
+}
+
+/**
+ * One measured operation: resolves with the milliseconds it took (setup it
+ * needs is not counted). `recorded` is false during warm-up, for probes that
+ * also keep samples of their own (e.g. pause and resume of one cycle).
+ */
+export type Probe = (recorded: boolean) => Promise<number>;
+
+/**
+ * Runs `warmup` unrecorded rounds, then `n` recorded rounds of both probes;
+ * even rounds run the baseline first, odd rounds Corral first.
+ */
+export async function alternate(n: number, warmup: number, baseline: Probe, corral: Probe): Promise<Paired> {
+  const out: Paired = { baseline: [], corral: [] };
+  for (let i = 0; i < warmup + n; i++) {
+    const order: [Probe, number[]][] = [
+      [baseline, out.baseline],
+      [corral, out.corral],
+    ];
+    if (i % 2 === 1) order.reverse();
+    for (const [probe, samples] of order) {
+      const ms = await probe(i >= warmup);
+      if (i >= warmup) samples.push(ms);
+    }
+  }
+  return out;
+}
+
+/** Targets per statistic of a latency comparison. */
+export interface LatencyTargets {
+  p50?: Target;
+  p99?: Target;
+}
+
+/** p50 and p99 rows of one paired latency measurement, plus both summaries for the JSON. */
+export function latencyRows(metric: string, paired: Paired, targets: LatencyTargets = {}): { rows: Row[]; summaries: { baseline: Summary; corral: Summary } } {
+  const baseline = summarize(paired.baseline);
+  const corral = summarize(paired.corral);
+  const rows: Row[] = (["p50", "p99"] as const).map((stat) => ({
+    metric: `${metric} ${stat}`,
+    unit: "ms",
+    baseline: baseline[stat],
+    corral: corral[stat],
+    target: targets[stat] ?? null,
+  }));
+  return { rows, summaries: { baseline, corral } };
+}
