@@ -62,13 +62,20 @@ async function runOne(benchDir: string, name: string, suite: Suite | null, args:
   const kind = suite ? "suite" : "script";
   progress(`${name}: ${suite?.description ?? `bench/${name}.mjs`} ${JSON.stringify(params)}`);
   let result: SuiteResult;
+  let watchdog: NodeJS.Timeout | undefined;
   try {
-    result = suite ? await suite.run({ ...ctxBase, params }) : await runScript(benchDir, name, args);
+    const running = suite ? suite.run({ ...ctxBase, params }) : runScript(benchDir, name, args);
+    // A wedged engine call (seen: dockerd stuck on a container killed behind its back) must not hang the run.
+    const timedOut = new Promise<never>((_, reject) => {
+      watchdog = setTimeout(() => reject(new Error(`${name} did not finish within ${args.suiteTimeoutS} s (--suite-timeout)`)), args.suiteTimeoutS * 1000);
+    });
+    result = await Promise.race([running, timedOut]);
   } catch (err) {
     const message = (err as Error).stack ?? String(err);
     progress(`${name} FAILED: ${message}`);
     return { kind, params, durationMs: Date.now() - started, rows: [], notes: [], error: message };
   } finally {
+    clearTimeout(watchdog);
     await runCleanups();
   }
   return { kind, params, durationMs: Date.now() - started, rows: result.rows.map(evaluate), notes: result.notes, ...(result.details ? { details: result.details } : {}) };

@@ -10,4 +10,6 @@ import { fileURLToPath } from "node:url";
 import { importTs } from "./lib/import-ts.mjs";
 
 const { main } = await importTs("bench/main.ts");
-process.exitCode = await main(process.argv.slice(2), path.dirname(fileURLToPath(import.meta.url)));
+const code = await main(process.argv.slice(2), path.dirname(fileURLToPath(import.meta.url)));
+// Exit explicitly: a suite failed by its watchdog may leave a wedged engine request open.
+process.exit(code);

@@ -1,6 +1,6 @@
 /**
  * Command line of the runner: `node bench/run.mjs [suite...] [--quick]
- * [--<suite>.<param>=N | --<param>=N]... [--out DIR] [--no-save] [--help]`.
+ * [--<suite>.<param>=N | --<param>=N]... [--out DIR] [--no-save] [--suite-timeout S] [--help]`.
  * Suite parameters also come from the environment as `BENCH_<SUITE>_<PARAM>`
  * (upper snake case); a flag wins over the environment, which wins over the
  * default (`--quick` picks each parameter's quick value instead).
@@ -17,6 +17,8 @@ export interface BenchArgs {
   save: boolean;
   /** Where the JSON goes. @default "bench/results" */
   outDir: string;
+  /** A suite still running after this many seconds is failed (its cleanups run). @default 600 */
+  suiteTimeoutS: number;
   /** `--a.b=N` / `--b=N` flags, key without the dashes. */
   values: Map<string, string>;
 }
@@ -28,7 +30,7 @@ export class UsageError extends Error {
 
 /** Parses argv (without node and the script). */
 export function parseArgs(argv: readonly string[]): BenchArgs {
-  const out: BenchArgs = { suites: [], quick: false, help: false, save: true, outDir: "bench/results", values: new Map() };
+  const out: BenchArgs = { suites: [], quick: false, help: false, save: true, outDir: "bench/results", suiteTimeoutS: 600, values: new Map() };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--help" || arg === "-h") out.help = true;
@@ -38,6 +40,11 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       const dir = argv[++i];
       if (!dir) throw new UsageError("--out needs a directory");
       out.outDir = dir;
+    } else if (arg.startsWith("--suite-timeout")) {
+      const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[++i];
+      const seconds = Number(value);
+      if (!value || !Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--suite-timeout needs a number of seconds > 0, got ${JSON.stringify(value)}`);
+      out.suiteTimeoutS = seconds;
     } else if (arg.startsWith("--")) {
       const eq = arg.indexOf("=");
       const key = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
@@ -91,7 +98,7 @@ export function unknownFlags(args: Pick<BenchArgs, "values">, suites: { name: st
 /** `--help` text: every suite with its parameters, defaults and env names. */
 export function usage(suites: { name: string; description: string; params: Record<string, ParamSpec> }[], scripts: string[]): string {
   const lines = [
-    "usage: node bench/run.mjs [suite...] [--quick] [--<suite>.<param>=N] [--out DIR] [--no-save]",
+    "usage: node bench/run.mjs [suite...] [--quick] [--<suite>.<param>=N] [--out DIR] [--no-save] [--suite-timeout S]",
     "  no suite named: every suite that exists. Results: one table per suite, JSON in bench/results/.",
     "",
   ];
