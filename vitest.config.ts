@@ -16,6 +16,7 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
+          globalSetup: ["test/helpers/build-dist.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           // Files run in parallel (each with its own nats-server); most of their

@@ -10,10 +10,12 @@
  */
 import { CLIENT_COMMANDS } from "../src/cli/client-commands.js";
 import { runCommand, type CommandRunner } from "../src/cli/run.js";
+import { runNodeCommand } from "./node/command.js";
 import { runUpCommand } from "./up/command.js";
 
 const SERVER_COMMANDS: Record<string, CommandRunner> = {
   up: runUpCommand,
+  node: runNodeCommand,
 };
 
 const code = await runCommand({ ...CLIENT_COMMANDS, ...SERVER_COMMANDS }, process.argv.slice(2));

@@ -43,12 +43,34 @@ export interface NodeSuccess {
   trafficToken?: string;
 }
 
+/** What one reconciliation did (counts); the reply to `reconcile`. */
+export interface ReconcileSummary {
+  /** Records hosted again as machine actors (or tombstone timers). */
+  restored: number;
+  /** Records written `killed` (container gone, or a crashed start). */
+  killed: number;
+  /** Interrupted pauses/resumes completed through the machine. */
+  driven: number;
+  /** Containers/processes without a live record, removed. */
+  orphansRemoved: number;
+  /** Already-hosted sandboxes whose container was re-checked. */
+  checked: number;
+}
+
+export interface NodeReconciled {
+  ok: true;
+  summary: ReconcileSummary;
+}
+
+/** Every node command but `reconcile`: the ones about one sandbox. */
+export type SandboxNodeCommand = Exclude<NodeCommand, { op: "reconcile" }>;
+
 export interface NodeFailure {
   ok: false;
   error: { code: ErrorCode; message: string };
 }
 
-export type NodeReply = NodeSuccess | NodeFailure;
+export type NodeReply = NodeSuccess | NodeReconciled | NodeFailure;
 
 export function encodeNodeReply(reply: NodeReply): Uint8Array {
   return encodeMsgpack(reply);
@@ -76,12 +98,8 @@ function isTimeout(err: unknown): boolean {
   return e?.name === "TimeoutError" || e?.code === "TIMEOUT" || /timeout/i.test(e?.message ?? "");
 }
 
-/**
- * Sends a command to a node and returns its success reply. Node errors are
- * rethrown as the contract's CorralError; an unreachable or silent node is
- * `unavailable` (never a guess).
- */
-export async function requestNode(nc: NatsConnection, nodeId: NodeId, command: NodeCommand, timeoutMs: number): Promise<NodeSuccess> {
+/** Sends a command and returns the node's success reply; see {@link requestNode}. */
+async function send(nc: NatsConnection, nodeId: NodeId, command: NodeCommand, timeoutMs: number): Promise<NodeSuccess | NodeReconciled> {
   const op: NodeOp = command.op;
   let bytes: Uint8Array;
   try {
@@ -95,4 +113,18 @@ export async function requestNode(nc: NatsConnection, nodeId: NodeId, command: N
   const reply = decodeMsgpack<NodeReply>(bytes);
   if (!reply.ok) throw errorFromCode(reply.error.code, reply.error.message);
   return reply;
+}
+
+/**
+ * Sends a command about one sandbox to a node and returns its success reply.
+ * Node errors are rethrown as the contract's CorralError; an unreachable or
+ * silent node is `unavailable` (never a guess).
+ */
+export async function requestNode(nc: NatsConnection, nodeId: NodeId, command: SandboxNodeCommand, timeoutMs: number): Promise<NodeSuccess> {
+  return (await send(nc, nodeId, command, timeoutMs)) as NodeSuccess;
+}
+
+/** Asks a node to reconcile its records with its containers now; resolves with what it did. */
+export async function requestReconcile(nc: NatsConnection, nodeId: NodeId, timeoutMs: number): Promise<ReconcileSummary> {
+  return ((await send(nc, nodeId, { op: "reconcile" }, timeoutMs)) as NodeReconciled).summary;
 }

@@ -7,8 +7,9 @@
  * Invariants:
  * - a sandbox has at most one host (and so one mailbox) on this node;
  * - the deadline timer is armed iff the machine is `running` with an
- *   `endAt`, at exactly that `endAt` (re-armed on every snapshot, so
- *   in-memory activity moves it before it is flushed);
+ *   `endAt` (and no timeout pause is already being retried), at exactly that
+ *   `endAt` (re-armed on every snapshot, so in-memory activity moves it
+ *   before it is flushed);
  * - the ledger counts each hosted sandbox once, in its current state;
  * - a `killed` sandbox holds no actor: only its tombstone timer
  *   (`killedAt + tombstoneMs`, then `deleteIfRevision`).
@@ -25,6 +26,21 @@ import { DeadlineTimers } from "./deadline-timers.js";
 import type { NodeSandboxMachine } from "./driver-actors.js";
 import { RecordWriter } from "./record-writer.js";
 import { SandboxHost, type SandboxSnapshot } from "./sandbox-host.js";
+
+/**
+ * The deadline a sandbox's timer must be armed at, or null. xstate emits a
+ * snapshot for every event, even one no transition takes: a TIMEOUT that the
+ * machine ignores must not re-arm the same past `endAt`, or the timer would
+ * fire again at once, forever. The machine ignores TIMEOUT exactly when a
+ * timeout pause is already being retried (`onTimeout = "pause"` with a pause
+ * retry pending): that retry has its own backoff timer, so none is armed here.
+ */
+export function deadlineToArm(snapshot: SandboxSnapshot): number | null {
+  if (snapshot.status !== "active" || snapshot.value !== "running") return null;
+  const { record, pauseRetry } = snapshot.context;
+  if (record.lifecycle.onTimeout === "pause" && pauseRetry !== null) return null;
+  return record.endAt;
+}
 
 /** What {@link Hosting} needs. */
 export interface HostingDeps {
@@ -136,12 +152,6 @@ export class Hosting {
     return host.finalRecord ?? stored ?? snapshot.context.persisted;
   }
 
-  /** Re-arms `host`'s deadline from its machine's current record (after a TIMEOUT that did not act). */
-  rearm(host: SandboxHost): void {
-    const snapshot = host.snapshot();
-    const running = snapshot?.status === "active" && snapshot.value === "running";
-    this.timers.arm(host.sandboxId, running ? snapshot.context.record.endAt : null);
-  }
 
   /** Stops hosting `id` (ownership lost, node stopping): the actor stops, timers are disarmed. */
   unhost(id: SandboxId, why: string): void {
@@ -200,7 +210,7 @@ export class Hosting {
       this.#deps.ledger.move(record.resources, host.countedState, state === "killed" ? null : state);
       host.countedState = state === "killed" ? null : state;
     }
-    this.timers.arm(host.sandboxId, state === "running" ? record.endAt : null);
+    this.timers.arm(host.sandboxId, deadlineToArm(snapshot));
     host.notify(snapshot);
     if (snapshot.status === "done") void this.#onKilled(host);
   }

@@ -26,6 +26,7 @@
  */
 import type { DriverInstance, PauseMode, SandboxDriver } from "../../src/drivers/types.js";
 import type { NodeId, SandboxId } from "../../src/ids.js";
+import type { ReconcileSummary } from "../../src/node-protocol.js";
 import type { Logger } from "../../src/log.js";
 import { startDeadline, type DeadlineLimits } from "../../src/lifecycle/deadline.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
@@ -48,16 +49,10 @@ export interface ReconcileDeps {
   checkHosted: (id: SandboxId) => void;
 }
 
-/** What one reconciliation did (counts). */
-export interface ReconcileSummary {
-  restored: number;
-  killed: number;
-  driven: number;
-  orphansRemoved: number;
-  checked: number;
-}
+export type { ReconcileSummary } from "../../src/node-protocol.js";
 
-const ALIVE = new Set(["running", "paused", "stopped"]);
+/** Instance states in which a sandbox's container/process is still there to be used. */
+export const ALIVE_INSTANCE_STATES: ReadonlySet<string> = new Set(["running", "paused", "stopped"]);
 
 /** Writes `next` only if the record is still at `from.revision`; null when it changed meanwhile. */
 async function writeIf(deps: ReconcileDeps, from: StoredSandbox, next: StoredSandbox, event: WriteEventName | "reconcile"): Promise<StoredSandbox | null> {
@@ -93,7 +88,7 @@ async function settle(deps: ReconcileDeps, record: StoredSandbox, instances: Dri
   const now = Date.now();
   const mine = instances.filter((i) => (record.internal.handle ? i.handle === record.internal.handle : i.incarnation === record.internal.incarnation));
   const instance = mine[0];
-  const alive = instance !== undefined && ALIVE.has(instance.state);
+  const alive = instance !== undefined && ALIVE_INSTANCE_STATES.has(instance.state);
   let stable: StoredSandbox | null = record;
   let drive: SandboxMachineEvent | null = null;
 

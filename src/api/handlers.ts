@@ -9,7 +9,7 @@ import type { CorralConfig } from "../config.js";
 import { CapacityExhaustedError, ConflictError, GoneError, NotFoundError, UnavailableError, isCorralError } from "../errors.js";
 import { newSandboxId, sandboxIdForKey, type SandboxId } from "../ids.js";
 import type { Logger } from "../log.js";
-import { NodeUnreachableError, requestNode, type NodeCommand, type NodeSuccess } from "../node-protocol.js";
+import { NodeUnreachableError, requestNode, type NodeSuccess, type SandboxNodeCommand } from "../node-protocol.js";
 import type { ConnectReply, CreateReply } from "../client/types.js";
 import { toPublicRecord, type StoredSandbox } from "../schema/record.js";
 import { REFRESH_DEFAULT_MS, parseRequest, type RequestOf } from "../schema/requests.js";
@@ -36,12 +36,12 @@ async function mustGet(deps: ApiDeps, id: SandboxId): Promise<StoredSandbox> {
   return record;
 }
 
-function toNode(deps: ApiDeps, record: StoredSandbox, command: NodeCommand): Promise<NodeSuccess> {
+function toNode(deps: ApiDeps, record: StoredSandbox, command: SandboxNodeCommand): Promise<NodeSuccess> {
   return requestNode(deps.nc, record.nodeId, command, deps.config.nodeRequestTimeoutMs);
 }
 
 /** Ops other than create/get/list: answered from a tombstone, else by the owner. */
-async function routed(deps: ApiDeps, op: "kill" | "pause" | "resume" | "connect" | "set_timeout" | "refresh", command: NodeCommand & { sandboxId: SandboxId }) {
+async function routed(deps: ApiDeps, op: "kill" | "pause" | "resume" | "connect" | "set_timeout" | "refresh", command: SandboxNodeCommand) {
   const record = await mustGet(deps, command.sandboxId);
   if (record.state === "killed") {
     // The tombstone answers without the owner, which may be long gone.

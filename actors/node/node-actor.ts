@@ -1,0 +1,328 @@
+/**
+ * The node actor: the single owner of every sandbox placed on this node. It
+ * composes the pieces of this folder with the NATS side:
+ *
+ * - commands on `corral.v1.node.<nodeId>.<op>` (from the API service) run in
+ *   the target sandbox's mailbox (./sandbox-commands.ts, ./create.ts);
+ * - one deadline timer per live sandbox (./hosting.ts) posts TIMEOUT through
+ *   the mailbox; the machine re-checks the deadline against its record;
+ * - the driver's event stream (a container that exits or vanishes behind
+ *   Corral's back) posts a check through the mailbox, which kills the
+ *   sandbox with `container_exited` once the engine confirms it is gone;
+ * - proxy activity (./activity.ts), the lease (./lease.ts), the lost-node
+ *   sweep (./node-lost.ts), and the `corral` API service, which every node
+ *   process serves in one queue group.
+ *
+ * Start-up order matters: driver events are buffered while reconciliation
+ * (./reconcile.ts) restores every record of this node, then commands are
+ * subscribed, and only then is the lease written, so the scheduler never
+ * places a create on a node that cannot take it yet.
+ */
+import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { Service } from "@nats-io/services";
+import { randomUUID } from "node:crypto";
+import { startApiService } from "../../src/api/service.js";
+import type { CorralConfig } from "../../src/config.js";
+import type { DriverEvent, PauseMode, SandboxDriver } from "../../src/drivers/types.js";
+import { toCorralError } from "../../src/errors.js";
+import type { NodeId, SandboxId } from "../../src/ids.js";
+import { logger, type Logger } from "../../src/log.js";
+import { encodeNodeReply, failure, type NodeReply, type ReconcileSummary } from "../../src/node-protocol.js";
+import { NodeRegistry } from "../../src/store/node-registry.js";
+import { SandboxStore } from "../../src/store/sandbox-store.js";
+import { subjects } from "../../src/subjects.js";
+import { TemplateRegistry } from "../../src/templates.js";
+import { CORRAL_VERSION } from "../../src/package-root.js";
+import type { SandboxMachineEvent } from "../../machines/sandbox/index.js";
+import { ActivityFeed } from "./activity.js";
+import { CapacityLedger, type Amounts } from "./capacity.js";
+import { parseNodeCommand } from "./command-schema.js";
+import { runCreate, type CreateDeps } from "./create.js";
+import { provideDriverActors } from "./driver-actors.js";
+import { Hosting } from "./hosting.js";
+import { NodeLease } from "./lease.js";
+import { LostNodeSweeper } from "./node-lost.js";
+import { ALIVE_INSTANCE_STATES, reconcile } from "./reconcile.js";
+import { runSandboxCommand, type CommandDeps } from "./sandbox-commands.js";
+import type { SandboxHost } from "./sandbox-host.js";
+
+/** Options of {@link NodeActor.start}. */
+export interface NodeActorOptions {
+  /** The node's connection; the caller owns it (the node never closes it). */
+  nc: NatsConnection;
+  nodeId: NodeId;
+  /** The container engine; the node owns it from here on and closes it on stop. */
+  driver: SandboxDriver;
+  config: CorralConfig;
+  /** What the node admits: cores, MiB of memory and sandbox slots. */
+  capacity: Amounts;
+  /** How sandboxes are paused. @default "freeze" */
+  pauseMode?: PauseMode;
+  /** @default TemplateRegistry.fromEnv() */
+  templates?: TemplateRegistry;
+  /** Address shown in the node record (informational). @default null */
+  address?: string | null;
+  /** Serve the `corral` API service from this node process too. @default true */
+  serveApi?: boolean;
+}
+
+/** How much shorter than the API's wait a sandbox may take to settle, so the node's answer arrives first. */
+const SETTLE_MARGIN_MS = 2_000;
+
+/** A running node actor. */
+export class NodeActor {
+  readonly nodeId: NodeId;
+  readonly #opts: NodeActorOptions;
+  readonly #log: Logger;
+  readonly #store: SandboxStore;
+  readonly #registry: NodeRegistry;
+  readonly #hosting: Hosting;
+  readonly #ledger: CapacityLedger;
+  readonly #commandDeps: CommandDeps;
+  readonly #createDeps: CreateDeps;
+  readonly #activity: ActivityFeed;
+  readonly #lease: NodeLease;
+  readonly #sweeper: LostNodeSweeper;
+  readonly #inFlight = new Set<Promise<void>>();
+  #bufferedDriverEvents: DriverEvent[] | null = [];
+  #unwatchDriver: (() => void) | null = null;
+  #commands: Subscription | null = null;
+  #api: Service | null = null;
+  #stopping: Promise<void> | null = null;
+
+  private constructor(opts: NodeActorOptions, store: SandboxStore, registry: NodeRegistry) {
+    this.#opts = opts;
+    this.nodeId = opts.nodeId;
+    this.#store = store;
+    this.#registry = registry;
+    this.#log = logger("node", { nodeId: opts.nodeId });
+    const pauseMode = opts.pauseMode ?? "freeze";
+    const templates = opts.templates ?? TemplateRegistry.fromEnv();
+    const envs = new Map<SandboxId, Record<string, string>>();
+    this.#ledger = new CapacityLedger(opts.capacity, pauseMode);
+    this.#hosting = new Hosting({
+      nodeId: opts.nodeId,
+      store,
+      config: opts.config,
+      ledger: this.#ledger,
+      log: this.#log,
+      onDeadline: (host) => this.#track(this.#post(host, "timeout", () => this.#send(host, { type: "TIMEOUT" }))),
+      machine: provideDriverActors({
+        driver: opts.driver,
+        nodeId: opts.nodeId,
+        pauseMode,
+        templates,
+        takeEnv: (id) => {
+          const env = envs.get(id) ?? {};
+          envs.delete(id);
+          return env;
+        },
+      }),
+    });
+    this.#commandDeps = {
+      nodeId: opts.nodeId,
+      store,
+      config: opts.config,
+      hosting: this.#hosting,
+      ledger: this.#ledger,
+      resumeNeedsAdmission: pauseMode === "stop",
+      settleTimeoutMs: Math.max(1_000, opts.config.nodeRequestTimeoutMs - SETTLE_MARGIN_MS),
+    };
+    this.#createDeps = {
+      ...this.#commandDeps,
+      templates,
+      putEnv: (id, env) => envs.set(id, env),
+      dropEnv: (id) => envs.delete(id),
+    };
+    this.#activity = new ActivityFeed({
+      nc: opts.nc,
+      nodeId: opts.nodeId,
+      flushMs: opts.config.activityFlushMs,
+      log: this.#log,
+      apply: (id, at) => {
+        const host = this.#hosting.get(id);
+        if (!host?.actor) return false;
+        this.#hosting.send(host, { type: "ACTIVITY", at });
+        return true;
+      },
+      flush: async (id) => {
+        const host = this.#hosting.get(id);
+        if (host) await this.#post(host, "flush", () => this.#send(host, { type: "FLUSH" }));
+      },
+    });
+    this.#lease = new NodeLease({
+      registry,
+      nodeId: opts.nodeId,
+      version: CORRAL_VERSION,
+      address: opts.address ?? null,
+      driver: opts.driver.kind,
+      pauseMode,
+      ledger: this.#ledger,
+      heartbeatMs: opts.config.heartbeatMs,
+      log: this.#log,
+    });
+    this.#sweeper = new LostNodeSweeper({ nodeId: opts.nodeId, store, registry, config: opts.config, log: this.#log });
+  }
+
+  /** Opens the store, reconciles, subscribes, registers the lease and (by default) serves the API. */
+  static async start(opts: NodeActorOptions): Promise<NodeActor> {
+    const [store, registry] = await Promise.all([SandboxStore.open(opts.nc, opts.config), NodeRegistry.open(opts.nc, opts.config)]);
+    const node = new NodeActor(opts, store, registry);
+    try {
+      await node.#start();
+    } catch (err) {
+      await node.stop().catch(() => undefined);
+      throw err;
+    }
+    return node;
+  }
+
+  /** Sandboxes hosted right now (live actors and creates in progress). */
+  get hosted(): number {
+    return this.#hosting.size;
+  }
+
+  /** Reconciles this node's records with its containers (also the `reconcile` command). */
+  reconcile(): Promise<ReconcileSummary> {
+    return reconcile({
+      nodeId: this.nodeId,
+      store: this.#store,
+      driver: this.#opts.driver,
+      hosting: this.#hosting,
+      pauseMode: this.#ledger.pauseMode,
+      limits: this.#opts.config,
+      log: this.#log,
+      drive: (id, event) => this.#postById(id, "reconcile", () => this.#send(this.#hosting.get(id)!, event)),
+      checkHosted: (id) => this.#checkContainer(id, null),
+    });
+  }
+
+  /**
+   * Graceful stop: stops taking commands, lets the ones under way finish,
+   * persists coalesced activity, releases the lease, and stops every actor.
+   * Sandboxes keep running: a node that starts again re-adopts them.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #start(): Promise<void> {
+    this.#unwatchDriver = this.#opts.driver.watch(this.nodeId, (event) => this.#onDriverEvent(event));
+    const summary = await this.reconcile();
+    this.#log.info({ ...summary }, "reconciled");
+    const buffered = this.#bufferedDriverEvents ?? [];
+    this.#bufferedDriverEvents = null;
+    for (const event of buffered) this.#onDriverEvent(event);
+
+    this.#commands = this.#opts.nc.subscribe(subjects.nodeAll(this.nodeId), {
+      callback: (err, msg) => {
+        if (err) return this.#log.error({ err }, "command subscription error");
+        this.#track(this.#answer(msg));
+      },
+    });
+    this.#activity.start();
+    this.#ledger.onChange = () => this.#lease.bump();
+    await this.#lease.start();
+    this.#sweeper.start();
+    if (this.#opts.serveApi !== false) {
+      this.#api = await startApiService(
+        { nc: this.#opts.nc, store: this.#store, nodes: this.#registry, config: this.#opts.config, templates: this.#createDeps.templates, log: this.#log },
+        this.nodeId,
+      );
+    }
+    this.#log.info({ driver: this.#opts.driver.kind, capacity: this.#ledger.capacity, hosted: this.hosted }, "node started");
+  }
+
+  async #stop(): Promise<void> {
+    this.#log.info("node stopping");
+    await this.#api?.stop().catch((err: unknown) => this.#log.warn({ err }, "api service stop failed"));
+    const commands = this.#commands;
+    this.#commands = null;
+    if (commands && !commands.isClosed()) await commands.drain().catch(() => commands.unsubscribe());
+    await Promise.allSettled([...this.#inFlight]);
+    await this.#activity.stop();
+    await this.#activity.flushAll();
+    await this.#sweeper.stop();
+    await this.#lease.stop();
+    await Promise.allSettled(this.#hosting.all().map((host) => host.mailbox.drained()));
+    this.#unwatchDriver?.();
+    this.#hosting.stopAll();
+    await this.#opts.driver.close();
+    await this.#store.close().catch((err: unknown) => this.#log.warn({ err }, "could not flush events"));
+    this.#log.info("node stopped");
+  }
+
+  /** Runs one command and replies; never throws (a bad command is `invalid_argument`, a bug `internal`). */
+  async #answer(msg: Msg): Promise<void> {
+    let reply: NodeReply;
+    try {
+      const command = parseNodeCommand(msg.subject, msg.data);
+      if (command.op === "create") reply = await runCreate(this.#createDeps, command.sandboxId, command.spec);
+      else if (command.op === "reconcile") reply = { ok: true, summary: await this.reconcile() };
+      else reply = await runSandboxCommand(this.#commandDeps, command);
+    } catch (raw) {
+      const errorId = randomUUID();
+      const err = toCorralError(raw, errorId);
+      if (err.code === "internal") this.#log.error({ errorId, subject: msg.subject, err: raw }, "node command failed");
+      reply = failure(err);
+    }
+    if (msg.reply) msg.respond(encodeNodeReply(reply));
+  }
+
+  #onDriverEvent(event: DriverEvent): void {
+    if (this.#bufferedDriverEvents) {
+      this.#bufferedDriverEvents.push(event);
+      return;
+    }
+    this.#checkContainer(event.sandboxId, event.handle);
+  }
+
+  /**
+   * Through the sandbox's mailbox: if its container (the one named by
+   * `handle`, when given) is really gone or exited, kill the sandbox with
+   * `container_exited`. A sandbox being killed, or one whose record names
+   * another container (a new incarnation), is left alone.
+   */
+  #checkContainer(id: SandboxId, handle: string | null): void {
+    this.#postById(id, "container check", async () => {
+      const host = this.#hosting.get(id);
+      const record = host?.record();
+      if (!host || !record || (record.state !== "running" && record.state !== "paused")) return;
+      const current = record.internal.handle;
+      if (!current || (handle !== null && handle !== current)) return;
+      const instance = await this.#opts.driver.inspect(current);
+      if (instance && ALIVE_INSTANCE_STATES.has(instance.state)) return;
+      this.#log.warn({ sandboxId: id, handle: current.slice(0, 12), state: instance?.state ?? "missing" }, "container exited behind corral's back");
+      await this.#send(host, { type: "KILL", reason: "container_exited" });
+    });
+  }
+
+  /** Sends an event to a hosted machine and waits for it to settle (inside a mailbox turn). */
+  async #send(host: SandboxHost, event: SandboxMachineEvent): Promise<void> {
+    if (!host.actor) return;
+    this.#hosting.send(host, event);
+    await host.settled(this.#commandDeps.settleTimeoutMs);
+  }
+
+  #postById(id: SandboxId, what: string, task: () => Promise<void>): void {
+    const host = this.#hosting.get(id);
+    if (host) this.#track(this.#post(host, what, task));
+  }
+
+  /** Runs `task` in `host`'s mailbox turn; failures are logged, never thrown. */
+  async #post(host: SandboxHost, what: string, task: () => Promise<void>): Promise<void> {
+    try {
+      await host.mailbox.post(task);
+    } catch (err) {
+      this.#log.warn({ sandboxId: host.sandboxId, what, err: (err as Error).message }, "sandbox task failed");
+    } finally {
+      this.#hosting.release(host);
+    }
+  }
+
+  #track(work: Promise<void>): void {
+    this.#inFlight.add(work);
+    void work.finally(() => this.#inFlight.delete(work));
+  }
+}
