@@ -19,6 +19,7 @@ import type { Suite, SuiteContext, SuiteResult } from "./lib/types.js";
 const SUITES: Record<string, () => Promise<Suite>> = {
   store: async () => (await import("./suites/store.js")).suite,
   driver: async () => (await import("./suites/driver.js")).suite,
+  node: async () => (await import("./suites/node.js")).suite,
 };
 
 /** One suite's outcome in the JSON result. */

@@ -36,6 +36,25 @@ const useDist = {
 };
 
 /**
+ * esbuild plugin: `import.meta.{url,dirname,filename}` in a bundled .ts file
+ * keep meaning that file (test/helpers/node.ts finds dist/actors/corral.js
+ * from its own dirname), not the bundle in the cache dir.
+ */
+const keepImportMeta = {
+  name: "keep-import-meta",
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, async (args) => {
+      const source = await fs.promises.readFile(args.path, "utf8");
+      const contents = source
+        .replaceAll("import.meta.url", JSON.stringify(pathToFileURL(args.path).href))
+        .replaceAll("import.meta.dirname", JSON.stringify(path.dirname(args.path)))
+        .replaceAll("import.meta.filename", JSON.stringify(args.path));
+      return { contents, loader: "ts" };
+    });
+  },
+};
+
+/**
  * Bundles `entry` (a path relative to the repo root) and imports it.
  * @param {string} entry
  * @returns {Promise<Record<string, unknown>>}
@@ -53,7 +72,7 @@ export async function importTs(entry) {
     packages: "external",
     sourcemap: "inline",
     logLevel: "error",
-    plugins: [useDist],
+    plugins: [useDist, keepImportMeta],
   });
   process.setSourceMapsEnabled(true);
   return import(pathToFileURL(outfile).href);

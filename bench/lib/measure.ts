@@ -4,7 +4,7 @@
  * shared machine (other builds, GC, page cache) lands on both sides alike.
  */
 import type { Row, Target } from "./types.js";
-import { summarize, type Summary } from "./stats.js";
+import { summarize, timeMs, type Summary } from "./stats.js";
 
 /** Samples (ms) of both sides. */
 export interface Paired {
@@ -57,4 +57,28 @@ export function latencyRows(metric: string, paired: Paired, targets: LatencyTarg
     target: targets[stat] ?? null,
   }));
   return { rows, summaries: { baseline, corral } };
+}
+
+/** One step of a cycle (e.g. pause); its duration is measured by {@link alternateCycle}. */
+export type Step = () => Promise<unknown>;
+
+/**
+ * Two-step cycles (pause then resume) on each side, interleaved like
+ * {@link alternate}; each step is timed on its own. Returns the samples of
+ * the first steps and of the second steps.
+ */
+export async function alternateCycle(n: number, warmup: number, baseline: [Step, Step], corral: [Step, Step]): Promise<[Paired, Paired]> {
+  const first: Paired = { baseline: [], corral: [] };
+  const second: Paired = { baseline: [], corral: [] };
+  const side = (steps: [Step, Step], key: keyof Paired): Probe => async (recorded) => {
+    const a = await timeMs(steps[0]);
+    const b = await timeMs(steps[1]);
+    if (recorded) {
+      first[key].push(a);
+      second[key].push(b);
+    }
+    return a + b;
+  };
+  await alternate(n, warmup, side(baseline, "baseline"), side(corral, "corral"));
+  return [first, second];
 }

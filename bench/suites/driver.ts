@@ -11,37 +11,16 @@
  * Targets are the node's (issue 4) applied to the driver, which is most of
  * the node's path: create <= 1.10x, pause/resume <= raw + 3 ms, remove <= raw + 5 ms.
  */
-import type Dockerode from "dockerode";
 import { DockerDriver } from "../../src/drivers/docker.js";
-import { LABEL_NODE_ID, LABEL_SANDBOX_ID } from "../../src/drivers/labels.js";
 import type { SandboxSpec } from "../../src/drivers/types.js";
-import { newSandboxId, type SandboxId } from "../../src/ids.js";
+import { newSandboxId } from "../../src/ids.js";
 import { BASE_TEMPLATE } from "../../src/templates.js";
 import { removeContainersOf, requireDocker, testNodeId } from "../../test/helpers/docker.js";
 import { waitHttpId } from "../lib/http.js";
-import { alternate, latencyRows } from "../lib/measure.js";
-import { nowMs } from "../lib/stats.js";
+import { alternate, alternateCycle, latencyRows } from "../lib/measure.js";
+import { BENCH_RESOURCES, rawCreateReady, type RawSandbox } from "../lib/raw-docker.js";
+import { nowMs, timeMs } from "../lib/stats.js";
 import type { Suite } from "../lib/types.js";
-
-const MIB = 1024 * 1024;
-const RESOURCES = { cpu: 1, memoryMB: 512 };
-
-/** What `docker run` of the base template needs, written out by hand as a dockerode user would (same limits as the driver's). */
-function rawCreateBody(nodeId: string, sandboxId: SandboxId): Dockerode.ContainerCreateOptions {
-  return {
-    name: `bench-raw-${sandboxId}`,
-    Image: BASE_TEMPLATE.image,
-    Labels: { [LABEL_SANDBOX_ID]: sandboxId, [LABEL_NODE_ID]: nodeId },
-    Env: [`CORRAL_SANDBOX_ID=${sandboxId}`],
-    HostConfig: { NanoCpus: RESOURCES.cpu * 1e9, Memory: RESOURCES.memoryMB * MIB, MemorySwap: RESOURCES.memoryMB * MIB, PidsLimit: 256, NetworkMode: "bridge" },
-  };
-}
-
-/** A created sandbox, raw or through the driver, kept for the pause and remove rounds. */
-interface Made {
-  handle: string;
-  host: string;
-}
 
 export const suite: Suite = {
   name: "driver",
@@ -60,27 +39,21 @@ export const suite: Suite = {
       await driver.close();
       await removeContainersOf(docker, nodeId);
     });
-    const raws: Made[] = [];
-    const ours: Made[] = [];
+    const raws: RawSandbox[] = [];
+    const ours: string[] = [];
 
     const rawCreate = async () => {
-      const id = newSandboxId();
-      const t0 = nowMs();
-      const container = await docker.createContainer(rawCreateBody(nodeId, id));
-      await container.start();
-      const host = (await container.inspect()).NetworkSettings.Networks.bridge!.IPAddress;
-      await waitHttpId(host, BASE_TEMPLATE.readyPort, id);
-      const ms = nowMs() - t0;
-      raws.push({ handle: container.id, host });
+      const { ms, sandbox } = await rawCreateReady(docker, nodeId);
+      raws.push(sandbox);
       return ms;
     };
     const driverCreate = async () => {
-      const spec: SandboxSpec = { sandboxId: newSandboxId(), nodeId, template: BASE_TEMPLATE, env: {}, resources: RESOURCES, incarnation: 1 };
+      const spec: SandboxSpec = { sandboxId: newSandboxId(), nodeId, template: BASE_TEMPLATE, env: {}, resources: BENCH_RESOURCES, incarnation: 1 };
       const t0 = nowMs();
       const started = await driver.start(spec);
       await waitHttpId(started.endpoint.host, BASE_TEMPLATE.readyPort, spec.sandboxId);
       const ms = nowMs() - t0;
-      ours.push({ handle: started.handle, host: started.endpoint.host });
+      ours.push(started.handle);
       return ms;
     };
     progress(`driver: ${creates + warmup} creates per side`);
@@ -89,43 +62,26 @@ export const suite: Suite = {
     });
 
     progress(`driver: ${pauses + warmup} pause/resume cycles per side`);
-    const samples = { rawPause: [] as number[], rawResume: [] as number[], pause: [] as number[], resume: [] as number[] };
-    const rawBox = docker.getContainer(raws[0]!.handle);
-    const ourBox = ours[0]!.handle;
-    const time = async (fn: () => Promise<unknown>) => {
-      const t0 = nowMs();
-      await fn();
-      return nowMs() - t0;
-    };
-    const cycle = (pause: () => Promise<unknown>, resume: () => Promise<unknown>, into: [number[], number[]]) => async (recorded: boolean) => {
-      const p = await time(pause);
-      const r = await time(resume);
-      if (recorded) {
-        into[0].push(p);
-        into[1].push(r);
-      }
-      return p + r;
-    };
-    await alternate(
+    const rawBox = raws[0]!.container;
+    const ourBox = ours[0]!;
+    const [pauseSamples, resumeSamples] = await alternateCycle(
       pauses,
       warmup,
-      cycle(() => rawBox.pause(), () => rawBox.unpause(), [samples.rawPause, samples.rawResume]),
-      cycle(() => driver.pause(ourBox, "freeze"), () => driver.resume(ourBox, "freeze"), [samples.pause, samples.resume]),
+      [() => rawBox.pause(), () => rawBox.unpause()],
+      [() => driver.pause(ourBox, "freeze"), () => driver.resume(ourBox, "freeze")],
     );
-    const pause = latencyRows("pause (freeze)", { baseline: samples.rawPause, corral: samples.pause }, { p50: { kind: "delta", max: 3 } });
-    const resume = latencyRows("resume (freeze)", { baseline: samples.rawResume, corral: samples.resume }, { p50: { kind: "delta", max: 3 } });
+    const pause = latencyRows("pause (freeze)", pauseSamples, { p50: { kind: "delta", max: 3 } });
+    const resume = latencyRows("resume (freeze)", resumeSamples, { p50: { kind: "delta", max: 3 } });
 
     progress(`driver: ${raws.length} removes per side`);
-    const removeRounds = Math.min(raws.length, ours.length);
-    let r = 0;
-    let o = 0;
+    const rounds = Math.min(raws.length, ours.length);
     const remove = latencyRows(
       "remove (running)",
       await alternate(
-        removeRounds,
+        rounds,
         0,
-        () => time(() => docker.getContainer(raws[r++]!.handle).remove({ force: true })),
-        () => time(() => driver.remove(ours[o++]!.handle)),
+        () => timeMs(() => raws.pop()!.container.remove({ force: true })),
+        () => timeMs(() => driver.remove(ours.pop()!)),
       ),
       { p50: { kind: "delta", max: 5 } },
     );
@@ -133,7 +89,7 @@ export const suite: Suite = {
       rows: [...create.rows, ...pause.rows, ...resume.rows, ...remove.rows],
       notes: [
         "baseline = raw dockerode, same image and container config; both create paths end when GET /id answers the id",
-        `warm-up rounds are not recorded; the first ${warmup} create(s) per side include the image's first use`,
+        `the first ${warmup} round(s) per side are warm-up, not recorded`,
       ],
       details: { create: create.summaries, pause: pause.summaries, resume: resume.summaries, remove: remove.summaries },
     };
