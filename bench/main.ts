@@ -1,7 +1,7 @@
 /**
  * The benchmark runner (`npm run bench`, `node bench/run.mjs [suite...]`):
- * spawns its own nats-server (JetStream, temp store, random port), runs the
- * selected suites one after another, prints one table per suite (baseline,
+ * runs the selected suites one after another, each against its own fresh
+ * nats-server (JetStream, temp store, random port), prints one table per suite (baseline,
  * Corral, ratio, delta, target, met?) and writes everything to
  * bench/results/<date>.json. Targets are reported, never asserted: the exit
  * code is non-zero only when a suite could not run. See docs/performance.md.
@@ -20,6 +20,8 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   store: async () => (await import("./suites/store.js")).suite,
   driver: async () => (await import("./suites/driver.js")).suite,
   node: async () => (await import("./suites/node.js")).suite,
+  api: async () => (await import("./suites/api.js")).suite,
+  density: async () => (await import("./suites/density.js")).suite,
 };
 
 /** One suite's outcome in the JSON result. */
@@ -108,24 +110,23 @@ export async function main(argv: readonly string[], benchDir: string): Promise<n
 
   const startedAt = new Date();
   const outcomes: Record<string, SuiteOutcome> = {};
-  const nats = await startNats();
   const onSignal = (signal: NodeJS.Signals) => {
     progress(`${signal}: cleaning up`);
-    void runCleanups()
-      .then(() => nats.stop())
-      .finally(() => process.exit(130));
+    void runCleanups().finally(() => process.exit(130));
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
     for (const name of names) {
-      const outcome = await runOne(benchDir, name, loaded.get(name) ?? null, args, { nats, progress, cleanup: (fn) => void cleanups.push(fn) });
+      // A fresh server per suite: no suite sees another's records, nodes or tombstone timers.
+      const nats = await startNats();
+      cleanups.push(() => nats.stop());
+      const outcome = await runOne(benchDir, name, loaded.get(name) ?? null, args, { nats, benchDir, progress, cleanup: (fn) => void cleanups.push(fn) });
       outcomes[name] = outcome;
       const title = `${name} (${(outcome.durationMs / 1000).toFixed(1)} s)${outcome.error ? " FAILED" : ""}`;
       process.stdout.write(`\n${formatTable(title, outcome.rows, outcome.error ? [...outcome.notes, outcome.error.split("\n")[0]!] : outcome.notes)}\n`);
     }
   } finally {
-    await nats.stop();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }

@@ -4,7 +4,7 @@
  * shared machine (other builds, GC, page cache) lands on both sides alike.
  */
 import type { Row, Target } from "./types.js";
-import { summarize, timeMs, type Summary } from "./stats.js";
+import { nowMs, summarize, timeMs, type Summary } from "./stats.js";
 
 /** Samples (ms) of both sides. */
 export interface Paired {
@@ -81,4 +81,30 @@ export async function alternateCycle(n: number, warmup: number, baseline: [Step,
   };
   await alternate(n, warmup, side(baseline, "baseline"), side(corral, "corral"));
   return [first, second];
+}
+
+/** What {@link closedLoop} measured. */
+export interface LoadResult {
+  /** Operations per second over the whole run. */
+  perSecond: number;
+  wallMs: number;
+  /** Latency of each operation, ms. */
+  latencies: number[];
+}
+
+/**
+ * `concurrency` workers (clients) each run `op` back to back until `total`
+ * operations were started (a closed loop: throughput is what the system
+ * sustains, not what a generator offers). The first failure rejects.
+ */
+export async function closedLoop(concurrency: number, total: number, op: (i: number, worker: number) => Promise<unknown>): Promise<LoadResult> {
+  let next = 0;
+  const latencies: number[] = [];
+  const t0 = nowMs();
+  const worker = async (w: number) => {
+    for (let i = next++; i < total; i = next++) latencies.push(await timeMs(() => op(i, w)));
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, (_, w) => worker(w)));
+  const wallMs = nowMs() - t0;
+  return { perSecond: (total / wallMs) * 1000, wallMs, latencies };
 }

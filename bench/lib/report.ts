@@ -37,9 +37,10 @@ function meets(target: Target | null, corral: number, ratio: number | null, delt
   }
 }
 
-/** 3 significant-ish digits: 0.142, 9.81, 181.3, 12345. */
+/** Integers as they are; otherwise 3 significant-ish digits: 0.142, 9.81, 181.3, 12345. */
 export function formatNumber(x: number | null): string {
   if (x === null || !Number.isFinite(x)) return "-";
+  if (Number.isInteger(x)) return String(x);
   const abs = Math.abs(x);
   if (abs >= 1000) return x.toFixed(0);
   if (abs >= 100) return x.toFixed(1);

@@ -52,6 +52,8 @@ export interface ParamSpec {
 export interface SuiteContext {
   /** The run's own nats-server (JetStream, temp store, random port). */
   nats: NatsServer;
+  /** The bench/ folder (entries of helper processes live there). */
+  benchDir: string;
   /** Resolved values of the suite's parameters. */
   params: Record<string, number>;
   /** Progress line on stderr (stdout carries the tables). */

@@ -27,7 +27,6 @@ export const suite: Suite = {
     cleanup(() => nc.close());
     const store = await SandboxStore.open(nc, resolveConfig({}, {}));
     const raw = await openRawCas(nc, "store");
-    cleanup(() => raw.kv.destroy().then(() => undefined));
     const { record } = await store.createIfAbsent(makeStoredSandbox());
     const id: SandboxId = record.sandboxId;
 
