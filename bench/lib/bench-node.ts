@@ -3,10 +3,10 @@
  * test/helpers/node.ts: the command exactly as deployed, in its own process).
  * Its sandboxes and data dir are removed by the suite's cleanup.
  *
- * Profiling: with env `CORRAL_BENCH_CPU_PROF=<dir>`, the node runs with
- * `--cpu-prof` and writes its profile to <dir> when it stops (open it in
- * Chrome DevTools or speedscope). The runner itself is profiled with
- * `node --cpu-prof bench/run.mjs ...`.
+ * Profiling: with env `CORRAL_BENCH_CPU_PROF=<dir>`, the node runs under the
+ * V8 CPU profiler (cpu-prof-preload.cjs) and writes <dir>/corral.js-<pid>.cpuprofile
+ * when it stops (open it in Chrome DevTools or speedscope). The runner itself
+ * is profiled with `node --cpu-prof bench/run.mjs ...`.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -15,20 +15,20 @@ import { removeSandboxesOf, spawnNode, type SpawnedNode, type TestNodeOptions } 
 import type { SuiteContext } from "./types.js";
 
 /** Extra environment that makes a child node write a CPU profile, when asked for. */
-export function profileEnv(): NodeJS.ProcessEnv {
+export function profileEnv(benchDir: string): NodeJS.ProcessEnv {
   const dir = process.env.CORRAL_BENCH_CPU_PROF;
   if (!dir) return {};
-  fs.mkdirSync(dir, { recursive: true });
-  return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --cpu-prof --cpu-prof-dir=${path.resolve(dir)}`.trim() };
+  const preload = path.join(benchDir, "lib", "cpu-prof-preload.cjs");
+  return { CORRAL_BENCH_CPU_PROF: path.resolve(dir), NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require=${preload}`.trim() };
 }
 
 /** Spawns a node on the run's nats-server; it stops (SIGTERM) and its sandboxes go at the suite's end. */
 export async function startBenchNode(
-  ctx: Pick<SuiteContext, "nats" | "cleanup">,
+  ctx: Pick<SuiteContext, "nats" | "cleanup" | "benchDir">,
   driver: DriverKind,
   opts: Omit<TestNodeOptions, "natsUrl" | "driver"> = {},
 ): Promise<SpawnedNode> {
-  const node = await spawnNode({ prefix: "bench", ...opts, natsUrl: ctx.nats.url, driver, env: profileEnv() });
+  const node = await spawnNode({ prefix: "bench", ...opts, natsUrl: ctx.nats.url, driver, env: profileEnv(ctx.benchDir) });
   ctx.cleanup(async () => {
     await node.stop();
     await removeSandboxesOf(driver, node.nodeId, node.dataDir);

@@ -69,11 +69,11 @@ export const suite: Suite = {
     await closedLoop(concurrency, warmup, async () => warmIds.push((await client.create({ timeoutMs: LONG_TIMEOUT_MS })).sandboxId));
     await closedLoop(concurrency, warmIds.length, (i) => client.kill(warmIds[i]!));
     const fdsBefore = fdCount(pid);
-    const before = await host.stats(true);
+    const before = await host.stats({ gc: true });
     const idleBaselineS = Math.min(idleS, 10);
     progress(`density: idle baseline (${idleBaselineS} s, no sandboxes)`);
     await delay(idleBaselineS * 1000);
-    const idleEmptyEnd = await host.stats(false);
+    const idleEmptyEnd = await host.stats();
 
     // Events from here on: the TIMEOUT and killed writes of every sandbox.
     const timeoutAt = new Map<string, number>();
@@ -102,11 +102,17 @@ export const suite: Suite = {
     const n = ids.length;
     progress(`density: ${n} live; settling, then memory and ${idleS} s idle`);
     await delay(3_000);
-    const after = await host.stats(true);
+    // With CORRAL_BENCH_HEAP_SNAPSHOT=<dir>, a heap snapshot of the loaded node is written there (what is the per-sandbox memory?).
+    const snapshotDir = process.env.CORRAL_BENCH_HEAP_SNAPSHOT;
+    const after = await host.stats({ gc: true, ...(snapshotDir ? { heapSnapshotDir: snapshotDir } : {}) });
+    if (after.heapSnapshot) notes.push(`heap snapshot: ${after.heapSnapshot}`);
     const fdsAfter = fdCount(pid);
-    const idleStart = await host.stats(false);
+    // With CORRAL_BENCH_CPU_PROF=<dir>, the idle window is profiled (what does an idle node spend its CPU on?).
+    const profileDir = process.env.CORRAL_BENCH_CPU_PROF;
+    const idleStart = await host.stats(profileDir ? { profile: "start" } : {});
     await delay(idleS * 1000);
-    const idleEnd = await host.stats(false);
+    const idleEnd = await host.stats(profileDir ? { profile: "stop", profileDir } : {});
+    if (idleEnd.profile) notes.push(`idle CPU profile: ${idleEnd.profile}`);
 
     progress(`density: set_timeout on ${n} sandboxes: deadlines from +${leadS} s over ${spreadS} s`);
     const firstDeadline = Date.now() + leadS * 1000;
