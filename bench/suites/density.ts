@@ -10,11 +10,18 @@
  * 3. full GC, memory after: (after - before) / sandboxes;
  * 4. idle: the node's CPU time over `idleS` seconds (the same window with no
  *    sandboxes, measured before step 2, is the baseline);
- * 5. `set_timeout` on every sandbox so the deadlines are spread over
- *    `spreadS` seconds starting `leadS` from now; each sandbox's lateness is
- *    the `at` of its `timeout` event (the node's TIMEOUT write, running ->
- *    killing) minus the `endAt` that set_timeout persisted. The `killed`
- *    event (process gone) is reported too, for context.
+ * 5. `set_timeout` on `timeouts` of them (every k-th), so their deadlines
+ *    are spread over `spreadS` seconds starting `leadS` from now, while all
+ *    the others stay live: timer accuracy at that scale, at an expiry rate of
+ *    timeouts / spreadS per second (default 50/s; 10,000 sandboxes with
+ *    5-minute timeouts expire at ~33/s). Each one's lateness is the `at` of
+ *    its `timeout` event (the node's TIMEOUT write, running -> killing) minus
+ *    the `endAt` that set_timeout persisted. The `killed` event (process
+ *    gone) is reported too, for context. `--density.timeouts=10000
+ *    --density.spreadS=30` is the stress variant (333 expiries/s).
+ * With CORRAL_BENCH_CPU_PROF=<dir>, the idle window and the timeout window
+ * are CPU-profiled (two .cpuprofile files); with CORRAL_BENCH_HEAP_SNAPSHOT=<dir>
+ * a heap snapshot of the loaded node is written.
  */
 import fs from "node:fs";
 import { CorralClient } from "../../src/client/client.js";
@@ -47,14 +54,15 @@ export const suite: Suite = {
     sandboxes: { default: 10_000, quick: 200, doc: "live sandboxes on the node" },
     concurrency: { default: 50, quick: 20, doc: "creates / set_timeouts in flight" },
     idleS: { default: 30, quick: 3, doc: "idle CPU window, seconds (baseline window: min(idleS, 10))" },
-    leadS: { default: 20, quick: 5, doc: "first deadline this long after set_timeouts start, seconds" },
-    spreadS: { default: 30, quick: 5, doc: "deadlines spread over this many seconds" },
+    timeouts: { default: 1000, quick: 100, doc: "sandboxes given a deadline in the timeout window (the rest stay live)" },
+    leadS: { default: 10, quick: 3, doc: "first deadline this long after set_timeouts start, seconds" },
+    spreadS: { default: 20, quick: 5, doc: "deadlines spread over this many seconds" },
     warmup: { default: 50, quick: 10, doc: "sandboxes created and killed before measuring" },
   },
   async run(ctx) {
     const { params, progress, cleanup, nats } = ctx;
-    const { sandboxes, concurrency, idleS, leadS, spreadS, warmup } = params as Record<string, number> as Record<
-      "sandboxes" | "concurrency" | "idleS" | "leadS" | "spreadS" | "warmup",
+    const { sandboxes, concurrency, idleS, timeouts, leadS, spreadS, warmup } = params as Record<string, number> as Record<
+      "sandboxes" | "concurrency" | "idleS" | "timeouts" | "leadS" | "spreadS" | "warmup",
       number
     >;
     const nc = await nats.connect();
@@ -114,23 +122,30 @@ export const suite: Suite = {
     const idleEnd = await host.stats(profileDir ? { profile: "stop", profileDir } : {});
     if (idleEnd.profile) notes.push(`idle CPU profile: ${idleEnd.profile}`);
 
-    progress(`density: set_timeout on ${n} sandboxes: deadlines from +${leadS} s over ${spreadS} s`);
+    // Every k-th sandbox, so the ones that expire are spread over the creation order.
+    const step = Math.max(1, Math.floor(n / Math.max(1, timeouts)));
+    const expiring = ids.filter((_, i) => i % step === 0).slice(0, timeouts);
+    const m = expiring.length;
+    progress(`density: set_timeout on ${m} of ${n} sandboxes: deadlines from +${leadS} s over ${spreadS} s`);
+    const windowStart = await host.stats(profileDir ? { profile: "start" } : {});
     const firstDeadline = Date.now() + leadS * 1000;
     const endAt = new Map<string, number>();
-    const setTimeouts = await closedLoop(concurrency, n, async (i) => {
-      const deadline = firstDeadline + (spreadS * 1000 * i) / n;
-      const record = await client.setTimeout(ids[i]!, Math.max(0, Math.round(deadline - Date.now())));
+    const setTimeouts = await closedLoop(concurrency, m, async (i) => {
+      const deadline = firstDeadline + (spreadS * 1000 * i) / m;
+      const record = await client.setTimeout(expiring[i]!, Math.max(0, Math.round(deadline - Date.now())));
       endAt.set(record.sandboxId, record.endAt!);
     });
     const lastDeadline = Math.max(...endAt.values());
-    const missing = () => ids.filter((id) => !killedAt.has(id));
+    const missing = () => expiring.filter((id) => !killedAt.has(id));
     try {
       await waitUntil(() => missing().length === 0, { timeoutMs: Math.max(0, lastDeadline - Date.now()) + 60_000, intervalMs: 200, what: "every sandbox to time out and be killed" });
     } catch {
       notes.push(`${missing().length} sandbox(es) not killed 60 s after the last deadline`);
     }
-    const late = ids.filter((id) => timeoutAt.has(id)).map((id) => timeoutAt.get(id)! - endAt.get(id)!);
-    const killLate = ids.filter((id) => killedAt.has(id)).map((id) => killedAt.get(id)! - endAt.get(id)!);
+    const windowEnd = await host.stats(profileDir ? { profile: "stop", profileDir } : {});
+    if (windowEnd.profile) notes.push(`timeout window CPU profile: ${windowEnd.profile}`);
+    const late = expiring.filter((id) => timeoutAt.has(id)).map((id) => timeoutAt.get(id)! - endAt.get(id)!);
+    const killLate = expiring.filter((id) => killedAt.has(id)).map((id) => killedAt.get(id)! - endAt.get(id)!);
     const lateness = summarize(late);
     const killLateness = summarize(killLate);
     if (setTimeouts.wallMs > leadS * 1000) notes.push(`set_timeouts took ${(setTimeouts.wallMs / 1000).toFixed(1)} s, longer than the lead: early deadlines were set late (lateness is still measured from the persisted endAt)`);
@@ -141,18 +156,19 @@ export const suite: Suite = {
       { metric: "node RSS per sandbox", unit: "KiB", baseline: null, corral: perSandboxKiB("rss"), target: { kind: "max", max: 10 } },
       { metric: "node JS heap per sandbox", unit: "KiB", baseline: null, corral: perSandboxKiB("heapUsed"), target: { kind: "max", max: 10 } },
       { metric: `node CPU idle (${n} vs 0 sandboxes)`, unit: "%core", baseline: cpuPercent(before, idleEmptyEnd), corral: cpuPercent(idleStart, idleEnd), target: { kind: "max", max: 1 } },
+      { metric: `node CPU, ${(m / spreadS).toFixed(0)} timeouts/s window`, unit: "%core", baseline: null, corral: cpuPercent(windowStart, windowEnd), target: null },
       { metric: "timeout acted after endAt p50", unit: "ms", baseline: null, corral: lateness.p50, target: null },
       { metric: "timeout acted after endAt p99", unit: "ms", baseline: null, corral: lateness.p99, target: null },
       { metric: "timeout acted after endAt max", unit: "ms", baseline: null, corral: lateness.max, target: { kind: "max", max: 1000 } },
-      { metric: "timeouts acted > 1 s late", unit: "count", baseline: null, corral: late.filter((ms) => ms > 1000).length + (n - late.length), target: { kind: "max", max: 0 } },
+      { metric: "timeouts acted > 1 s late", unit: "count", baseline: null, corral: late.filter((ms) => ms > 1000).length + (m - late.length), target: { kind: "max", max: 0 } },
       { metric: "killed (process gone) after endAt p50", unit: "ms", baseline: null, corral: killLateness.p50, target: null },
       { metric: "killed (process gone) after endAt p99", unit: "ms", baseline: null, corral: killLateness.p99, target: null },
     ];
-    notes.push(`${n} sandboxes; node fds ${fdsBefore} -> ${fdsAfter}; set_timeouts ${setTimeouts.perSecond.toFixed(0)}/s`);
+    notes.push(`${n} sandboxes live, ${m} timed out; node fds ${fdsBefore} -> ${fdsAfter}; set_timeouts ${setTimeouts.perSecond.toFixed(0)}/s`);
     return {
       rows,
       notes,
-      details: { before, after, idleEmptyEnd, idleStart, idleEnd, fdsBefore, fdsAfter, lateness, killLateness, created: n, failures, firstError, setTimeoutsPerSecond: setTimeouts.perSecond },
+      details: { before, after, idleEmptyEnd, idleStart, idleEnd, fdsBefore, fdsAfter, lateness, killLateness, created: n, timedOut: m, windowStart, windowEnd, failures, firstError, setTimeoutsPerSecond: setTimeouts.perSecond },
     };
   },
 };
