@@ -4,12 +4,13 @@
  * Its sandboxes and data dir are removed by the suite's cleanup.
  *
  * Profiling: with env `CORRAL_BENCH_CPU_PROF=<dir>`, the node runs under the
- * V8 CPU profiler (cpu-prof-preload.cjs) and writes <dir>/corral.js-<pid>.cpuprofile
+ * V8 CPU profiler (cpu-prof-preload.mjs) and writes <dir>/corral.js-<pid>.cpuprofile
  * when it stops (open it in Chrome DevTools or speedscope). The runner itself
  * is profiled with `node --cpu-prof bench/run.mjs ...`.
  */
 import fs from "node:fs";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import type { DriverKind } from "../../src/drivers/types.js";
 import { removeSandboxesOf, spawnNode, type SpawnedNode, type TestNodeOptions } from "../../test/helpers/node.js";
 import type { SuiteContext } from "./types.js";
@@ -18,8 +19,8 @@ import type { SuiteContext } from "./types.js";
 export function profileEnv(benchDir: string): NodeJS.ProcessEnv {
   const dir = process.env.CORRAL_BENCH_CPU_PROF;
   if (!dir) return {};
-  const preload = path.join(benchDir, "lib", "cpu-prof-preload.cjs");
-  return { CORRAL_BENCH_CPU_PROF: path.resolve(dir), NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require=${preload}`.trim() };
+  const preload = pathToFileURL(path.join(benchDir, "lib", "cpu-prof-preload.mjs")).href;
+  return { CORRAL_BENCH_CPU_PROF: path.resolve(dir), NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${preload}`.trim() };
 }
 
 /** Spawns a node on the run's nats-server; it stops (SIGTERM) and its sandboxes go at the suite's end. */

@@ -45,7 +45,13 @@ export interface LatencyTargets {
   p99?: Target;
 }
 
-/** p50 and p99 rows of one paired latency measurement, plus both summaries for the JSON. */
+/**
+ * p50 and p99 rows of one paired latency measurement, plus both summaries for
+ * the JSON. With a `delta` target on p50, a context row follows: the median of
+ * the per-round differences (corral_i - baseline_i of adjacent runs), which
+ * is far less sensitive than a difference of medians to the engine's own
+ * spread (a docker remove varies by tens of ms) and to drift on a shared machine.
+ */
 export function latencyRows(metric: string, paired: Paired, targets: LatencyTargets = {}): { rows: Row[]; summaries: { baseline: Summary; corral: Summary } } {
   const baseline = summarize(paired.baseline);
   const corral = summarize(paired.corral);
@@ -56,6 +62,10 @@ export function latencyRows(metric: string, paired: Paired, targets: LatencyTarg
     corral: corral[stat],
     target: targets[stat] ?? null,
   }));
+  if (targets.p50?.kind === "delta") {
+    const diffs = paired.corral.map((ms, i) => ms - paired.baseline[i]!).filter(Number.isFinite);
+    rows.push({ metric: `${metric} paired delta p50`, unit: "ms", baseline: null, corral: summarize(diffs).p50, target: null });
+  }
   return { rows, summaries: { baseline, corral } };
 }
 

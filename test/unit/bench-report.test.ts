@@ -102,6 +102,11 @@ describe("measure", () => {
     ]);
   });
 
+  it("adds the median of per-round differences when p50 has a delta target", () => {
+    const { rows } = latencyRows("pause", { baseline: [10, 30, 12], corral: [13, 20, 16] }, { p50: { kind: "delta", max: 3 } });
+    expect(rows[2]).toEqual({ metric: "pause paired delta p50", unit: "ms", baseline: null, corral: 3, target: null });
+  });
+
   it("a closed loop runs every operation once, never more than `concurrency` at a time", async () => {
     let inFlight = 0;
     let peak = 0;

@@ -1,5 +1,5 @@
 /**
- * Preloaded (NODE_OPTIONS=--require) into child node processes when env
+ * Preloaded (NODE_OPTIONS=--import) into child node processes when env
  * CORRAL_BENCH_CPU_PROF=<dir> is set: runs the V8 CPU profiler for the whole
  * life of the process and writes <dir>/<pid>.cpuprofile at exit. (Node
  * refuses `--cpu-prof` in NODE_OPTIONS, and `corral node` children are
@@ -7,10 +7,9 @@
  * Same-thread inspector sessions answer synchronously, so the profile can be
  * taken in the 'exit' handler.
  */
-"use strict";
-const fs = require("node:fs");
-const path = require("node:path");
-const { Session } = require("node:inspector");
+import fs from "node:fs";
+import { Session } from "node:inspector";
+import path from "node:path";
 
 const dir = process.env.CORRAL_BENCH_CPU_PROF;
 if (dir) {
