@@ -23,13 +23,19 @@ export function profileEnv(benchDir: string): NodeJS.ProcessEnv {
   return { CORRAL_BENCH_CPU_PROF: path.resolve(dir), NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${preload}`.trim() };
 }
 
+/**
+ * Room for every sandbox a suite makes (1 cpu / 512 MiB each by default): the
+ * suites measure latency and throughput, not admission.
+ */
+const BENCH_CAPACITY = { cpu: 100_000, memoryMB: 100_000_000, sandboxes: 100_000 };
+
 /** Spawns a node on the run's nats-server; it stops (SIGTERM) and its sandboxes go at the suite's end. */
 export async function startBenchNode(
   ctx: Pick<SuiteContext, "nats" | "cleanup" | "benchDir">,
   driver: DriverKind,
   opts: Omit<TestNodeOptions, "natsUrl" | "driver"> = {},
 ): Promise<SpawnedNode> {
-  const node = await spawnNode({ prefix: "bench", ...opts, natsUrl: ctx.nats.url, driver, env: profileEnv(ctx.benchDir) });
+  const node = await spawnNode({ prefix: "bench", capacity: BENCH_CAPACITY, ...opts, natsUrl: ctx.nats.url, driver, env: profileEnv(ctx.benchDir) });
   ctx.cleanup(async () => {
     await node.stop();
     await removeSandboxesOf(driver, node.nodeId, node.dataDir);
