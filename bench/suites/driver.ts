@@ -18,7 +18,7 @@ import { BASE_TEMPLATE } from "../../src/templates.js";
 import { removeContainersOf, requireDocker, testNodeId } from "../../test/helpers/docker.js";
 import { waitHttpId } from "../lib/http.js";
 import { alternate, alternateCycle, latencyRows } from "../lib/measure.js";
-import { BENCH_RESOURCES, rawCreateReady, type RawSandbox } from "../lib/raw-docker.js";
+import { BENCH_RESOURCES, DockerRaceRetry, rawCreateReady, type RawSandbox } from "../lib/raw-docker.js";
 import { nowMs, timeMs } from "../lib/stats.js";
 import type { Suite } from "../lib/types.js";
 
@@ -64,11 +64,12 @@ export const suite: Suite = {
     progress(`driver: ${pauses + warmup} pause/resume cycles per side`);
     const rawBox = raws[0]!.container;
     const ourBox = ours[0]!;
+    const races = { baseline: new DockerRaceRetry(), corral: new DockerRaceRetry() };
     const [pauseSamples, resumeSamples] = await alternateCycle(
       pauses,
       warmup,
-      [() => rawBox.pause(), () => rawBox.unpause()],
-      [() => driver.pause(ourBox, "freeze"), () => driver.resume(ourBox, "freeze")],
+      [() => races.baseline.run(() => rawBox.pause()), () => races.baseline.run(() => rawBox.unpause())],
+      [() => races.corral.run(() => driver.pause(ourBox, "freeze")), () => races.corral.run(() => driver.resume(ourBox, "freeze"))],
     );
     const pause = latencyRows("pause (freeze)", pauseSamples, { p50: { kind: "delta", max: 3 } });
     const resume = latencyRows("resume (freeze)", resumeSamples, { p50: { kind: "delta", max: 3 } });
@@ -88,6 +89,7 @@ export const suite: Suite = {
     return {
       rows: [...create.rows, ...pause.rows, ...resume.rows, ...remove.rows],
       notes: [
+        `engine pause-flag races retried: raw ${races.baseline.count}, corral ${races.corral.count} (see DockerRaceRetry)`,
         "baseline = raw dockerode, same image and container config; both create paths end when GET /id answers the id",
         `the first ${warmup} round(s) per side are warm-up, not recorded`,
       ],

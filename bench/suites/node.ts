@@ -21,7 +21,7 @@ import { removeContainersOf, requireDocker, testNodeId } from "../../test/helper
 import { startBenchNode } from "../lib/bench-node.js";
 import { waitHttpId } from "../lib/http.js";
 import { alternate, alternateCycle, latencyRows } from "../lib/measure.js";
-import { BENCH_RESOURCES, rawCreateReady, type RawSandbox } from "../lib/raw-docker.js";
+import { BENCH_RESOURCES, DockerRaceRetry, rawCreateReady, type RawSandbox } from "../lib/raw-docker.js";
 import { nowMs, timeMs } from "../lib/stats.js";
 import type { Suite } from "../lib/types.js";
 
@@ -72,11 +72,12 @@ export const suite: Suite = {
     progress(`node: ${pauses + warmup} pause/resume cycles per side`);
     const rawBox = raws[0]!.container;
     const ourId = ours[0]!;
+    const races = { baseline: new DockerRaceRetry(), corral: new DockerRaceRetry() };
     const [pauseSamples, resumeSamples] = await alternateCycle(
       pauses,
       warmup,
-      [() => rawBox.pause(), () => rawBox.unpause()],
-      [() => command({ op: "pause", sandboxId: ourId }), () => command({ op: "resume", sandboxId: ourId })],
+      [() => races.baseline.run(() => rawBox.pause()), () => races.baseline.run(() => rawBox.unpause())],
+      [() => races.corral.run(() => command({ op: "pause", sandboxId: ourId })), () => races.corral.run(() => command({ op: "resume", sandboxId: ourId }))],
     );
     const pause = latencyRows("pause (freeze)", pauseSamples, { p50: { kind: "delta", max: 3 } });
     const resume = latencyRows("resume (freeze)", resumeSamples, { p50: { kind: "delta", max: 3 } });
@@ -96,6 +97,7 @@ export const suite: Suite = {
     return {
       rows: [...create.rows, ...pause.rows, ...resume.rows, ...kill.rows],
       notes: [
+        `engine pause-flag races retried: raw ${races.baseline.count}, corral ${races.corral.count} (see DockerRaceRetry)`,
         `node ${node.nodeId}: a \`corral node --driver docker\` child process; requests go straight to its command subject (no API hop)`,
         "baseline = raw dockerode, same image and container config, in the bench process",
       ],
