@@ -1,6 +1,7 @@
 /**
  * driver: the docker driver (src/drivers/docker.ts) against raw dockerode,
- * same engine, same image, same container config, interleaved.
+ * same engine, same image, same container config, interleaved
+ * (lib/docker-compare.ts).
  * - create: raw createContainer -> start -> inspect (address) -> GET /id until
  *   it answers the id, vs `DockerDriver.start` (create, start, inspect, TCP
  *   readiness) followed by the same GET /id. Both end when the sandbox serves HTTP.
@@ -16,10 +17,10 @@ import type { SandboxSpec } from "../../src/drivers/types.js";
 import { newSandboxId } from "../../src/ids.js";
 import { BASE_TEMPLATE } from "../../src/templates.js";
 import { removeContainersOf, requireDocker, testNodeId } from "../../test/helpers/docker.js";
+import { compareWithRawDocker, type CompareParams } from "../lib/docker-compare.js";
 import { waitHttpId } from "../lib/http.js";
-import { alternate, alternateCycle, latencyRows } from "../lib/measure.js";
-import { BENCH_RESOURCES, DockerRaceRetry, rawCreateReady, type RawSandbox } from "../lib/raw-docker.js";
-import { nowMs, timeMs } from "../lib/stats.js";
+import { BENCH_RESOURCES } from "../lib/raw-docker.js";
+import { nowMs } from "../lib/stats.js";
 import type { Suite } from "../lib/types.js";
 
 export const suite: Suite = {
@@ -31,7 +32,6 @@ export const suite: Suite = {
     warmup: { default: 3, quick: 1, doc: "unrecorded rounds first (creates and pause cycles)" },
   },
   async run({ params, progress, cleanup }) {
-    const { creates, pauses, warmup } = params as { creates: number; pauses: number; warmup: number };
     const docker = await requireDocker();
     const nodeId = testNodeId("bench");
     const driver = new DockerDriver({ docker });
@@ -39,61 +39,22 @@ export const suite: Suite = {
       await driver.close();
       await removeContainersOf(docker, nodeId);
     });
-    const raws: RawSandbox[] = [];
-    const ours: string[] = [];
-
-    const rawCreate = async () => {
-      const { ms, sandbox } = await rawCreateReady(docker, nodeId);
-      raws.push(sandbox);
-      return ms;
-    };
-    const driverCreate = async () => {
-      const spec: SandboxSpec = { sandboxId: newSandboxId(), nodeId, template: BASE_TEMPLATE, env: {}, resources: BENCH_RESOURCES, incarnation: 1 };
-      const t0 = nowMs();
-      const started = await driver.start(spec);
-      await waitHttpId(started.endpoint.host, BASE_TEMPLATE.readyPort, spec.sandboxId);
-      const ms = nowMs() - t0;
-      ours.push(started.handle);
-      return ms;
-    };
-    progress(`driver: ${creates + warmup} creates per side`);
-    const create = latencyRows("create -> HTTP ready", await alternate(creates, warmup, rawCreate, driverCreate), {
-      p50: { kind: "ratio", max: 1.1 },
-    });
-
-    progress(`driver: ${pauses + warmup} pause/resume cycles per side`);
-    const rawBox = raws[0]!.container;
-    const ourBox = ours[0]!;
-    const races = { baseline: new DockerRaceRetry(), corral: new DockerRaceRetry() };
-    const [pauseSamples, resumeSamples] = await alternateCycle(
-      pauses,
-      warmup,
-      [() => races.baseline.run(() => rawBox.pause()), () => races.baseline.run(() => rawBox.unpause())],
-      [() => races.corral.run(() => driver.pause(ourBox, "freeze")), () => races.corral.run(() => driver.resume(ourBox, "freeze"))],
-    );
-    const pause = latencyRows("pause (freeze)", pauseSamples, { p50: { kind: "delta", max: 3 } });
-    const resume = latencyRows("resume (freeze)", resumeSamples, { p50: { kind: "delta", max: 3 } });
-
-    progress(`driver: ${raws.length} removes per side`);
-    const rounds = Math.min(raws.length, ours.length);
-    const remove = latencyRows(
+    return compareWithRawDocker(
+      { suite: "driver", progress, docker, rawLabel: nodeId },
+      params as unknown as CompareParams,
+      {
+        async create() {
+          const spec: SandboxSpec = { sandboxId: newSandboxId(), nodeId, template: BASE_TEMPLATE, env: {}, resources: BENCH_RESOURCES, incarnation: 1 };
+          const t0 = nowMs();
+          const started = await driver.start(spec);
+          await waitHttpId(started.endpoint.host, BASE_TEMPLATE.readyPort, spec.sandboxId);
+          return { ms: nowMs() - t0, sandbox: started.handle };
+        },
+        pause: (handle) => driver.pause(handle, "freeze"),
+        resume: (handle) => driver.resume(handle, "freeze"),
+        remove: (handle) => driver.remove(handle),
+      },
       "remove (running)",
-      await alternate(
-        rounds,
-        0,
-        () => timeMs(() => raws.pop()!.container.remove({ force: true })),
-        () => timeMs(() => driver.remove(ours.pop()!)),
-      ),
-      { p50: { kind: "delta", max: 5 } },
     );
-    return {
-      rows: [...create.rows, ...pause.rows, ...resume.rows, ...remove.rows],
-      notes: [
-        `engine pause-flag races retried: raw ${races.baseline.count}, corral ${races.corral.count} (see DockerRaceRetry)`,
-        "baseline = raw dockerode, same image and container config; both create paths end when GET /id answers the id",
-        `the first ${warmup} round(s) per side are warm-up, not recorded`,
-      ],
-      details: { create: create.summaries, pause: pause.summaries, resume: resume.summaries, remove: remove.summaries },
-    };
   },
 };
