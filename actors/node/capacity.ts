@@ -9,40 +9,16 @@
  * the memory, so it keeps its quota. `killed` holds nothing.
  */
 import type { PauseMode } from "../../src/drivers/types.js";
+import { shortfall, tidy, type Amounts } from "../../src/capacity.js";
 import type { Resources, SandboxState } from "../../src/schema/record.js";
 
-/** Capacity / allocation of a node: cores, MiB and sandbox slots. */
-export interface Amounts {
-  cpu: number;
-  memoryMB: number;
-  sandboxes: number;
-}
+export type { Amounts } from "../../src/capacity.js";
 
 /** True when a sandbox in `state` counts against the node's capacity. */
 export function holdsQuota(state: SandboxState, pauseMode: PauseMode): boolean {
   if (state === "killed") return false;
   if (state === "paused") return pauseMode === "freeze";
   return true;
-}
-
-/** Rounds away float noise of fractional cpu sums (0.1 + 0.2). */
-function tidy(n: number): number {
-  return Math.round(n * 1e6) / 1e6;
-}
-
-/**
- * What is short to admit `need` on top of `allocation`, e.g.
- * `needs 512 MiB memory, 256 free`; null when it fits.
- */
-export function shortfall(capacity: Amounts, allocation: Amounts, need: Resources): string | null {
-  const freeCpu = tidy(capacity.cpu - allocation.cpu);
-  const freeMem = capacity.memoryMB - allocation.memoryMB;
-  const freeSlots = capacity.sandboxes - allocation.sandboxes;
-  const short: string[] = [];
-  if (need.cpu > freeCpu + 1e-9) short.push(`needs ${need.cpu} cpu, ${Math.max(0, freeCpu)} free`);
-  if (need.memoryMB > freeMem) short.push(`needs ${need.memoryMB} MiB memory, ${Math.max(0, freeMem)} free`);
-  if (freeSlots < 1) short.push(`at its limit of ${capacity.sandboxes} sandboxes`);
-  return short.length === 0 ? null : short.join(", ");
 }
 
 /** A node's running totals: allocation (quota holders + reservations) and counts by state. */

@@ -9,7 +9,7 @@ import { UnavailableError } from "../../src/errors.js";
 import type { SandboxId } from "../../src/ids.js";
 import type { SandboxState, StoredSandbox } from "../../src/schema/record.js";
 import type { NodeSandboxMachine } from "./driver-actors.js";
-import { Mailbox } from "./mailbox.js";
+import { SerialQueue } from "../../src/serial-queue.js";
 
 /** A sandbox actor reference of this node. */
 export type SandboxActor = ActorRefFrom<NodeSandboxMachine>;
@@ -36,7 +36,8 @@ interface Waiter {
 
 /** Per-sandbox hosting state. */
 export class SandboxHost {
-  readonly mailbox = new Mailbox();
+  /** The sandbox's mailbox: every command, timer firing and driver event for it runs here, in turn. */
+  readonly mailbox = new SerialQueue();
   actor: SandboxActor | null = null;
   /** State last counted in the capacity ledger (null: not counted). */
   countedState: SandboxState | null = null;

@@ -22,7 +22,7 @@ function portOf(value: string | undefined): number {
   return port;
 }
 
-/** The `corral ui` command. Resolves with 0 once serving; the process then lives until signalled. */
+/** The `corral ui` command. Serves until SIGINT/SIGTERM, then resolves with 0. */
 export async function runUiCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     "nats-url": { type: "string" },
@@ -40,21 +40,20 @@ export async function runUiCommand(argv: string[]): Promise<number> {
     throw new UnavailableError(`cannot connect to NATS at ${natsUrl}: ${(err as Error).message}`, { cause: err });
   }
   const [store, registry] = await Promise.all([SandboxStore.open(nc, config), NodeRegistry.open(nc, config)]);
-  const ui = await startUi({ nc, store, registry, client: new CorralClient(nc), port, host: values.host ?? "127.0.0.1" });
+  const ui = await startUi({ nc, store, registry, client: new CorralClient(nc), port, host: values.host ?? "127.0.0.1", nodeLeaseMs: config.nodeLeaseMs });
   process.stdout.write(values.json ? `${JSON.stringify({ ui: ui.url })}\n` : `corral ui: ${ui.url}\n`);
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, "ui: stopping");
-    void ui
-      .close()
-      .then(() => nc.drain())
-      .catch((err: unknown) => log.warn({ err }, "ui: unclean stop"))
-      .finally(() => process.exit(0));
-  };
-  process.once("SIGINT", () => stop("SIGINT"));
-  process.once("SIGTERM", () => stop("SIGTERM"));
+  // The command is over once the server has stopped (corral.ts exits with its code then).
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  log.info({ signal }, "ui: stopping");
+  try {
+    await ui.close();
+    await nc.drain();
+  } catch (err) {
+    log.warn({ err }, "ui: unclean stop");
+  }
   return 0;
 }

@@ -29,7 +29,8 @@ export async function readHistory(nc: NatsConnection, sandboxId: SandboxId, opti
   const count = info.state.subjects?.[subject] ?? 0;
   const events: WireEvent[] = [];
   if (count > 0) {
-    const consumer = await jetstream(nc).consumers.get(EVENTS_STREAM, { filter_subjects: [subject], deliver_policy: DeliverPolicy.All });
+    // A string, not an array: an array of filters needs nats-server 2.10 (this environment runs 2.9).
+    const consumer = await jetstream(nc).consumers.get(EVENTS_STREAM, { filter_subjects: subject, deliver_policy: DeliverPolicy.All });
     const messages = await consumer.fetch({ max_messages: count, expires: options.timeoutMs ?? 10_000 });
     for await (const msg of messages) {
       try {

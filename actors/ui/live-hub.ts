@@ -10,8 +10,7 @@ import { subscribeEvents } from "../../src/events.js";
 import type { Logger } from "../../src/log.js";
 import { toPublicRecord } from "../../src/schema/record.js";
 import type { NodeRecord, NodeRegistry, SandboxStore } from "../../src/store/index.js";
-import type { SseChannel} from "./sse-channel.js";
-import { sseFrame } from "./sse-channel.js";
+import { sseFrame, type SseChannel } from "./sse-channel.js";
 import type { NatsStatus, Snapshot, WireNode } from "./wire.js";
 
 /** Keep-alive comment period on idle SSE connections. */
@@ -23,6 +22,8 @@ export interface LiveHubDeps {
   store: SandboxStore;
   registry: NodeRegistry;
   log: Logger;
+  /** The cluster's node lease, passed to the browser to mark stale nodes. */
+  nodeLeaseMs: number;
 }
 
 /** Drops the KV revision: the browser keys nodes by id and replaces them whole. */
@@ -73,7 +74,7 @@ export class LiveHub {
         return out;
       })(),
     ]);
-    return { serverTime, nats: this.#status, nodes: nodes.map(wireNode), sandboxes };
+    return { serverTime, nats: this.#status, nodes: nodes.map(wireNode), sandboxes, nodeLeaseMs: this.deps.nodeLeaseMs };
   }
 
   /** Adopts a browser's SSE response: status now, a snapshot as soon as it is read, live messages after it. */

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { CorralClient } from "../../src/client/client.js";
+import { DEFAULTS } from "../../src/config.js";
 import { InvalidArgumentError, NotFoundError } from "../../src/errors.js";
 import { isSandboxId } from "../../src/ids.js";
 import { logger } from "../../src/log.js";
@@ -37,6 +38,8 @@ export interface UiOptions {
   host?: string;
   /** Where the built bundle is. @default `<package root>/dist/ui` */
   assetsDir?: string;
+  /** The cluster's node lease (nodes whose heartbeat is older are shown as lost). @default DEFAULTS.nodeLeaseMs */
+  nodeLeaseMs?: number;
 }
 
 /** A running UI server. */
@@ -66,7 +69,7 @@ export async function startUi(options: UiOptions): Promise<UiServer> {
   const files = new StaticFiles(options.assetsDir ?? defaultAssetsDir());
   // The machine definition does not change while the process runs: lay it out once.
   const chart: ChartLayout = await layoutChart(machineGraph(sandboxMachine));
-  const hub = new LiveHub({ nc, store, registry, log });
+  const hub = new LiveHub({ nc, store, registry, log, nodeLeaseMs: options.nodeLeaseMs ?? DEFAULTS.nodeLeaseMs });
   hub.start();
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {

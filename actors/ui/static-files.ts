@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageRoot } from "../../src/package-root.js";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -18,13 +18,7 @@ const TYPES: Record<string, string> = {
 
 /** `dist/ui` of the checkout this module runs from (source under vitest, or `dist/` after a build). */
 export function defaultAssetsDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, "package.json"))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error("corral ui: cannot find the package root to locate dist/ui");
-    dir = up;
-  }
-  return path.join(dir, "dist", "ui");
+  return path.join(packageRoot(), "dist", "ui");
 }
 
 /** The bundle's files, read once at start-up (they are small and immutable for the process's life). */
@@ -36,7 +30,7 @@ export class StaticFiles {
     if (!existsSync(path.join(dir, "index.html"))) {
       throw new Error(`corral ui: ${dir}/index.html is missing; build the UI with \`node scripts/build-ui.mjs\``);
     }
-    for (const name of ["index.html", "app.js", "app.css", "app.js.map"]) {
+    for (const name of ["index.html", "app.js", "app.css", "app.js.map", "favicon.svg"]) {
       const file = path.join(dir, name);
       if (existsSync(file)) this.#files.set(`/${name}`, { type: TYPES[path.extname(name)] ?? "application/octet-stream", body: readFileSync(file) });
     }

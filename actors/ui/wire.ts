@@ -71,6 +71,8 @@ export interface Snapshot {
   nodes: WireNode[];
   /** Every record in the KV, killed tombstones included. */
   sandboxes: WireRecord[];
+  /** A node whose `heartbeatAt` is older than this has lost its lease. */
+  nodeLeaseMs: number;
 }
 
 /** `GET /api/sandboxes/:id/history`: the sandbox's events from CORRAL_EVENTS, oldest first. */
@@ -94,16 +96,25 @@ export interface ChartNode {
   internal: string[];
 }
 
-/** A transition of the chart with its routed polyline and its label's box. */
+/** One machine transition drawn on a chart edge. */
+export interface ChartTransition {
+  /** The xstate event type (`PAUSE`, `xstate.done.actor.pause`, `always`, ...). */
+  event: string;
+  guard: string | null;
+  /** What is drawn: the event in operator terms plus its guard. */
+  label: string;
+}
+
+/**
+ * An arrow of the chart with its routed polyline and its label's box. Every
+ * transition between the same two states shares one arrow (one label line
+ * each), so parallel edges do not clutter the chart.
+ */
 export interface ChartEdge {
   id: string;
   source: WireState;
   target: WireState;
-  /** The xstate event type (`PAUSE`, `xstate.done.actor.pause`, `always`, ...). */
-  event: string;
-  /** What is drawn: the event in operator terms plus its guard. */
-  label: string;
-  guard: string | null;
+  transitions: ChartTransition[];
   points: { x: number; y: number }[];
   labelBox: { x: number; y: number; width: number; height: number } | null;
 }

@@ -1,12 +1,15 @@
 /**
- * Supervision of `corral up`'s children. Every child stays in corral up's
- * process group (never `detached`), so a Ctrl-C or a signal to the group
- * reaches all of them at once; corral up then waits for each to exit.
+ * Supervision of `corral up`'s children. Every `corral` child stays in corral
+ * up's process group (never `detached`), so a Ctrl-C or a signal to the group
+ * reaches all of them at once; corral up then waits for each to exit. (The
+ * embedded nats-server is the one exception, stopped last: see
+ * ./embedded-nats.ts.)
  * Their output goes to `<data-dir>/logs/<name>.log` so the terminal shows
  * only corral up's own summary.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import { unknownCommandMessage } from "../../src/cli/run.js";
 
 export interface Child {
   name: string;
@@ -50,6 +53,14 @@ export async function stopChild(child: Child, graceMs = 10_000): Promise<void> {
   const timer = setTimeout(() => child.process.kill("SIGKILL"), graceMs);
   await child.exited;
   clearTimeout(timer);
+}
+
+/**
+ * True when the child ended because this `corral` has no such command (a
+ * server command that lives on a branch not merged into this build).
+ */
+export function isUnknownCommand(child: Child, command: string): boolean {
+  return child.process.exitCode === 1 && logTail(child, 5).includes(unknownCommandMessage(command));
 }
 
 /** Polls `probe` until true; rejects if the child exits first or `timeoutMs` passes. */

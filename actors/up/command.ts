@@ -6,6 +6,9 @@
  * everything. Restarting with the same data dir brings every sandbox back
  * (the node's id is fixed and it re-adopts its sandboxes). Sandboxes in Docker
  * survive a stop.
+ *
+ * The proxy and the UI are optional here: a `corral` built without one of
+ * those commands says so in one line and runs without it.
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import fs from "node:fs";
@@ -14,8 +17,10 @@ import path from "node:path";
 import { parse } from "../../src/cli/args.js";
 import { InvalidArgumentError } from "../../src/errors.js";
 import { defaultDriverKind } from "../../src/drivers/detect.js";
-import { spawnCorral, stopChild, track, waitReady, type Child } from "./children.js";
+import { SERVICE_NAME } from "../../src/subjects.js";
+import { isUnknownCommand, spawnCorral, stopChild, track, waitReady, type Child } from "./children.js";
 import { startEmbeddedNats } from "./embedded-nats.js";
+import { requireFreePort } from "./ports.js";
 
 function httpOk(url: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -30,7 +35,7 @@ function httpOk(url: string): Promise<boolean> {
 
 /** True once some process serves the corral micro service. */
 async function apiAnswers(nc: NatsConnection): Promise<boolean> {
-  return nc.request("$SRV.PING.corral", "", { timeout: 500 }).then(
+  return nc.request(`$SRV.PING.${SERVICE_NAME}`, "", { timeout: 500 }).then(
     () => true,
     () => false,
   );
@@ -38,10 +43,29 @@ async function apiAnswers(nc: NatsConnection): Promise<boolean> {
 
 function port(name: string, value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError(`${name}: expected a port number, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || n < 1 || n > 65535) throw new InvalidArgumentError(`${name}: expected a port number, got ${JSON.stringify(value)}`);
   return n;
 }
 
+/**
+ * Starts `corral <command>` and waits until `probe` answers. Resolves with
+ * null (after a one-line notice) when this build has no such command.
+ */
+async function startServer(command: string, args: string[], logDir: string, probe: () => Promise<boolean>, up: { children: Child[]; say: (line: string) => void }): Promise<Child | null> {
+  const child = spawnCorral(command, [command, ...args], path.join(logDir, `${command}.log`));
+  up.children.push(child); // at once: a failure of another server must stop this one too
+  try {
+    await waitReady(child, probe, 60_000);
+    return child;
+  } catch (err) {
+    if (!isUnknownCommand(child, command)) throw err;
+    up.children.splice(up.children.indexOf(child), 1);
+    up.say(`${command.padEnd(8)} skipped: this corral has no \`${command}\` command`);
+    return null;
+  }
+}
+
+/** The `corral up` command; resolves with the exit code once everything has stopped. */
 export async function runUpCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     "data-dir": { type: "string", default: ".corral" },
@@ -59,6 +83,7 @@ export async function runUpCommand(argv: string[]): Promise<number> {
   }
   const proxyPort = port("--proxy-port", values["proxy-port"]);
   const uiPort = port("--ui-port", values["ui-port"]);
+  const natsPort = port("--nats-port", values["nats-port"]);
   const dataDir = path.resolve(values["data-dir"]);
   const logDir = path.join(dataDir, "logs");
   fs.mkdirSync(logDir, { recursive: true });
@@ -69,45 +94,51 @@ export async function runUpCommand(argv: string[]): Promise<number> {
   const stopAll = async () => {
     if (stopping) return;
     stopping = true;
-    // Servers first, NATS last, so in-flight writes still land.
+    // Servers first, NATS last, so the node's last writes (lease, activity) still land.
     const nats = children.find((c) => c.name === "nats-server");
     await Promise.all(children.filter((c) => c !== nats).map((c) => stopChild(c)));
     if (nats) await stopChild(nats);
   };
+  // A signal while starting up stops what is already running, then exits.
+  const early = () => void stopAll().then(() => process.exit(130));
+  process.once("SIGINT", early);
+  process.once("SIGTERM", early);
 
   let natsUrl = values["nats-url"];
+  const started: string[] = [];
   try {
     if (!natsUrl) {
-      const nats = await startEmbeddedNats(dataDir, port("--nats-port", values["nats-port"]), path.join(logDir, "nats-server.log"));
-      children.push(track("nats-server", nats.child, path.join(logDir, "nats-server.log")));
+      const logFile = path.join(logDir, "nats-server.log");
+      const nats = await startEmbeddedNats(dataDir, natsPort, logFile, say);
+      children.push(track("nats-server", nats.child, logFile));
       natsUrl = nats.url;
       say(`nats     ${natsUrl}  (embedded, JetStream store ${path.join(dataDir, "nats")})`);
     } else {
       say(`nats     ${natsUrl}  (joined)`);
     }
     const driver = values.driver ?? (await defaultDriverKind());
-    if (!values.driver) say(`driver   ${driver}${driver === "process" ? " (no Docker engine answers)" : " (a Docker engine answers)"}`);
+    say(`driver   ${driver}${values.driver ? "" : driver === "process" ? " (no Docker engine answers)" : " (a Docker engine answers)"}`);
 
+    await requireFreePort(proxyPort, "--proxy-port");
+    await requireFreePort(uiPort, "--ui-port");
     const nc = await connect({ servers: natsUrl, name: "corral-up" });
     try {
       const nodeDir = path.join(dataDir, `node-${values["node-id"]}`);
-      const node = spawnCorral("node", ["node", "--nats-url", natsUrl, "--node-id", values["node-id"], "--driver", driver, "--data-dir", nodeDir], path.join(logDir, "node.log"));
-      children.push(node);
-      const proxy = spawnCorral("proxy", ["proxy", "--nats-url", natsUrl, "--port", String(proxyPort), "--domain", values.domain], path.join(logDir, "proxy.log"));
-      children.push(proxy);
-      const ui = spawnCorral("ui", ["ui", "--nats-url", natsUrl, "--port", String(uiPort)], path.join(logDir, "ui.log"));
-      children.push(ui);
-      await Promise.all([
-        waitReady(node, () => apiAnswers(nc), 60_000),
-        waitReady(proxy, () => httpOk(`http://127.0.0.1:${proxyPort}/healthz`), 30_000),
-        waitReady(ui, () => httpOk(`http://127.0.0.1:${uiPort}/`), 30_000),
+      const nodeArgs = ["--nats-url", natsUrl, "--node-id", values["node-id"], "--driver", driver, "--data-dir", nodeDir];
+      const up = { children, say };
+      const servers = await Promise.all([
+        startServer("node", nodeArgs, logDir, () => apiAnswers(nc), up),
+        startServer("proxy", ["--nats-url", natsUrl, "--port", String(proxyPort), "--domain", values.domain], logDir, () => httpOk(`http://127.0.0.1:${proxyPort}/healthz`), up),
+        startServer("ui", ["--nats-url", natsUrl, "--port", String(uiPort)], logDir, () => httpOk(`http://127.0.0.1:${uiPort}/`), up),
       ]);
+      for (const child of servers) if (child) started.push(child.name);
     } finally {
       await nc.close();
     }
+    if (!started.includes("node")) throw new InvalidArgumentError("this corral has no `node` command");
     say(`node     ${values["node-id"]} (${driver} driver)  log ${path.join(logDir, "node.log")}`);
-    say(`proxy    http://127.0.0.1:${proxyPort}  (http://<port>-<sandboxId>.${values.domain}:${proxyPort}/)`);
-    say(`ui       http://127.0.0.1:${uiPort}/`);
+    if (started.includes("proxy")) say(`proxy    http://127.0.0.1:${proxyPort}  (http://<port>-<sandboxId>.${values.domain}:${proxyPort}/)`);
+    if (started.includes("ui")) say(`ui       http://127.0.0.1:${uiPort}/`);
     say(`logs     ${logDir}`);
     say("");
     say(`try:     npx corral create --nats-url ${natsUrl} --timeout 600`);
@@ -115,6 +146,9 @@ export async function runUpCommand(argv: string[]): Promise<number> {
   } catch (err) {
     await stopAll();
     throw err;
+  } finally {
+    process.off("SIGINT", early);
+    process.off("SIGTERM", early);
   }
 
   // Stop everything on a signal, or when any child dies on its own.

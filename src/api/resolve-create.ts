@@ -3,7 +3,7 @@
  * config-dependent range checked, at the edge, before any state is read.
  */
 import type { CorralConfig } from "../config.js";
-import { InvalidArgumentError } from "../errors.js";
+import { resolveCreateTimeoutMs } from "../lifecycle/deadline.js";
 import type { CreateSpec } from "../node-protocol.js";
 import type { CreateRequest } from "../schema/requests.js";
 import type { Resources } from "../schema/record.js";
@@ -12,20 +12,16 @@ import type { TemplateRegistry } from "../templates.js";
 /** @default cpu 1, memoryMB 512 (DESIGN.md record example) */
 export const DEFAULT_RESOURCES: Resources = { cpu: 1, memoryMB: 512 };
 
-/** `timeoutMs` must be within `min..maxTimeoutMs` (server config). */
-export function checkTimeoutRange(field: string, value: number | undefined, min: number, config: CorralConfig): void {
-  if (value === undefined) return;
-  if (value < min || value > config.maxTimeoutMs) {
-    throw new InvalidArgumentError(`${field}: must be an integer from ${min} to ${config.maxTimeoutMs} (ms), got ${value}`);
-  }
-}
-
+/**
+ * A validated create request -> the complete spec a node receives.
+ * @throws InvalidArgumentError for a timeout above `maxTimeoutMs` or an unknown template
+ */
 export function resolveCreate(req: CreateRequest, config: CorralConfig, templates: TemplateRegistry): CreateSpec {
-  checkTimeoutRange("timeoutMs", req.timeoutMs, 1, config);
+  const timeoutMs = resolveCreateTimeoutMs(req.timeoutMs, config);
   const template = templates.get(req.template ?? "base").name;
   return {
     template,
-    timeoutMs: req.timeoutMs ?? config.defaultTimeoutMs,
+    timeoutMs,
     expiration: req.expiration ?? "ttl",
     lifecycle: {
       onTimeout: req.lifecycle?.onTimeout ?? "kill",

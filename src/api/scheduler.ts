@@ -3,13 +3,14 @@
  * caller supplies the node records (valid leases only) and tries candidates
  * in order, falling through to the next when one fails or times out.
  */
+import { shortfall } from "../capacity.js";
 import type { NodeRecord } from "../store/node-registry.js";
 import type { Resources } from "../schema/record.js";
 
 export interface Placement {
   /** Nodes with room, most free capacity first. */
   candidates: NodeRecord[];
-  /** Why each other node was skipped, e.g. `node-2: needs 512 MiB memory, 256 free`. */
+  /** Why each other node was skipped, e.g. `node node-2: needs 512 MiB memory, 256 free`. */
   shortfalls: string[];
 }
 
@@ -20,29 +21,18 @@ function headroom(node: NodeRecord, need: Resources): number {
   return Math.min(cpu, mem);
 }
 
-function shortfallOf(node: NodeRecord, need: Resources): string | null {
-  const freeCpu = node.capacity.cpu - node.allocation.cpu;
-  const freeMem = node.capacity.memoryMB - node.allocation.memoryMB;
-  const freeSlots = node.capacity.sandboxes - node.allocation.sandboxes;
-  const short: string[] = [];
-  if (need.cpu > freeCpu + 1e-9) short.push(`needs ${need.cpu} cpu, ${round(freeCpu)} free`);
-  if (need.memoryMB > freeMem) short.push(`needs ${need.memoryMB} MiB memory, ${freeMem} free`);
-  if (freeSlots < 1) short.push(`at its limit of ${node.capacity.sandboxes} sandboxes`);
-  return short.length === 0 ? null : `${node.nodeId}: ${short.join(", ")}`;
-}
-
-const round = (n: number) => Math.round(n * 100) / 100;
-
 /**
  * Orders nodes by free capacity after placement (spreading load); ties go to
- * the node with fewer sandboxes, then by id for determinism.
+ * the node with fewer sandboxes, then by id for determinism. A node is a
+ * candidate exactly when its own admission (the same `shortfall`) would take
+ * the sandbox on the numbers of its last heartbeat.
  */
 export function placeSandbox(nodes: readonly NodeRecord[], need: Resources): Placement {
   const candidates: NodeRecord[] = [];
   const shortfalls: string[] = [];
   for (const node of nodes) {
-    const short = shortfallOf(node, need);
-    if (short) shortfalls.push(short);
+    const short = shortfall(node.capacity, node.allocation, need);
+    if (short) shortfalls.push(`node ${node.nodeId}: ${short}`);
     else candidates.push(node);
   }
   candidates.sort(

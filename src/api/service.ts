@@ -9,11 +9,12 @@
  * A handler never throws out of here: a bug becomes `internal` with an id
  * that names its log line.
  */
-import { headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core";
+import { Match, headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core";
 import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
 import { randomUUID } from "node:crypto";
 import { MSGPACK_CONTENT_TYPE, JSON_CONTENT_TYPE, decodeBody, encodeAs, encodingOf, type Encoding } from "../codec.js";
-import { toCorralError } from "../errors.js";
+import { InvalidArgumentError, toCorralError } from "../errors.js";
+import { MAX_REQUEST_BYTES } from "../schema/requests.js";
 import { API_OPS, API_QUEUE, SERVICE_NAME, SERVICE_VERSION, type ApiOp } from "../subjects.js";
 import { handleApi, type ApiDeps } from "./handlers.js";
 
@@ -24,8 +25,12 @@ function contentHeaders(encoding: Encoding): MsgHdrs {
 }
 
 async function serve(deps: ApiDeps, op: ApiOp, msg: ServiceMsg): Promise<void> {
-  const encoding = encodingOf(msg.headers?.get("Content-Type"));
+  // Header names are case-insensitive (as in HTTP): `content-type` works too.
+  const encoding = encodingOf(msg.headers?.get("Content-Type", Match.IgnoreCase));
   try {
+    if (msg.data.length > MAX_REQUEST_BYTES) {
+      throw new InvalidArgumentError(`body is ${msg.data.length} bytes; at most ${MAX_REQUEST_BYTES} are accepted`);
+    }
     const result = await handleApi(deps, op, decodeBody(encoding, msg.data));
     msg.respond(encodeAs(encoding, result), { headers: contentHeaders(encoding) });
   } catch (raw) {
@@ -51,7 +56,8 @@ export async function startApiService(deps: ApiDeps, nodeId: string): Promise<Se
     group.addEndpoint(op, {
       handler: (err, msg) => {
         if (err) return deps.log.error({ err, op }, "api: endpoint subscription error");
-        void serve(deps, op, msg);
+        // serve() answers every request itself; this only guards against a failure to send the reply.
+        serve(deps, op, msg).catch((err: unknown) => deps.log.error({ err, op }, "api: could not send a reply"));
       },
     });
   }

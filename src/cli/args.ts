@@ -30,6 +30,18 @@ export function secondsToMs(name: string, value: string | undefined, min: number
   return s * 1000;
 }
 
+/**
+ * A decimal number flag (`--cpu 0.5`, `--limit 10`). The range is the
+ * server's to check (so its errors are the API's); this only refuses what is
+ * not a number at all, which JSON could not even carry.
+ */
+export function numberArg(name: string, value: string | undefined, integer = false): number | undefined {
+  if (value === undefined) return undefined;
+  const pattern = integer ? /^-?\d+$/ : /^-?(\d+\.?\d*|\.\d+)$/;
+  if (!pattern.test(value)) throw new InvalidArgumentError(`${name}: expected ${integer ? "an integer" : "a number"}, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
 /** `k=v` pairs -> object. */
 export function keyValues(name: string, pairs: string[] | undefined): Record<string, string> | undefined {
   if (!pairs || pairs.length === 0) return undefined;

@@ -1,9 +1,9 @@
 /** The client commands of `corral`: create, get, kill, pause, resume, connect, ls, set-timeout, refresh, watch. */
 import { CorralClient } from "../client/client.js";
-import { watchEvents } from "../client/watch.js";
-import { toPublicRecord, type SandboxRecord } from "../schema/record.js";
+import { InvalidArgumentError } from "../errors.js";
+import { isSandboxId } from "../ids.js";
 import type { CreateRequest } from "../schema/requests.js";
-import { CLIENT_OPTIONS, keyValues, parse, positionals, secondsToMs } from "./args.js";
+import { CLIENT_OPTIONS, keyValues, numberArg, parse, positionals, secondsToMs } from "./args.js";
 import { printJson, recordDetails, recordsTable } from "./output.js";
 
 type Run = (argv: string[]) => Promise<number>;
@@ -56,8 +56,8 @@ const create: Run = async (argv) => {
   if (env) request.env = env;
   if (values.key) request.key = values.key;
   const resources: Record<string, unknown> = {};
-  if (values.cpu !== undefined) resources.cpu = Number(values.cpu);
-  if (values["memory-mb"] !== undefined) resources.memoryMB = Number(values["memory-mb"]);
+  if (values.cpu !== undefined) resources.cpu = numberArg("--cpu", values.cpu);
+  if (values["memory-mb"] !== undefined) resources.memoryMB = numberArg("--memory-mb", values["memory-mb"], true);
   if (Object.keys(resources).length > 0) request.resources = resources;
   if (values.insecure) request.secure = false;
   // The server validates the body (the CLI passes values through unchanged so
@@ -106,7 +106,7 @@ const ls: Run = async (argv) => {
   if (values.state) query.state = values.state;
   const metadata = keyValues("--metadata", values.metadata);
   if (metadata) query.metadata = metadata;
-  if (values.limit !== undefined) query.limit = Number(values.limit);
+  if (values.limit !== undefined) query.limit = numberArg("--limit", values.limit, true);
   if (values.cursor !== undefined) query.cursor = values.cursor;
   const page = await withClient(values["nats-url"], (c) => c.list(query));
   return show(values.json, page, () => {
@@ -134,15 +134,15 @@ const refresh: Run = async (argv) => {
 const watch: Run = async (argv) => {
   const { values, positionals: pos } = parse(argv, { ...CLIENT_OPTIONS, replay: { type: "boolean" }, since: { type: "string" } });
   const [id] = positionals("watch", pos, ["ID"], 1);
+  if (id !== undefined && !isSandboxId(id)) throw new InvalidArgumentError(`ID: must be 20 characters of [a-z0-9], got ${JSON.stringify(id)}`);
   const sinceMs = values.since !== undefined ? secondsToMs("--since", values.since, 0)! : values.replay ? 3_600_000 : undefined;
   return withClient(values["nats-url"], async (c) => {
     if (!values.json) process.stderr.write(`watching ${id ?? "every sandbox"}${sinceMs !== undefined ? ` (replaying the last ${sinceMs / 1000}s)` : ""}; Ctrl-C to stop\n`);
     const stop = new AbortController();
     process.once("SIGINT", () => stop.abort());
     process.once("SIGTERM", () => stop.abort());
-    for await (const ev of watchEvents(c.nats, { sandboxId: id, sinceMs, signal: stop.signal })) {
-      const record: SandboxRecord = toPublicRecord(ev.record);
-      if (values.json) printJson({ ...ev, record });
+    for await (const ev of c.watch({ sandboxId: id, sinceMs, signal: stop.signal })) {
+      if (values.json) printJson(ev);
       else process.stdout.write(`${new Date(ev.at).toISOString()}  ${ev.sandboxId}  ${(ev.from ?? "-").padEnd(8)} -> ${ev.to.padEnd(8)}  ${ev.event.padEnd(14)}  rev ${ev.revision}\n`);
     }
     return 0;

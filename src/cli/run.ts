@@ -12,20 +12,28 @@ export const USAGE = `usage: corral <command> [options]
 
 servers:
   up     [--data-dir DIR] [--nats-url URL] [--proxy-port 8480] [--ui-port 8481] [--driver docker|process]
+         [--nats-port 4222] [--node-id node-1] [--domain corral.localhost]
   node   --nats-url URL --node-id ID [--driver docker|process] [--cpu N] [--memory-mb N]
+         [--max-sandboxes N] [--pause-mode freeze|stop] [--data-dir DIR]
   proxy  --nats-url URL [--port 8480] [--domain corral.localhost]
   ui     --nats-url URL [--port 8481]
 
 sandboxes (all take --nats-url URL, default $CORRAL_NATS_URL or nats://127.0.0.1:4222, and --json):
   create [--template T] [--timeout SECONDS] [--on-timeout kill|pause] [--auto-resume] [--idle] [--manual]
          [--metadata k=v]... [--env K=V]... [--key K] [--cpu N] [--memory-mb N] [--insecure]
-  get|kill|pause|resume|connect ID
+  get|kill|pause|resume|connect ID      (resume and connect take --timeout SECONDS)
   ls [--state S]... [--metadata k=v]... [--limit N] [--cursor C]
   set-timeout ID SECONDS
   refresh ID [SECONDS]
   watch [ID] [--replay | --since SECONDS]
 `;
 
+/** The message of an unknown command (`corral up` recognises it in a child's log). */
+export function unknownCommandMessage(name: string): string {
+  return `unknown command ${JSON.stringify(name)}; run \`corral help\``;
+}
+
+/** Dispatches `argv[0]` to its command; see the module comment for exit codes. */
 export async function runCommand(commands: Record<string, CommandRunner>, argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "help" || name === "--help" || name === "-h") {
@@ -34,7 +42,7 @@ export async function runCommand(commands: Record<string, CommandRunner>, argv: 
   }
   const json = rest.includes("--json");
   const command = commands[name];
-  if (!command) return reportError(new InvalidArgumentError(`unknown command ${JSON.stringify(name)}; run \`corral help\``), json);
+  if (!command) return reportError(new InvalidArgumentError(unknownCommandMessage(name)), json);
   try {
     return await command(rest);
   } catch (err) {

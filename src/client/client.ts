@@ -1,40 +1,76 @@
 /**
  * The typed client of the `corral` API: one method per endpoint, errors as
  * CorralError subclasses by code (`NotFoundError`, `GoneError`, ...). The CLI
- * and the tests use it.
+ * and the tests use it. Units: every duration is integer milliseconds and
+ * every time is ms since the epoch, as on the wire.
  *
  * @example
  * const corral = await CorralClient.connect({ natsUrl: "nats://127.0.0.1:4222" });
  * const sbx = await corral.create({ timeoutMs: 60_000, metadata: { user: "alice" } });
  * await corral.setTimeout(sbx.sandboxId, 600_000);
+ * await corral.kill(sbx.sandboxId);
  * await corral.close();
  */
 import { connect as natsConnect } from "@nats-io/transport-node";
-import { headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core";
-import { MSGPACK_CONTENT_TYPE, JSON_CONTENT_TYPE, decodeBody, encodeAs, type Encoding } from "../codec.js";
-import { UnavailableError, errorFromCode } from "../errors.js";
+import { Match, RequestError, TimeoutError, headers as natsHeaders, type Msg, type NatsConnection } from "@nats-io/nats-core";
+import { MSGPACK_CONTENT_TYPE, JSON_CONTENT_TYPE, decodeBody, encodeAs, encodingOf, type Encoding } from "../codec.js";
+import { InternalError, UnavailableError, errorFromCode, type CorralError } from "../errors.js";
 import { defaultNatsUrl } from "../config.js";
 import type { SandboxRecord } from "../schema/record.js";
 import type { CreateRequest, ListRequest } from "../schema/requests.js";
 import { subjects, type ApiOp } from "../subjects.js";
 import type { ConnectReply, CreateReply, ListReply } from "./types.js";
+import { watchEvents, type WatchedEvent, type WatchOptions } from "./watch.js";
 
+/** Options of {@link CorralClient.connect} and the constructor. */
 export interface CorralClientOptions {
-  /** @default $CORRAL_NATS_URL, then nats://127.0.0.1:4222 */
+  /** NATS server(s) to connect to. @default $CORRAL_NATS_URL, then "nats://127.0.0.1:4222" */
   natsUrl?: string;
-  /** Reply timeout per request. Creates wait for the sandbox to run. @default 120000 */
+  /** Reply timeout per request, in ms. A create waits for the sandbox to run, so keep it long. @default 120000 */
   timeoutMs?: number;
-  /** Wire encoding of requests. @default "json" */
+  /** Wire encoding of requests (replies come back in the same one). @default "json" */
   encoding?: Encoding;
 }
 
+/** Options of `resume` and `connectSandbox`. */
+export interface ResumeOptions {
+  /** New timeout from now, in ms (1..maxTimeoutMs); it replaces the stored `timeoutMs`. @default the sandbox's `timeoutMs` */
+  timeoutMs?: number;
+}
+
+/** Maps a failed `nc.request` to the contract's error: nobody serving, or no reply in time, is `unavailable`. */
+function requestFailure(op: ApiOp, err: unknown, timeoutMs: number): CorralError {
+  if (err instanceof RequestError && err.isNoResponders()) {
+    return new UnavailableError("no Corral node serves the API (start one with `corral up` or `corral node`)", { cause: err });
+  }
+  if (err instanceof TimeoutError || (err instanceof RequestError && err.cause instanceof TimeoutError)) {
+    return new UnavailableError(`${op}: no reply within ${timeoutMs} ms`, { cause: err });
+  }
+  return new UnavailableError(`${op}: ${(err as Error).message}`, { cause: err });
+}
+
+/** An error reply (header `Nats-Service-Error-Code`) -> the CorralError subclass of its code. */
+function errorReply(msg: Msg, encoding: Encoding, status: string): CorralError {
+  const headerMessage = msg.headers?.get("Nats-Service-Error", Match.IgnoreCase) || `error ${status}`;
+  let body: unknown;
+  try {
+    body = decodeBody(encoding, msg.data);
+  } catch {
+    return new InternalError(`undecodable error reply (${status}): ${headerMessage}`);
+  }
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  const code = typeof error?.code === "string" ? error.code : "internal";
+  return errorFromCode(code, typeof error?.message === "string" ? error.message : headerMessage);
+}
+
+/** A client of the `corral` service on one NATS connection. */
 export class CorralClient {
   readonly #nc: NatsConnection;
   readonly #owned: boolean;
   readonly #timeoutMs: number;
   readonly #encoding: Encoding;
 
-  /** Wraps an existing connection (not closed by `close()`). */
+  /** Wraps an existing connection; `close()` leaves it open unless `owned`. */
   constructor(nc: NatsConnection, options: CorralClientOptions = {}, owned = false) {
     this.#nc = nc;
     this.#owned = owned;
@@ -42,7 +78,10 @@ export class CorralClient {
     this.#encoding = options.encoding ?? "json";
   }
 
-  /** Opens its own NATS connection. @throws UnavailableError when NATS cannot be reached */
+  /**
+   * Opens its own NATS connection (closed by `close()`).
+   * @throws UnavailableError when NATS cannot be reached
+   */
   static async connect(options: CorralClientOptions = {}): Promise<CorralClient> {
     const url = options.natsUrl ?? defaultNatsUrl();
     try {
@@ -53,66 +92,125 @@ export class CorralClient {
     }
   }
 
+  /** The underlying connection. */
   get nats(): NatsConnection {
     return this.#nc;
   }
 
-  /** Sends one API request; decodes the reply or throws the contract error. */
+  /**
+   * Sends one API request and decodes the reply, or throws the contract's
+   * error as its CorralError subclass. The typed methods below wrap it.
+   */
   async request<T>(op: ApiOp, body: unknown): Promise<T> {
     const h = natsHeaders();
     h.set("Content-Type", this.#encoding === "msgpack" ? MSGPACK_CONTENT_TYPE : JSON_CONTENT_TYPE);
-    let msg;
+    let msg: Msg;
     try {
       msg = await this.#nc.request(subjects.api(op), encodeAs(this.#encoding, body), { timeout: this.#timeoutMs, headers: h });
     } catch (err) {
-      const e = err as Error;
-      if (/no responders/i.test(e.message) || e.name === "NoRespondersError") throw new UnavailableError("no Corral node serves the API", { cause: err });
-      throw new UnavailableError(`${op}: ${e.message}`, { cause: err });
+      throw requestFailure(op, err, this.#timeoutMs);
     }
-    const replyEncoding: Encoding = msg.headers?.get("Content-Type")?.startsWith(MSGPACK_CONTENT_TYPE) ? "msgpack" : "json";
-    const status = msg.headers?.get("Nats-Service-Error-Code");
-    const decoded = msg.data.length > 0 ? decodeBody(replyEncoding, msg.data) : {};
-    if (status) {
-      const error = (decoded as { error?: { code?: string; message?: string } }).error;
-      throw errorFromCode(error?.code ?? "internal", error?.message ?? msg.headers?.get("Nats-Service-Error") ?? `error ${status}`);
+    const encoding = encodingOf(msg.headers?.get("Content-Type", Match.IgnoreCase));
+    const status = msg.headers?.get("Nats-Service-Error-Code", Match.IgnoreCase);
+    if (status) throw errorReply(msg, encoding, status);
+    try {
+      return decodeBody(encoding, msg.data) as T;
+    } catch (err) {
+      throw new InternalError(`${op}: undecodable reply`, { cause: err });
     }
-    return decoded as T;
   }
 
-  /** Creates a sandbox and resolves once it is running. */
+  /**
+   * Creates a sandbox; resolves once it is `running`. With `key`, a live
+   * sandbox of that key is returned instead (`created: false`, resumed if
+   * paused) and `trafficToken` is absent. Defaults: template "base",
+   * timeoutMs 300000, expiration "ttl", lifecycle {onTimeout "kill",
+   * autoResume false, idle false}, resources {cpu 1, memoryMB 512}, secure true.
+   * @throws CapacityExhaustedError when no node has room (the message names each node's shortfall)
+   * @throws UnavailableError when no node is live, or the driver could not start it
+   */
   create(request: CreateRequest = {}): Promise<CreateReply> {
     return this.request("create", request);
   }
-  /** The record, a killed tombstone included. */
+
+  /**
+   * The record, a killed tombstone included (for `tombstoneMs`, default 1 h).
+   * @throws NotFoundError when there is no such sandbox
+   */
   get(sandboxId: string): Promise<SandboxRecord> {
     return this.request("get", { sandboxId });
   }
-  /** Newest first; killed tombstones only when `state` asks for them. */
+
+  /**
+   * One page of sandboxes, newest `createdAt` first. Killed tombstones only
+   * when `state` includes "killed". `limit` 1..1000 @default 100; pass the
+   * reply's `nextCursor` as `cursor` for the next page (null on the last).
+   */
   list(query: ListRequest = {}): Promise<ListReply> {
     return this.request("list", query);
   }
-  /** Idempotent: a killing/killed sandbox answers with its record. */
+
+  /** Kills a sandbox; resolves with the `killed` record. Idempotent: a killing/killed sandbox answers with its record. */
   kill(sandboxId: string): Promise<SandboxRecord> {
     return this.request("kill", { sandboxId });
   }
+
+  /**
+   * Pauses a running sandbox; resolves with the `paused` record (`endAt`
+   * null). On a paused one: the unchanged record (same revision).
+   * @throws GoneError on a killing/killed sandbox
+   */
   pause(sandboxId: string): Promise<SandboxRecord> {
     return this.request("pause", { sandboxId });
   }
-  /** @param options.timeoutMs new timeout from now, ms (default: the sandbox's timeoutMs) */
-  resume(sandboxId: string, options: { timeoutMs?: number } = {}): Promise<SandboxRecord> {
+
+  /**
+   * Resumes a paused sandbox; resolves with the `running` record
+   * (`startedAt = now`, `endAt = now + timeoutMs`). On a running one: the
+   * unchanged record.
+   * @throws GoneError on a killing/killed sandbox
+   */
+  resume(sandboxId: string, options: ResumeOptions = {}): Promise<SandboxRecord> {
     return this.request("resume", { sandboxId, ...options });
   }
-  /** Resumes a paused sandbox; on a running one only extends its deadline. */
-  connectSandbox(sandboxId: string, options: { timeoutMs?: number } = {}): Promise<ConnectReply> {
+
+  /**
+   * Resumes a paused sandbox (`resumed: true`); on a running one only extends
+   * its deadline to at least `now + timeoutMs` (never shortens it).
+   * @throws GoneError on a killing/killed sandbox
+   */
+  connectSandbox(sandboxId: string, options: ResumeOptions = {}): Promise<ConnectReply> {
     return this.request("connect", { sandboxId, ...options });
   }
-  /** `endAt = min(now + timeoutMs, startedAt + maxLifetimeMs)`; 0 expires now. */
+
+  /**
+   * `endAt = min(now + timeoutMs, startedAt + maxLifetimeMs)`: may shorten;
+   * 0 expires it now. On a paused sandbox it stores `timeoutMs` for the next
+   * resume. Resolves with the persisted record.
+   * @param timeoutMs integer ms, 0..maxTimeoutMs (default max 86400000)
+   * @throws ConflictError on a sandbox with `expiration: "manual"`
+   */
   setTimeout(sandboxId: string, timeoutMs: number): Promise<SandboxRecord> {
     return this.request("set_timeout", { sandboxId, timeoutMs });
   }
-  /** Extends only: `endAt = max(endAt, now + durationMs)`. @default durationMs 60000 */
+
+  /**
+   * Extends only: `endAt = max(endAt, now + durationMs)`, capped by
+   * `startedAt + maxLifetimeMs`. A no-op on a paused sandbox.
+   * @param durationMs integer ms, 1..3600000 @default 60000
+   * @throws ConflictError on a sandbox with `expiration: "manual"`
+   */
   refresh(sandboxId: string, durationMs?: number): Promise<SandboxRecord> {
     return this.request("refresh", durationMs === undefined ? { sandboxId } : { sandboxId, durationMs });
+  }
+
+  /**
+   * Streams transitions (every record write) as they happen; with `sinceMs`
+   * it first replays that much history from the CORRAL_EVENTS stream, then
+   * continues live without a gap. Records are the client-facing shape.
+   */
+  watch(options: WatchOptions = {}): AsyncGenerator<WatchedEvent> {
+    return watchEvents(this.#nc, options);
   }
 
   /** Closes the connection if this client opened it. */

@@ -5,27 +5,39 @@
  */
 import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { UnavailableError } from "../errors.js";
 import { decodeEvent, type SandboxEvent } from "../events.js";
 import type { SandboxId } from "../ids.js";
+import { toPublicRecord, type SandboxRecord } from "../schema/record.js";
 import { EVENTS_STREAM, subjects } from "../subjects.js";
 
+/** Options of {@link watchEvents}. */
 export interface WatchOptions {
-  /** Only this sandbox's events. */
+  /** Only this sandbox's events. @default every sandbox */
   sandboxId?: string | undefined;
-  /** Replay events from this many ms ago before going live; omit for live only. */
+  /** Replay events from this many ms ago before going live. @default live only */
   sinceMs?: number | undefined;
   /** Ends the iteration. */
   signal?: AbortSignal | undefined;
 }
 
-export async function* watchEvents(nc: NatsConnection, options: WatchOptions = {}): AsyncGenerator<SandboxEvent> {
+/** An event as clients see it: the record without Corral's internal fields. */
+export type WatchedEvent = Omit<SandboxEvent, "record"> & { record: SandboxRecord };
+
+/** Yields every transition (record write) matching `options` until `signal` aborts. */
+export async function* watchEvents(nc: NatsConnection, options: WatchOptions = {}): AsyncGenerator<WatchedEvent> {
   const filter = options.sandboxId ? subjects.sandboxEvents(options.sandboxId as SandboxId) : subjects.allSandboxEvents;
-  const consumer = await jetstream(nc).consumers.get(EVENTS_STREAM, {
-    filter_subjects: [filter],
+  const consumer = await jetstream(nc)
+    .consumers.get(EVENTS_STREAM, {
+    // A single subject (a string, not an array): nats-server 2.9 has no multi-filter consumers.
+    filter_subjects: filter,
     ...(options.sinceMs === undefined
       ? { deliver_policy: DeliverPolicy.New }
       : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(Date.now() - options.sinceMs).toISOString() }),
-  });
+    })
+    .catch((err: unknown) => {
+      throw new UnavailableError(`cannot watch the ${EVENTS_STREAM} stream (has a Corral node ever run on this NATS?): ${(err as Error).message}`, { cause: err });
+    });
   const messages = await consumer.consume();
   const stop = () => void messages.stop();
   if (options.signal?.aborted) return stop();
@@ -38,7 +50,7 @@ export async function* watchEvents(nc: NatsConnection, options: WatchOptions = {
       } catch {
         continue; // a foreign message on the subject: skip it
       }
-      yield event;
+      yield { ...event, record: toPublicRecord(event.record) };
     }
   } finally {
     options.signal?.removeEventListener("abort", stop);

@@ -29,6 +29,7 @@ import {
   runningName,
   stoppedName,
 } from "./labels.js";
+import { SerialQueue } from "../serial-queue.js";
 import { waitForTcp } from "./readiness.js";
 import type { DriverEvent, DriverInstance, InstanceState, PauseMode, SandboxDriver, SandboxSpec, StartedSandbox } from "./types.js";
 
@@ -78,6 +79,17 @@ export class DockerDriver implements SandboxDriver {
   /** Endpoint per handle, so a freeze-resume costs one engine call. Entries die with remove. */
   readonly #endpoints = new Map<string, Endpoint>();
   readonly #watchers = new Set<() => void>();
+  /**
+   * Engine calls that make a container join or leave its network (start,
+   * stop, remove) run one at a time. Docker 20.10 before 20.10.27 (Debian 12
+   * ships 20.10.24) deadlocks its whole network controller when two
+   * containers leave a network at the same moment (moby/moby#46661: one
+   * exit's `sbLeave` holds the network lock and waits for the controller's
+   * while the endpoint-delete watcher holds the controller's and waits for
+   * the network's); every later create, start and `docker ps` then hangs
+   * until dockerd restarts. One node's own calls can no longer collide.
+   */
+  readonly #networkCalls = new SerialQueue();
 
   constructor(options: DockerDriverOptions = {}) {
     this.#docker =
@@ -92,7 +104,7 @@ export class DockerDriver implements SandboxDriver {
     const name = containerName(spec.sandboxId, spec.incarnation);
     const container = await this.#create(spec, name);
     try {
-      await container.start();
+      await this.#networkCalls.post(() => container.start());
       const host = await this.#addressOf(container, "start");
       await this.#waitReady(container, host, spec.template.readyPort, spec.template.readyTimeoutMs, "start");
       const endpoint: Endpoint = { host, ports: {} };
@@ -100,7 +112,7 @@ export class DockerDriver implements SandboxDriver {
       return { handle: container.id, endpoint };
     } catch (err) {
       // Nothing half-made is left behind: the node records start_failed and moves on.
-      await container.remove({ force: true }).catch((removeErr: unknown) => {
+      await this.#networkCalls.post(() => container.remove({ force: true })).catch((removeErr: unknown) => {
         this.#log.warn({ err: removeErr, sandboxId: spec.sandboxId, handle: container.id }, "could not remove failed container");
       });
       throw mapDockerError("start", err);
@@ -146,7 +158,7 @@ export class DockerDriver implements SandboxDriver {
   async remove(handle: string): Promise<void> {
     this.#endpoints.delete(handle);
     try {
-      await this.#docker.getContainer(handle).remove({ force: true });
+      await this.#networkCalls.post(() => this.#docker.getContainer(handle).remove({ force: true }));
     } catch (err) {
       const mapped = mapDockerError("remove", err);
       if (mapped.reason !== "vanished" && mapped.reason !== "already") throw mapped;
@@ -297,7 +309,7 @@ export class DockerDriver implements SandboxDriver {
     this.#endpoints.delete(handle);
     try {
       if (!isStoppedName(name)) await container.rename({ name: stoppedName(name) });
-      await container.stop({ t: this.#stopGraceSeconds });
+      await this.#networkCalls.post(() => container.stop({ t: this.#stopGraceSeconds }));
     } catch (err) {
       const mapped = mapDockerError("pause", err);
       if (mapped.reason === "already") return;
@@ -321,7 +333,7 @@ export class DockerDriver implements SandboxDriver {
       const name = bareName(info.Name);
       if (isStoppedName(name)) await container.rename({ name: runningName(name) });
       if (info.State.Paused) await container.unpause(); // frozen, not stopped: thaw instead
-      else if (!info.State.Running) await container.start();
+      else if (!info.State.Running) await this.#networkCalls.post(() => container.start());
     } catch (err) {
       const mapped = mapDockerError("resume", err);
       if (mapped.reason !== "already") throw mapped;

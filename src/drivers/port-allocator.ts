@@ -1,10 +1,12 @@
 /**
- * Loopback ports for process sandboxes. A cursor walks the range, skipping
- * ports this node has handed out, and probes each candidate with a bind so a
- * port some other program holds is skipped too. The probe is not a
- * reservation (another program may bind in between): the process driver
- * retries a start whose process exits before it is ready on a fresh port.
+ * Loopback ports for process sandboxes. A cursor walks the range from a random
+ * start, skipping ports this node has handed out, and probes each candidate
+ * with a bind so a port some other program holds is skipped too. The probe is
+ * not a reservation (another program may bind in between): the process driver
+ * checks that the sandbox itself owns the listening socket once it is ready
+ * (`listenerOwnedBy`) and retries on a fresh port when it does not.
  */
+import { randomInt } from "node:crypto";
 import net from "node:net";
 
 /** Default range: below Linux's ephemeral range (32768-60999), so outgoing connections never take them. */
@@ -31,7 +33,8 @@ export class PortAllocator {
     }
     this.#first = first;
     this.#last = last;
-    this.#cursor = first;
+    // A random start: several nodes (or drivers) on one machine rarely probe the same ports at once.
+    this.#cursor = first + randomInt(last - first + 1);
   }
 
   /** A port nobody on 127.0.0.1 holds right now; marked taken until {@link release}. */

@@ -82,3 +82,53 @@ export function parseProcessHandle(handle: string): { pid: number; startTime: st
   const pid = Number(m[1]);
   return pid > 1 ? { pid, startTime: m[2]! } : null;
 }
+
+/** Inode of the socket listening on 127.0.0.1:`port` (or any address) per /proc/net/tcp; null when none. */
+export function listeningInode(port: number, tcpTable: string = readOr("/proc/net/tcp")): string | null {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  for (const line of tcpTable.split("\n").slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    // cols: sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+    const local = cols[1];
+    if (!local || cols[3] !== "0A") continue; // 0A = LISTEN
+    const [ip, p] = local.split(":");
+    if (p === hexPort && (ip === "0100007F" || ip === "00000000")) return cols[9] ?? null;
+  }
+  return null;
+}
+
+/**
+ * True when the socket listening on `port` belongs to `pid` or one of its
+ * children. A readiness probe that connects only proves that *something*
+ * listens there: another program may have bound the port between the
+ * driver's probe and the sandbox's own bind (whose process then exits).
+ */
+export function listenerOwnedBy(pid: number, port: number): boolean {
+  const inode = listeningInode(port);
+  if (inode === null) return false;
+  const target = `socket:[${inode}]`;
+  for (const p of [pid, ...childrenOf(pid)]) {
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(`/proc/${p}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (fs.readlinkSync(`/proc/${p}/fd/${fd}`) === target) return true;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return false;
+}
+
+function readOr(file: string): string {
+  try {
+    return fs.readFileSync(file, "latin1");
+  } catch {
+    return "";
+  }
+}

@@ -69,7 +69,8 @@ export const ListRequestSchema = z.strictObject({
   metadata: MetadataSchema.optional(),
   /** @default 100; 1..1000 */
   limit: z.number().int().min(1).max(LIST_MAX_LIMIT).optional(),
-  cursor: z.string().max(512).nullable().optional(),
+  /** `nextCursor` of the previous page; null (or omitted) for the first page. */
+  cursor: z.string().min(1).max(512).nullable().optional(),
 });
 export type ListRequest = z.infer<typeof ListRequestSchema>;
 
@@ -106,10 +107,35 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what =
   return result.data;
 }
 
+/**
+ * Largest request body the service decodes (bytes). A sandbox's whole
+ * request (env and metadata at their limits included) fits well inside it;
+ * anything bigger is refused before it is parsed.
+ */
+export const MAX_REQUEST_BYTES = 256 * 1024;
+
+/**
+ * True when some object in `value` has an own `__proto__` key. zod drops such
+ * keys silently (JSON.parse makes them own properties), so a metadata entry
+ * named `__proto__` would vanish instead of being refused. Iterative: bodies
+ * may nest deeply.
+ */
+function hasProtoKey(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== "object") continue;
+    if (Object.hasOwn(v, "__proto__")) return true;
+    for (const child of Object.values(v)) if (child !== null && typeof child === "object") stack.push(child);
+  }
+  return false;
+}
+
 /** Validates the decoded body of an API request. A non-object body is `invalid_argument`. */
 export function parseRequest<Op extends ApiOp>(op: Op, body: unknown): RequestOf<Op> {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new InvalidArgumentError(`invalid ${op} request: body must be a JSON object`);
   }
+  if (hasProtoKey(body)) throw new InvalidArgumentError(`invalid ${op} request: "__proto__" is not allowed as a field or key name`);
   return parseWith(REQUEST_SCHEMAS[op], body, `${op} request`) as RequestOf<Op>;
 }

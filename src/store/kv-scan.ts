@@ -17,10 +17,12 @@ export const SCAN_STALL_MS = 10_000;
  * (nothing pending after it), never by `isUpdate`.
  *
  * An empty bucket delivers nothing, so it is detected up front from the
- * stream's message count. Between that count and the watcher's start, entries
- * can vanish only by max-age expiry (the node bucket); then no entry arrives at
- * all and the stall guard ends the scan as empty after `stallMs`. A stall after
- * some entries means the server stopped answering: `unavailable`.
+ * stream's message count. Used for `corral_sandboxes`, which has no max-age:
+ * a delete or purge leaves a marker, so every key counted is delivered. (The
+ * node bucket, whose max-age removes messages, is listed another way: see
+ * NodeRegistry.list.) The stall guard is a last resort: no entry at all within
+ * `stallMs` ends the scan as empty; a stall after some entries means the
+ * server stopped answering: `unavailable`.
  */
 export async function* latestEntries(kv: KV, bucket: string, stallMs: number = SCAN_STALL_MS): AsyncGenerator<KvEntry> {
   const op = `scan ${bucket}`;

@@ -35,7 +35,8 @@ export async function containersOf(docker: Docker, nodeId: string): Promise<Dock
 /** Removes every container of `nodeId`; returns their ids. */
 export async function removeContainersOf(docker: Docker, nodeId: string): Promise<string[]> {
   const list = await containersOf(docker, nodeId);
-  await Promise.allSettled(list.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+  // One at a time: concurrent removals can deadlock Docker 20.10's network controller (see src/drivers/docker.ts).
+  for (const c of list) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
   return list.map((c) => c.Id.slice(0, 12));
 }
 

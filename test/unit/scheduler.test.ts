@@ -30,7 +30,7 @@ describe("placeSandbox", () => {
     const nodes = [node("a", { cpu: 1, memoryMB: 256 }, { cpu: 0, memoryMB: 0 }), node("b", { cpu: 4, memoryMB: 4096, sandboxes: 2 }, { cpu: 0.5, memoryMB: 0, sandboxes: 2 })];
     const { candidates, shortfalls } = placeSandbox(nodes, need);
     expect(candidates).toEqual([]);
-    expect(shortfalls).toEqual(["a: needs 512 MiB memory, 256 free", "b: at its limit of 2 sandboxes"]);
+    expect(shortfalls).toEqual(["node a: needs 512 MiB memory, 256 free", "node b: at its limit of 2 sandboxes"]);
   });
 
   it("counts fractional cpu exactly at the boundary", () => {

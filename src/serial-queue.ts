@@ -1,16 +1,16 @@
 /**
- * A sandbox's mailbox: a promise chain that runs one task at a time, in the
- * order they were posted. Commands, timer firings, activity flushes and
- * driver events for one sandbox all go through its mailbox, so each sees the
- * state the previous one left behind (no stale decisions); different
- * sandboxes have different mailboxes and proceed in parallel.
+ * A serial task queue: a promise chain that runs one task at a time, in the
+ * order they were posted. It is a sandbox's mailbox in the node actor
+ * (commands, timer firings, activity flushes and driver events for one
+ * sandbox all go through it, so each sees the state the previous one left
+ * behind) and the docker driver's lock on network-changing engine calls.
  *
  * A task that throws rejects only its own promise: the chain carries on, so
- * one failed command never wedges the sandbox.
+ * one failed task never wedges the queue.
  */
 
-/** One sandbox's serial task queue. */
-export class Mailbox {
+/** A serial task queue. */
+export class SerialQueue {
   #tail: Promise<unknown> = Promise.resolve();
   #queued = 0;
 

@@ -1,0 +1,85 @@
+/**
+ * `create`: key idempotency and scheduling across nodes.
+ *
+ * - With a `key` the id is derived from it, so every create with that key
+ *   names one id and contends on one KV key. A live sandbox under it is
+ *   answered (`created: false`) after a `resume` through its owner: a no-op
+ *   on a running sandbox (same revision, no deadline change), a resume of a
+ *   paused one, and a wait for a transient one to settle. A killed tombstone
+ *   is replaced by a new incarnation (the node does that by CAS).
+ * - Otherwise the scheduler orders the live nodes with room (most free
+ *   capacity first) and the create is offered to each in turn. Only "never
+ *   reached the node" and "node full" fall through to the next node; a node
+ *   that answered with any other error (a driver failure, a bad template)
+ *   is the answer. The id is fixed before the first try, so a create that did
+ *   run on a slow node is found by the next node's `createIfAbsent` instead
+ *   of being made twice.
+ */
+import { CapacityExhaustedError, ConflictError, UnavailableError, isCorralError } from "../errors.js";
+import { newSandboxId, sandboxIdForKey, type SandboxId } from "../ids.js";
+import { NodeUnreachableError, requestNode, type CreateSpec, type NodeSuccess } from "../node-protocol.js";
+import type { CreateReply } from "../client/types.js";
+import { toPublicRecord, type StoredSandbox } from "../schema/record.js";
+import type { RequestOf } from "../schema/requests.js";
+import type { ApiDeps } from "./deps.js";
+import { resolveCreate } from "./resolve-create.js";
+import { placeSandbox } from "./scheduler.js";
+
+/** The live sandbox a key names, settled and running (resumed if paused), as a create reply. */
+async function existingForKey(deps: ApiDeps, record: StoredSandbox, timeoutMs: number | undefined): Promise<CreateReply> {
+  if (record.state === "killing") {
+    throw new ConflictError(`the sandbox of this key (${record.sandboxId}) is being killed; retry once it is killed`, { retryable: true });
+  }
+  const reply = await requestNode(
+    deps.nc,
+    record.nodeId,
+    { op: "resume", sandboxId: record.sandboxId, ...(timeoutMs === undefined ? {} : { timeoutMs }) },
+    deps.config.nodeRequestTimeoutMs,
+  );
+  return { ...toPublicRecord(reply.record), created: false };
+}
+
+/** Offers the create to each candidate node in turn; see the module comment. */
+async function schedule(deps: ApiDeps, sandboxId: SandboxId, spec: CreateSpec, timeoutMs: number | undefined): Promise<CreateReply> {
+  const nodes = await deps.nodes.list();
+  if (nodes.length === 0) throw new UnavailableError("no live node: start one with `corral node` or `corral up`");
+  const { candidates, shortfalls } = placeSandbox(nodes, spec.resources);
+  let unreachable = 0;
+  for (const node of candidates) {
+    let reply: NodeSuccess;
+    try {
+      reply = await requestNode(deps.nc, node.nodeId, { op: "create", sandboxId, spec }, deps.config.nodeRequestTimeoutMs);
+    } catch (err) {
+      if (err instanceof NodeUnreachableError) {
+        unreachable++;
+        deps.log.warn({ nodeId: node.nodeId, sandboxId, err: err.message }, "create: node unreachable, trying the next");
+        continue;
+      }
+      if (isCorralError(err) && err.code === "capacity_exhausted") {
+        // The node's own admission refused (its heartbeat was older than its allocation).
+        shortfalls.push(err.message);
+        continue;
+      }
+      throw err;
+    }
+    if (reply.created === false) {
+      // Lost a race on this id (same key) to another create: answer with the winner once it runs.
+      return reply.record.state === "running" ? { ...toPublicRecord(reply.record), created: false } : existingForKey(deps, reply.record, timeoutMs);
+    }
+    return { ...toPublicRecord(reply.record), created: true, ...(reply.trafficToken ? { trafficToken: reply.trafficToken } : {}) };
+  }
+  if (shortfalls.length === 0) throw new UnavailableError(`no node answered the create (${unreachable} unreachable)`);
+  const also = unreachable > 0 ? ` (and ${unreachable} node(s) unreachable)` : "";
+  throw new CapacityExhaustedError(`no node can admit the sandbox: ${shortfalls.join("; ")}${also}`);
+}
+
+/** Validated create request -> reply once the sandbox runs. */
+export async function createSandbox(deps: ApiDeps, req: RequestOf<"create">): Promise<CreateReply> {
+  const spec = resolveCreate(req, deps.config, deps.templates);
+  const sandboxId = spec.key ? sandboxIdForKey(spec.key) : newSandboxId();
+  if (spec.key) {
+    const existing = await deps.store.get(sandboxId);
+    if (existing && existing.state !== "killed") return existingForKey(deps, existing, req.timeoutMs);
+  }
+  return schedule(deps, sandboxId, spec, req.timeoutMs);
+}

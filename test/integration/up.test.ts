@@ -1,0 +1,136 @@
+// `corral up` end to end (issue 5): the built executable starts an embedded
+// nats-server under a temp data dir and a node (plus the proxy and UI when
+// this build has them), prints its addresses; a sandbox is created with the
+// CLI; Ctrl-C (SIGINT to the process group, as a terminal sends it) stops
+// every process; the sandbox survives the stop, and `corral up` again on the
+// same data dir brings it back; after a kill and a second stop nothing is
+// left: no process, no container.
+//
+// The driver is what `corral up` picks (docker when an engine answers);
+// CORRAL_TEST_UP_DRIVER=process|docker forces one.
+import Docker from "dockerode";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CreateReply } from "../../src/client/types.js";
+import type { SandboxRecord } from "../../src/schema/record.js";
+import { corralJson, startCorral, type CorralProcess } from "../helpers/cli.js";
+import { containersOf, removeContainersOf, testNodeId } from "../helpers/docker.js";
+import { removeSandboxesOf } from "../helpers/node.js";
+
+const nodeId = testNodeId("up");
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-up-"));
+const forcedDriver = process.env.CORRAL_TEST_UP_DRIVER;
+let args: string[];
+let natsUrl: string;
+let up: CorralProcess | null = null;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+/** Every live process whose command line names this test's data dir, as `pid cmdline`. */
+function processesOfDataDir(): string[] {
+  const out: string[] = [];
+  for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    let cmdline = "";
+    try {
+      cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+      if (fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z")) continue; // a zombie is already dead
+    } catch {
+      continue;
+    }
+    if (cmdline.includes(dataDir)) out.push(`${pid} ${cmdline}`);
+  }
+  return out;
+}
+
+async function startUp(): Promise<CorralProcess> {
+  const proc = startCorral(args, { detached: true, env: { CORRAL_LOG_LEVEL: "info" } });
+  await proc.waitFor("try:", 90_000);
+  return proc;
+}
+
+/** SIGINT to the whole process group, as Ctrl-C in a terminal; resolves with the exit code. */
+async function ctrlC(proc: CorralProcess): Promise<number | string> {
+  process.kill(-proc.child.pid!, "SIGINT");
+  const code = await proc.exited;
+  expect(proc.stdout()).toMatch(/SIGINT: stopping\.\.\.\nstopped\n$/);
+  return code;
+}
+
+beforeAll(async () => {
+  const [natsPort, proxyPort, uiPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  natsUrl = `nats://127.0.0.1:${natsPort}`;
+  args = ["up", "--data-dir", dataDir, "--nats-port", String(natsPort), "--proxy-port", String(proxyPort), "--ui-port", String(uiPort), "--node-id", nodeId];
+  if (forcedDriver) args.push("--driver", forcedDriver);
+});
+
+afterAll(async () => {
+  if (up && up.child.exitCode === null && up.child.signalCode === null) {
+    process.kill(-up.child.pid!, "SIGKILL");
+    await up.exited;
+  }
+  for (const line of processesOfDataDir()) process.kill(Number(line.split(" ")[0]), "SIGKILL");
+  await removeSandboxesOf("process", nodeId, path.join(dataDir, `node-${nodeId}`));
+  const docker = new Docker();
+  if (await docker.ping().then(() => true, () => false)) await removeContainersOf(docker, nodeId);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("corral up", () => {
+  let sandbox: CreateReply;
+  let driver: string;
+
+  it("starts NATS and a node, prints every address and a first command, and serves the CLI", async () => {
+    up = await startUp();
+    const out = up.stdout();
+    expect(out).toContain(`nats     ${natsUrl}  (embedded, JetStream store ${path.join(dataDir, "nats")})`);
+    driver = /^driver\s+(docker|process)/m.exec(out)![1]!;
+    if (forcedDriver) expect(driver).toBe(forcedDriver);
+    expect(out).toMatch(new RegExp(`^node\\s+${nodeId} \\(${driver} driver\\)`, "m"));
+    // The proxy and UI: an address, or a one-line notice when this build has no such command.
+    expect(out).toMatch(/^proxy\s+(http:\/\/127\.0\.0\.1:\d+|skipped: this corral has no `proxy` command)/m);
+    expect(out).toMatch(/^ui\s+(http:\/\/127\.0\.0\.1:\d+\/|skipped: this corral has no `ui` command)/m);
+    expect(out).toContain(`try:     npx corral create --nats-url ${natsUrl}`);
+
+    sandbox = await corralJson<CreateReply>(["create", "--nats-url", natsUrl, "--timeout", "600"]);
+    expect(sandbox).toMatchObject({ state: "running", nodeId, created: true });
+  });
+
+  it("stops every process on Ctrl-C; the sandbox survives", async () => {
+    expect(await ctrlC(up!)).toBe(0);
+    const left = processesOfDataDir().filter((l) => /nats-server|corral\.js/.test(l));
+    expect(left).toEqual([]);
+    if (driver === "docker") {
+      const containers = await containersOf(new Docker(), nodeId);
+      expect(containers.map((c) => c.State)).toEqual(["running"]);
+    } else {
+      expect(processesOfDataDir().filter((l) => l.includes(sandbox.sandboxId))).toHaveLength(1);
+    }
+  });
+
+  it("brings the sandbox back when started again on the same data dir", async () => {
+    up = await startUp();
+    const back = await corralJson<SandboxRecord>(["get", sandbox.sandboxId, "--nats-url", natsUrl]);
+    expect(back).toMatchObject({ sandboxId: sandbox.sandboxId, state: "running", nodeId, killReason: null });
+    // Still a live sandbox the node drives: it pauses and resumes.
+    expect(await corralJson<SandboxRecord>(["pause", sandbox.sandboxId, "--nats-url", natsUrl])).toMatchObject({ state: "paused" });
+    expect(await corralJson<SandboxRecord>(["resume", sandbox.sandboxId, "--nats-url", natsUrl])).toMatchObject({ state: "running" });
+  });
+
+  it("after a kill and Ctrl-C, leaves no process and no container behind", async () => {
+    expect(await corralJson<SandboxRecord>(["kill", sandbox.sandboxId, "--nats-url", natsUrl])).toMatchObject({ state: "killed" });
+    expect(await ctrlC(up!)).toBe(0);
+    expect(processesOfDataDir()).toEqual([]);
+    if (driver === "docker") expect(await containersOf(new Docker(), nodeId)).toEqual([]);
+  });
+});
