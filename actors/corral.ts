@@ -11,12 +11,14 @@
 import { CLIENT_COMMANDS } from "../src/cli/client-commands.js";
 import { runCommand, type CommandRunner } from "../src/cli/run.js";
 import { runNodeCommand } from "./node/command.js";
+import { runProxyCommand } from "./proxy/command.js";
 import { runUiCommand } from "./ui/command.js";
 import { runUpCommand } from "./up/command.js";
 
 const SERVER_COMMANDS: Record<string, CommandRunner> = {
   up: runUpCommand,
   node: runNodeCommand,
+  proxy: runProxyCommand,
   ui: runUiCommand,
 };
 

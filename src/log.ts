@@ -26,21 +26,65 @@ export const REDACT_PATHS = [
 
 let root: Logger | undefined;
 
+/** The options every Corral pino instance shares (level, pid, and redaction unless a caller opts out). */
+function pinoOptions(redact = true) {
+  return {
+    level: process.env.CORRAL_LOG_LEVEL ?? (process.env.VITEST ? "silent" : "info"),
+    base: { pid: process.pid },
+    ...(redact ? { redact: { paths: REDACT_PATHS, censor: "[redacted]" } } : {}),
+  };
+}
+
 /**
  * The process's root logger. Level from `CORRAL_LOG_LEVEL` (default `info`;
  * `silent` in tests unless set). Writes JSON to stderr so stdout stays the
  * CLI's machine-readable output.
  */
 export function rootLogger(): Logger {
-  root ??= pino(
-    {
-      level: process.env.CORRAL_LOG_LEVEL ?? (process.env.VITEST ? "silent" : "info"),
-      base: { pid: process.pid },
-      redact: { paths: REDACT_PATHS, censor: "[redacted]" },
-    },
-    pino.destination({ fd: 2, sync: false }),
-  );
+  root ??= pino(pinoOptions(), pino.destination({ fd: 2, sync: false }));
   return root;
+}
+
+/** A logger for high-volume lines and the means to flush it. */
+export interface BufferedLogger {
+  readonly log: Logger;
+  /** Writes what is buffered now (call before exiting). */
+  flush(): void;
+}
+
+/** Options of {@link bufferedLogger}. */
+export interface BufferedLoggerOptions {
+  /** Bytes buffered before a write. @default 8192 */
+  bufferBytes?: number;
+  /** Buffered lines are written at least this often. @default 1000 */
+  flushMs?: number;
+  /**
+   * Censor `REDACT_PATHS`. Redaction with wildcard paths costs about 12 us
+   * per line (4x the line itself), so a caller whose lines have a fixed shape
+   * that cannot hold a secret (the access log: typed fields, no headers, no
+   * query) may turn it off. @default true
+   */
+  redact?: boolean;
+}
+
+/**
+ * A component logger for high-volume lines (the proxy's access log): same
+ * format and level as `logger`, but lines are buffered up to `bufferBytes`
+ * and written at least every `flushMs`, instead of one write per line.
+ */
+export function bufferedLogger(component: string, bindings: Record<string, unknown> = {}, options: BufferedLoggerOptions = {}): BufferedLogger {
+  const destination = pino.destination({ fd: 2, sync: false, minLength: options.bufferBytes ?? 8_192, periodicFlush: options.flushMs ?? 1_000 });
+  const log = pino(pinoOptions(options.redact ?? true), destination).child({ component, ...bindings });
+  return {
+    log,
+    flush: () => {
+      try {
+        destination.flushSync();
+      } catch {
+        // Nothing buffered, or stderr is gone: there is nowhere left to report it.
+      }
+    },
+  };
 }
 
 /** A component's logger, e.g. `logger("node", {nodeId})`. */

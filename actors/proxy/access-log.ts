@@ -3,7 +3,7 @@
  * method, status, durationMs and bytes (written to the client). Never the
  * query string (it may carry secrets), never a header (tokens).
  */
-import type { Logger } from "../../src/log.js";
+import type { BufferedLogger } from "../../src/log.js";
 
 /** One line's fields. Kept flat and small: this runs on every request. */
 export interface AccessEntry {
@@ -25,16 +25,24 @@ export function pathWithoutQuery(url: string): string {
   return end === -1 ? url : url.slice(0, end);
 }
 
-/** Writes access lines at `info` through a component logger; a no-op when disabled. */
+/**
+ * Writes access lines at `info` through a buffered logger (lines reach stderr
+ * within a second, in batches); a no-op when disabled.
+ */
 export class AccessLog {
   constructor(
-    private readonly log: Logger,
+    private readonly out: BufferedLogger,
     readonly enabled: boolean,
   ) {}
 
   /** Logs one request (skipped cheaply when disabled or below the logger's level). */
   write(entry: AccessEntry): void {
-    if (!this.enabled || !this.log.isLevelEnabled("info")) return;
-    this.log.info(entry, "access");
+    if (!this.enabled || !this.out.log.isLevelEnabled("info")) return;
+    this.out.log.info(entry, "access");
+  }
+
+  /** Writes the buffered lines now (on close). */
+  flush(): void {
+    this.out.flush();
   }
 }

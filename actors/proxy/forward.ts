@@ -1,27 +1,126 @@
 /**
- * Forwarding to a sandbox port over HTTP/1.1: keep-alive connections per
- * upstream (one `http.Agent`), bodies streamed both ways with backpressure
- * (`pipe`, never buffered: a 100 MB body costs a few socket buffers), and
- * WebSocket upgrades spliced socket to socket.
+ * HTTP forwarding to a sandbox port through undici: HTTP/1.1 keep-alive pools
+ * per upstream (one `Agent`, one pool per origin), request and response
+ * bodies streamed with backpressure both ways (a 100 MB body costs a few
+ * socket buffers, never its size).
+ *
+ * Why undici's `dispatch` with a handler object, not `http.request` nor
+ * `undici.request`: measured on the bench (docs/proxy.md), node's
+ * `http.request` + `pipe` costs about twice the CPU per request, and
+ * `undici.request` adds a Readable per response. The handler methods used
+ * here (`onConnect`/`onHeaders`/`onData`/`onComplete`/`onError`) are the
+ * shape undici's own HTTP/1.1 client calls; its newer controller API is an
+ * adapter over them that also parses every header into an object, which the
+ * proxy does not need (it rewrites the raw header list).
  */
-import http from "node:http";
-import type { Duplex } from "node:stream";
+import type http from "node:http";
+import { Agent, type Dispatcher } from "undici";
 import { clientResponseHeaders, upstreamRequestHeaders, type ForwardedFor } from "./headers.js";
-import { sendError, writeRawError } from "./responses.js";
+import { sendError } from "./responses.js";
 import type { Upstream } from "./upstream.js";
 
-/** The keep-alive pool to upstreams. `lifo` reuses the warmest socket and lets idle ones time out. */
-export function createUpstreamAgent(): http.Agent {
-  return new http.Agent({ keepAlive: true, keepAliveMsecs: 1_000, maxFreeSockets: 1024, scheduling: "lifo" });
+/**
+ * The keep-alive pools to upstreams. No header or body timeouts: a sandbox
+ * may legitimately think for minutes or stream a long response (SSE, logs);
+ * a client that gives up closes its connection, which aborts the upstream
+ * request. Idle upstream sockets close after `keepAliveTimeout`, below the
+ * common server defaults, so that the pool rarely reuses a socket the
+ * sandbox is closing.
+ */
+export function createUpstreamDispatcher(): Agent {
+  return new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0, connect: { timeout: 10_000 } });
 }
 
-function forwardedFor(req: http.IncomingMessage): ForwardedFor {
+/** What the upstream is told about the client hop. */
+export function forwardedFor(req: http.IncomingMessage): ForwardedFor {
   return { clientIp: req.socket.remoteAddress ?? "unknown", proto: "http" };
 }
 
-/** A request without a body can be replayed when a pooled socket turns out to be dead. */
+/** A client-safe message for a failed upstream: names the sandbox port, never the internal address. */
+export function upstreamFailure(err: NodeJS.ErrnoException, sandboxPort: number): string {
+  const code = err.code ?? (err.cause as NodeJS.ErrnoException | undefined)?.code;
+  if (code === "ECONNREFUSED" || code === "EHOSTUNREACH" || code === "ENETUNREACH") return `sandbox port ${sandboxPort} refused the connection`;
+  return `sandbox port ${sandboxPort} failed: ${code ?? "error"}`;
+}
+
+function latin1(raw: Buffer[]): string[] {
+  const out = new Array<string>(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = raw[i]!.toString("latin1");
+  return out;
+}
+
+/** A request without a body: replayable when a pooled socket turns out to be dead. */
 function hasNoBody(req: http.IncomingMessage): boolean {
   return req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined;
+}
+
+/**
+ * One forwarded request: dispatches it and streams the upstream's response
+ * into the client's. One object per request (cheaper than a set of
+ * closures). Undici calls the handler methods in the order onConnect ->
+ * onHeaders -> onData* -> onComplete, or onError at any point.
+ */
+class ForwardedRequest implements Dispatcher.DispatchHandler {
+  #abort: ((err?: Error) => void) | undefined;
+  #resume: (() => void) | undefined;
+  #started = false;
+  /** Whether a dead pooled socket may still be retried (requests without a body, once). */
+  #mayReplay: boolean;
+
+  constructor(
+    private readonly res: http.ServerResponse,
+    private readonly options: Dispatcher.DispatchOptions,
+    private readonly dispatcher: Dispatcher,
+    private readonly sandboxPort: number,
+  ) {
+    this.#mayReplay = options.body === null;
+    res.on("drain", () => this.#resume?.());
+    // A client that goes away mid-request frees the upstream socket too.
+    res.once("close", () => {
+      if (!res.writableFinished) this.#abort?.();
+    });
+  }
+
+  dispatch(): void {
+    try {
+      this.dispatcher.dispatch(this.options, this);
+    } catch (err) {
+      // undici validates the request synchronously (a header it refuses, say).
+      sendError(this.res, 400, `request cannot be forwarded: ${(err as Error).message}`);
+    }
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.#abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode < 200) return true; // 1xx: informational, the real answer follows
+    this.#started = true;
+    this.#resume = resume;
+    this.res.writeHead(statusCode, statusText, clientResponseHeaders(latin1(rawHeaders)));
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.res.write(chunk);
+  }
+
+  onComplete(): void {
+    this.res.end();
+  }
+
+  onError(err: Error): void {
+    if (this.res.destroyed) return;
+    // The documented keep-alive race: the sandbox closed a pooled socket as it
+    // was reused. Replay once when nothing of the request was consumed.
+    if (!this.#started && this.#mayReplay && (err as NodeJS.ErrnoException).code === "UND_ERR_SOCKET") {
+      this.#mayReplay = false;
+      return this.dispatch();
+    }
+    if (this.#started || this.res.headersSent) return void this.res.destroy();
+    sendError(this.res, 502, upstreamFailure(err as NodeJS.ErrnoException, this.sandboxPort));
+  }
 }
 
 /**
@@ -29,72 +128,13 @@ function hasNoBody(req: http.IncomingMessage): boolean {
  * An upstream that refuses or fails before answering is a 502 (the message
  * names the sandbox port, never the internal address).
  */
-export function forwardHttp(req: http.IncomingMessage, res: http.ServerResponse, upstream: Upstream, path: string, sandboxPort: number, agent: http.Agent): void {
-  const headers = upstreamRequestHeaders(req.rawHeaders, forwardedFor(req), false);
-  const send = (retry: boolean): void => {
-    const up = http.request({ host: upstream.host, port: upstream.port, method: req.method, path, headers, agent, setHost: false });
-    up.on("response", (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, clientResponseHeaders(upRes.rawHeaders));
-      upRes.pipe(res);
-      upRes.on("error", () => res.destroy());
-    });
-    up.on("error", (err: NodeJS.ErrnoException) => {
-      // Node's documented keep-alive race: the upstream closed a pooled socket
-      // as we reused it. Replay once when nothing of the request was consumed.
-      if (retry && up.reusedSocket && err.code === "ECONNRESET" && hasNoBody(req) && !res.headersSent) return send(false);
-      if (res.headersSent) return void res.destroy();
-      const refused = err.code === "ECONNREFUSED" || err.code === "EHOSTUNREACH" || err.code === "ENETUNREACH";
-      sendError(res, 502, refused ? `sandbox port ${sandboxPort} refused the connection` : `sandbox port ${sandboxPort} failed: ${err.code ?? "error"}`);
-    });
-    // A client that goes away mid-request frees the upstream socket too.
-    res.once("close", () => {
-      if (!res.writableFinished) up.destroy();
-    });
-    if (hasNoBody(req)) up.end();
-    else req.pipe(up);
+export function forwardHttp(req: http.IncomingMessage, res: http.ServerResponse, upstream: Upstream, path: string, sandboxPort: number, dispatcher: Dispatcher): void {
+  const options: Dispatcher.DispatchOptions = {
+    origin: `http://${upstream.host}:${upstream.port}`,
+    path,
+    method: req.method as Dispatcher.HttpMethod,
+    headers: upstreamRequestHeaders(req.rawHeaders, forwardedFor(req), false),
+    body: hasNoBody(req) ? null : req,
   };
-  send(true);
-}
-
-function statusLine(res: http.IncomingMessage): string {
-  return `HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage ?? ""}\r\n`;
-}
-
-function rawHeaderBlock(raw: string[]): string {
-  let s = "";
-  for (let i = 0; i < raw.length; i += 2) s += `${raw[i]}: ${raw[i + 1]}\r\n`;
-  return s;
-}
-
-/**
- * Forwards a WebSocket (or any `Upgrade`) handshake and, once the upstream
- * switches protocols, splices the two sockets. A non-101 answer is relayed as
- * is and the client connection closed.
- */
-export function forwardUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, upstream: Upstream, path: string, sandboxPort: number): void {
-  const headers = upstreamRequestHeaders(req.rawHeaders, forwardedFor(req), true);
-  // agent: false: an upgraded socket leaves any pool for good.
-  const up = http.request({ host: upstream.host, port: upstream.port, method: req.method, path, headers, agent: false, setHost: false });
-  socket.on("error", () => up.destroy());
-  up.on("upgrade", (upRes, upSocket, upHead) => {
-    socket.write(`${statusLine(upRes)}${rawHeaderBlock(upRes.rawHeaders)}\r\n`);
-    if (upHead.length > 0) socket.write(upHead);
-    if (head.length > 0) upSocket.write(head);
-    upSocket.setNoDelay(true);
-    upSocket.on("error", () => socket.destroy());
-    socket.on("close", () => upSocket.destroy());
-    upSocket.on("close", () => socket.destroy());
-    upSocket.pipe(socket);
-    socket.pipe(upSocket);
-  });
-  up.on("response", (upRes) => {
-    // The upstream declined the upgrade: relay its answer, then close.
-    socket.write(`${statusLine(upRes)}${rawHeaderBlock(clientResponseHeaders(upRes.rawHeaders))}Connection: close\r\n\r\n`);
-    upRes.pipe(socket);
-  });
-  up.on("error", (err: NodeJS.ErrnoException) => {
-    const refused = err.code === "ECONNREFUSED" || err.code === "EHOSTUNREACH" || err.code === "ENETUNREACH";
-    writeRawError(socket, 502, refused ? `sandbox port ${sandboxPort} refused the connection` : `sandbox port ${sandboxPort} failed: ${err.code ?? "error"}`);
-  });
-  up.end();
+  new ForwardedRequest(res, options, dispatcher, sandboxPort).dispatch();
 }

@@ -6,11 +6,20 @@
  * http accepts those without per-header validation: the cheapest form.
  */
 
-/** Dropped in both directions. `transfer-encoding` is handled by the callers (node re-frames bodies). */
+/**
+ * Dropped in both directions. `transfer-encoding` is dropped too (see the
+ * functions): each hop frames its body itself.
+ */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"]);
 
-/** Never forwarded upstream: the tokens (secrets) and the proxy's own routing and forwarding headers. */
+/**
+ * Never forwarded upstream: the tokens (secrets), the proxy's own routing and
+ * forwarding headers, the body framing (the upstream client re-frames it) and
+ * `expect` (node's server answers `100-continue` to the client itself).
+ */
 const REQUEST_ONLY = new Set([
+  "transfer-encoding",
+  "expect",
   "x-corral-traffic-token",
   "e2b-traffic-access-token",
   "e2b-sandbox-id",
@@ -67,7 +76,11 @@ export function upstreamRequestHeaders(raw: string[], fwd: ForwardedFor, upgrade
       priorFor = priorFor === undefined ? raw[i + 1]! : `${priorFor}, ${raw[i + 1]!}`;
       continue;
     }
-    if (lower === "host") host = raw[i + 1]!;
+    if (lower === "host") {
+      // One Host only (a second would be a smuggling vector, and the upstream client refuses it).
+      if (host !== undefined) continue;
+      host = raw[i + 1]!;
+    }
     if (HOP_BY_HOP.has(lower) || REQUEST_ONLY.has(lower) || extra?.has(lower)) continue;
     out.push(name, raw[i + 1]!);
   }

@@ -14,13 +14,14 @@ import http from "node:http";
 import os from "node:os";
 import type { Duplex } from "node:stream";
 import type { CorralConfig } from "../../src/config.js";
-import { logger, type Logger } from "../../src/log.js";
+import { bufferedLogger, logger, type Logger } from "../../src/log.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import { AccessLog, pathWithoutQuery } from "./access-log.js";
 import { ActivityReporter } from "./activity-reporter.js";
 import { admit, type Admission } from "./admission.js";
 import { AutoResumer, UNAVAILABLE_RETRY_AFTER_S } from "./auto-resume.js";
-import { createUpstreamAgent, forwardHttp, forwardUpgrade } from "./forward.js";
+import { createUpstreamDispatcher, forwardHttp } from "./forward.js";
+import { forwardUpgrade } from "./forward-upgrade.js";
 import { decide } from "./gate.js";
 import { sendError, writeRawError } from "./responses.js";
 import { isTarget, resolveTarget, type Target } from "./resolve-target.js";
@@ -45,13 +46,19 @@ export interface ProxyOptions {
   accessLog?: boolean;
   /** Name of this replica in activity batches and logs. @default `proxy-<hostname>-<pid>-<random>` */
   proxyId?: string;
+  /** On close, how long requests in flight may finish before their connections are cut. @default 5000 */
+  drainMs?: number;
 }
 
 /** A running replica. */
 export interface ProxyHandle {
   /** The port it listens on. */
   readonly port: number;
-  /** Stops listening, closes connections and the subscription; the NATS connection stays open. */
+  /**
+   * Stops listening, lets requests in flight finish (at most `drainMs`), then
+   * cuts every connection (WebSockets included) and closes the subscription;
+   * the NATS connection stays open.
+   */
   close(): Promise<void>;
 }
 
@@ -74,18 +81,20 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   const domain = options.domain.replace(/^\./, "").toLowerCase();
   const proxyId = options.proxyId ?? `proxy-${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const log: Logger = logger("proxy", { proxyId });
-  const accessLog = new AccessLog(logger("proxy.access", { proxyId }), options.accessLog ?? true);
+  // No redaction pass: an access line is an `AccessEntry` (typed fields, no
+  // header, no query string), which cannot carry a token; redaction would cost 4x the line.
+  const accessLog = new AccessLog(bufferedLogger("proxy.access", { proxyId }, { redact: false }), options.accessLog ?? true);
   const table = new RouteTable(nc, store, log, { tombstoneMs: config.tombstoneMs });
   const resumer = new AutoResumer(nc, log);
   const activity = new ActivityReporter(nc, proxyId, log);
-  const agent = createUpstreamAgent();
+  const dispatcher = createUpstreamDispatcher();
 
   /** Forwards to the record's current endpoint and counts the request. */
   const forward = (req: http.IncomingMessage, res: http.ServerResponse, target: Target, record: StoredSandbox): void => {
     const upstream = upstreamOf(record, target.port);
     if (typeof upstream === "string") return sendError(res, 502, upstream);
     activity.record(record.nodeId, record.sandboxId, Date.now());
-    forwardHttp(req, res, upstream, target.path, target.port, agent);
+    forwardHttp(req, res, upstream, target.path, target.port, dispatcher);
   };
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -188,13 +197,18 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   return {
     port,
     async close() {
-      table.close();
-      activity.stop();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // server.close() stops accepting and closes idle keep-alive connections;
+      // its callback runs once the requests in flight are done.
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, options.drainMs ?? 5_000)))]);
+      clearTimeout(timer);
       server.closeAllConnections();
       for (const s of upgraded) s.destroy();
-      agent.destroy();
-      await closed;
+      table.close();
+      activity.stop();
+      await Promise.all([drained, dispatcher.destroy()]);
+      accessLog.flush();
     },
   };
 }

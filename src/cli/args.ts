@@ -61,3 +61,14 @@ export function positionals(cmd: string, values: string[], names: string[], opti
   }
   return values;
 }
+
+/**
+ * A TCP port option: whole number 0..65535 (0 lets the OS pick), `fallback`
+ * when absent; anything else is `invalid_argument` naming the option.
+ */
+export function portOption(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (!/^\d{1,5}$/.test(value) || port > 65535) throw new InvalidArgumentError(`${name}: expected a port number 0..65535, got ${JSON.stringify(value)}`);
+  return port;
+}

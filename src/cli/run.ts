@@ -15,7 +15,7 @@ servers:
          [--nats-port 4222] [--node-id node-1] [--domain corral.localhost]
   node   --nats-url URL --node-id ID [--driver docker|process] [--cpu N] [--memory-mb N]
          [--max-sandboxes N] [--pause-mode freeze|stop] [--data-dir DIR]
-  proxy  --nats-url URL [--port 8480] [--domain corral.localhost]
+  proxy  --nats-url URL [--port 8480] [--domain corral.localhost] [--host 0.0.0.0] [--workers N|auto] [--no-access-log]
   ui     --nats-url URL [--port 8481]
 
 sandboxes (all take --nats-url URL, default $CORRAL_NATS_URL or nats://127.0.0.1:4222, and --json):

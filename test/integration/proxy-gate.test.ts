@@ -23,6 +23,7 @@ import { startFakeNode, type FakeNode } from "../helpers/fake-node.js";
 import { startNats, type NatsServer } from "../helpers/nats.js";
 import { DOMAIN, FORMS, httpRequest, runBaseContainer, via, wsVia, type Form, type Reply, type ViaOptions } from "../helpers/proxy-client.js";
 import { makeStoredSandbox, type StoredSandboxOverrides } from "../helpers/records.js";
+import { waitUntil } from "../helpers/wait.js";
 
 const nodeId = testNodeId("proxygate");
 const WAIT_MS = 4_000;
@@ -244,8 +245,15 @@ describe("proxy edges", () => {
     const id = await put(makeStoredSandbox({ nodeId, internal: { endpoint: { host: container.ip, ports: { "3000": 8080 } }, secure: false } }));
     expect((await via("host", proxy.port, id, 3000, "/id")).body).toBe(container.sandboxId);
     await store.mutate(id, (l) => ({ record: { ...l, internal: { ...l.internal, endpoint: { host: "127.0.0.1", ports: { "3000": echoPort } } } }, event: "resumed" }));
-    // The event, not a KV read, moves this replica: answered from the new endpoint.
-    const moved = await via("host", proxy.port, id, 3000, "/id");
+    // The event, not a KV read, moves this replica (it holds the record, so it
+    // never reads the KV for it): within one broadcast hop it answers from the new endpoint.
+    const moved = await waitUntil(
+      async () => {
+        const r = await via("host", proxy.port, id, 3000, "/id");
+        return r.body.startsWith("{") ? r : undefined;
+      },
+      { timeoutMs: 500, intervalMs: 5, what: "the replica to follow the new endpoint" },
+    );
     expect(JSON.parse(moved.body)).toMatchObject({ url: "/id" });
   });
 

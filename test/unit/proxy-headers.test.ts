@@ -10,14 +10,13 @@ describe("upstreamRequestHeaders", () => {
     "Host", "8080-x.corral.localhost", "Connection", "keep-alive, X-Secret-Hop", "Keep-Alive", "timeout=5", "X-Secret-Hop", "1",
     "X-Corral-Traffic-Token", "tok1", "e2b-traffic-access-token", "tok2", "X-Corral-Sandbox-Id", "id", "X-Corral-Sandbox-Port", "80",
     "X-Forwarded-For", "10.0.0.1", "X-Forwarded-Proto", "https", "TE", "trailers", "Proxy-Authorization", "basic x",
-    "Transfer-Encoding", "chunked", "Accept", "*/*", "Upgrade", "websocket",
+    "Transfer-Encoding", "chunked", "Accept", "*/*", "Upgrade", "websocket", "Expect", "100-continue", "Host", "evil.example",
   ];
 
-  it("drops hop-by-hop, Connection-named, token and routing headers; sets X-Forwarded-*", () => {
+  it("drops hop-by-hop, Connection-named, token, routing, framing and expect headers and a second Host; sets X-Forwarded-*", () => {
     const out = pairs(upstreamRequestHeaders(raw, { clientIp: "127.0.0.1", proto: "http" }, false));
     expect(out).toEqual([
       ["host", "8080-x.corral.localhost"],
-      ["transfer-encoding", "chunked"],
       ["accept", "*/*"],
       ["x-forwarded-for", "10.0.0.1, 127.0.0.1"],
       ["x-forwarded-proto", "http"],

@@ -1,0 +1,161 @@
+/**
+ * `corral proxy --nats-url URL [--port 8480] [--domain corral.localhost]
+ * [--host 0.0.0.0] [--workers N|auto] [--no-access-log] [--json]`
+ * (DESIGN.md, "CLI"): a proxy replica, or N of them in N processes on one
+ * port (workers.ts). Connects to NATS (reconnecting forever once connected:
+ * the route table resyncs from the KV after a reconnect), loads the KV,
+ * prints its address once `/healthz` is 200, and runs until SIGINT/SIGTERM,
+ * when it stops listening, lets requests in flight finish (bounded), closes
+ * its connections, flushes its last activity batch and drains NATS. The command's promise resolves with the exit code then.
+ *
+ * Any number of replicas may run against one NATS: they share nothing but
+ * the KV and the event broadcasts.
+ */
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import cluster from "node:cluster";
+import os from "node:os";
+import { parse, portOption } from "../../src/cli/args.js";
+import { defaultNatsUrl, resolveConfig } from "../../src/config.js";
+import { InvalidArgumentError, UnavailableError } from "../../src/errors.js";
+import { logger, type Logger } from "../../src/log.js";
+import { SandboxStore } from "../../src/store/sandbox-store.js";
+import { startProxy } from "./proxy-server.js";
+import { reportWorkerReady, runWorkers } from "./workers.js";
+
+/** The contract's default proxy port. */
+export const DEFAULT_PROXY_PORT = 8480;
+/** The contract's default routing domain. */
+export const DEFAULT_PROXY_DOMAIN = "corral.localhost";
+/** Upper bound of `--workers` (a typo such as 1000 should not fork 1000 processes). */
+const MAX_WORKERS = 64;
+
+/** What `corral proxy` was asked for, validated. */
+export interface ProxyCommandOptions {
+  natsUrl: string;
+  /** 0 lets the OS pick (tests, benches); the chosen port is printed. */
+  port: number;
+  /** Lower case, no leading dot. */
+  domain: string;
+  host: string;
+  /** Replica processes sharing the port (1: this process serves). */
+  workers: number;
+  accessLog: boolean;
+  json: boolean;
+}
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** A routing domain: DNS labels of [a-z0-9-], at most 253 characters (upper case accepted, leading dot ignored). */
+export function domainOption(value: string | undefined): string {
+  if (value === undefined) return DEFAULT_PROXY_DOMAIN;
+  const domain = value.replace(/^\./, "").toLowerCase();
+  if (domain.length === 0 || domain.length > 253 || !domain.split(".").every((l) => DNS_LABEL.test(l))) {
+    throw new InvalidArgumentError(`--domain: expected a DNS name such as corral.localhost, got ${JSON.stringify(value)}`);
+  }
+  return domain;
+}
+
+/** `--workers`: 1..64, or `auto` (one per available CPU). */
+export function workersOption(value: string | undefined, cpus: number = os.availableParallelism()): number {
+  if (value === undefined) return 1;
+  if (value === "auto") return Math.min(Math.max(1, cpus), MAX_WORKERS);
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > MAX_WORKERS) throw new InvalidArgumentError(`--workers: expected 1..${MAX_WORKERS} or auto, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** Parses and validates `corral proxy`'s arguments (no I/O). */
+export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ProxyCommandOptions {
+  const { values, positionals } = parse(argv, {
+    "nats-url": { type: "string" },
+    port: { type: "string" },
+    domain: { type: "string" },
+    host: { type: "string" },
+    workers: { type: "string" },
+    "no-access-log": { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+  });
+  if (positionals.length > 0) throw new InvalidArgumentError(`corral proxy takes no arguments, got ${positionals.join(" ")}`);
+  const host = values.host ?? "0.0.0.0";
+  if (host.length === 0) throw new InvalidArgumentError("--host: expected an address to listen on");
+  return {
+    natsUrl: values["nats-url"] ?? defaultNatsUrl(env),
+    port: portOption("--port", values.port, DEFAULT_PROXY_PORT),
+    domain: domainOption(values.domain),
+    host,
+    workers: workersOption(values.workers),
+    accessLog: !values["no-access-log"],
+    json: values.json,
+  };
+}
+
+async function connectNats(natsUrl: string): Promise<NatsConnection> {
+  try {
+    // Fail fast on the first connect (a wrong URL is an error, not a hang);
+    // afterwards reconnect forever: a replica must outlive a NATS restart.
+    return await connect({ servers: natsUrl, name: "corral-proxy", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  } catch (err) {
+    throw new UnavailableError(`cannot connect to NATS at ${natsUrl}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Resolves on the first SIGINT or SIGTERM. Later ones are ignored while the
+ * stop runs: a Ctrl-C reaches every worker of the process group and the
+ * primary's SIGTERM follows it, which must not cut a clean stop short.
+ */
+function nextStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.on("SIGINT", resolve);
+    process.on("SIGTERM", resolve);
+  });
+}
+
+/** Runs one replica in this process until `stopSignal`; `ready` is told its port. */
+async function serveReplica(opts: ProxyCommandOptions, stopSignal: Promise<NodeJS.Signals>, ready: (port: number) => void, log: Logger): Promise<number> {
+  const config = resolveConfig();
+  const nc = await connectNats(opts.natsUrl);
+  let proxy;
+  try {
+    const store = await SandboxStore.open(nc, config);
+    proxy = await startProxy({ nc, store, config, port: opts.port, domain: opts.domain, host: opts.host, accessLog: opts.accessLog });
+  } catch (err) {
+    await nc.close();
+    throw err;
+  }
+  ready(proxy.port);
+  const signal = await stopSignal;
+  log.info({ signal }, "stopping");
+  try {
+    await proxy.close();
+    await nc.drain();
+  } catch (err) {
+    log.warn({ err }, "unclean stop");
+    return 1;
+  }
+  return 0;
+}
+
+function printAddress(opts: ProxyCommandOptions, port: number): void {
+  const url = `http://${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${port}`;
+  process.stdout.write(
+    opts.json
+      ? `${JSON.stringify({ proxy: url, port, domain: opts.domain, workers: opts.workers })}\n`
+      : `corral proxy: ${url}  (http://<port>-<sandboxId>.${opts.domain}:${port}/)${opts.workers > 1 ? `  ${opts.workers} workers` : ""}\n`,
+  );
+}
+
+/** The `corral proxy` command; resolves with the exit code once stopped by a signal. */
+export async function runProxyCommand(argv: string[]): Promise<number> {
+  const opts = parseProxyArgs(argv);
+  const log = logger("proxy.command");
+  // Listen for signals before anything slow, so a stop during start-up is not lost.
+  const stopSignal = nextStopSignal();
+  // A worker forked by our own primary (the same command line) serves and reports to it.
+  if (cluster.isWorker && process.env.CORRAL_PROXY_WORKER === "1") return serveReplica(opts, stopSignal, reportWorkerReady, log);
+  if (opts.workers === 1) return serveReplica(opts, stopSignal, (port) => printAddress(opts, port), log);
+  const { port, stopped } = await runWorkers(opts.workers, stopSignal, log);
+  printAddress(opts, port);
+  await stopped;
+  return 0;
+}
