@@ -5,7 +5,9 @@
  * prints its own table, and MAY write its rows for the runner's table and
  * JSON to the file named by env `CORRAL_BENCH_RESULT` as
  * `{"rows": Row[], "notes"?: string[], "details"?: {...}}` (see types.ts).
- * Flags `--<name>.<param>=V` reach it as `--<param>=V`, and `--quick` as is.
+ * Flags `--<name>.<param>=V` reach it as `--<param>=V`; `--quick` reaches it
+ * as env `CORRAL_BENCH_QUICK=1` (not as a flag: a script with a strict
+ * option parser, like bench/proxy.mjs's, would refuse an unknown one).
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -32,10 +34,9 @@ function isRow(x: unknown): x is Row {
 export async function runScript(benchDir: string, name: string, args: Pick<BenchArgs, "values" | "quick">): Promise<SuiteResult> {
   const resultFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "corral-bench-")), "result.json");
   const forwarded = [...args.values].filter(([k]) => k.startsWith(`${name}.`)).map(([k, v]) => `--${k.slice(name.length + 1)}=${v}`);
-  if (args.quick) forwarded.push("--quick");
   const child = spawn(process.execPath, [path.join(benchDir, `${name}.mjs`), ...forwarded], {
     stdio: ["ignore", "inherit", "inherit"],
-    env: { ...process.env, CORRAL_BENCH_RESULT: resultFile },
+    env: { ...process.env, CORRAL_BENCH_RESULT: resultFile, ...(args.quick ? { CORRAL_BENCH_QUICK: "1" } : {}) },
   });
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once("error", reject);

@@ -58,7 +58,7 @@ export const suite: Suite = {
     leadS: { default: 10, quick: 3, doc: "first deadline this long after set_timeouts start, seconds" },
     spreadS: { default: 20, quick: 5, doc: "deadlines spread over this many seconds" },
     warmup: { default: 50, quick: 10, doc: "sandboxes created and killed before measuring" },
-    createBudgetS: { default: 240, doc: "creates stop after this many seconds; the rest is measured with what started (keeps the run bounded)" },
+    createBudgetS: { default: 200, doc: "creates stop after this many seconds; the rest is measured with what started (keeps the run bounded)" },
   },
   async run(ctx) {
     const { params, progress, cleanup, nats } = ctx;
