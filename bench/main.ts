@@ -1,0 +1,142 @@
+/**
+ * The benchmark runner (`npm run bench`, `node bench/run.mjs [suite...]`):
+ * runs the selected suites one after another, each against its own fresh
+ * nats-server (JetStream, temp store, random port), prints one table per suite (baseline,
+ * Corral, ratio, delta, target, met?) and writes everything to
+ * bench/results/<date>.json. Targets are reported, never asserted: the exit
+ * code is non-zero only when a suite could not run. See docs/performance.md.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { startNats } from "../test/helpers/nats.js";
+import { UsageError, parseArgs, resolveParams, unknownFlags, usage, type BenchArgs } from "./lib/args.js";
+import { machineInfo } from "./lib/machine.js";
+import { evaluate, formatTable, type EvaluatedRow } from "./lib/report.js";
+import { discoverScripts, runScript } from "./lib/script-suite.js";
+import type { Suite, SuiteContext, SuiteResult } from "./lib/types.js";
+
+/** The TypeScript suites, in the order a full run takes them. */
+const SUITES: Record<string, () => Promise<Suite>> = {
+  store: async () => (await import("./suites/store.js")).suite,
+  driver: async () => (await import("./suites/driver.js")).suite,
+  node: async () => (await import("./suites/node.js")).suite,
+  api: async () => (await import("./suites/api.js")).suite,
+  density: async () => (await import("./suites/density.js")).suite,
+};
+
+/** One suite's outcome in the JSON result. */
+interface SuiteOutcome {
+  kind: "suite" | "script";
+  params: Record<string, number>;
+  durationMs: number;
+  rows: EvaluatedRow[];
+  notes: string[];
+  details?: Record<string, unknown>;
+  error?: string;
+}
+
+const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
+
+/** Cleanups of the running suite, run LIFO when it ends or on Ctrl-C. */
+const cleanups: (() => Promise<void> | void)[] = [];
+
+async function runCleanups(): Promise<void> {
+  while (cleanups.length > 0) {
+    const fn = cleanups.pop()!;
+    try {
+      await fn();
+    } catch (err) {
+      progress(`cleanup failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+function select(args: BenchArgs, scripts: string[]): string[] {
+  const all = [...Object.keys(SUITES), ...scripts];
+  if (args.suites.length === 0) return all;
+  const unknown = args.suites.filter((s) => !all.includes(s));
+  if (unknown.length > 0) throw new UsageError(`no such suite: ${unknown.join(", ")} (there are: ${all.join(", ")})`);
+  return args.suites;
+}
+
+async function runOne(benchDir: string, name: string, suite: Suite | null, args: BenchArgs, ctxBase: Omit<SuiteContext, "params">): Promise<SuiteOutcome> {
+  const params = suite ? resolveParams(name, suite.params, args) : {};
+  const started = Date.now();
+  const kind = suite ? "suite" : "script";
+  progress(`${name}: ${suite?.description ?? `bench/${name}.mjs`} ${JSON.stringify(params)}`);
+  let result: SuiteResult;
+  let watchdog: NodeJS.Timeout | undefined;
+  try {
+    const running = suite ? suite.run({ ...ctxBase, params }) : runScript(benchDir, name, args);
+    // A wedged engine call (seen: dockerd stuck on a container killed behind its back) must not hang the run.
+    const timedOut = new Promise<never>((_, reject) => {
+      watchdog = setTimeout(() => reject(new Error(`${name} did not finish within ${args.suiteTimeoutS} s (--suite-timeout)`)), args.suiteTimeoutS * 1000);
+    });
+    result = await Promise.race([running, timedOut]);
+  } catch (err) {
+    const message = (err as Error).stack ?? String(err);
+    progress(`${name} FAILED: ${message}`);
+    return { kind, params, durationMs: Date.now() - started, rows: [], notes: [], error: message };
+  } finally {
+    clearTimeout(watchdog);
+    await runCleanups();
+  }
+  return { kind, params, durationMs: Date.now() - started, rows: result.rows.map(evaluate), notes: result.notes, ...(result.details ? { details: result.details } : {}) };
+}
+
+/** Runs the command line; `benchDir` is the bench/ folder (the bundle runs from a cache dir). Resolves with the exit code. */
+export async function main(argv: readonly string[], benchDir: string): Promise<number> {
+  let args: BenchArgs;
+  let names: string[];
+  const scripts = discoverScripts(benchDir);
+  const loaded = new Map<string, Suite>();
+  try {
+    args = parseArgs(argv);
+    for (const [name, load] of Object.entries(SUITES)) loaded.set(name, await load());
+    if (args.help) {
+      process.stdout.write(`${usage([...loaded.values()], scripts)}\n`);
+      return 0;
+    }
+    names = select(args, scripts);
+    const unknown = unknownFlags(args, names.flatMap((n) => loaded.get(n) ?? { name: n, params: {} }));
+    // A script's flags are its own business; only flags for no suite at all are typos.
+    const stray = unknown.filter((k) => !scripts.some((s) => k.startsWith(`${s}.`)));
+    if (stray.length > 0) throw new UsageError(`unknown parameter(s): ${stray.map((k) => `--${k}`).join(", ")} (see --help)`);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`bench: ${err.message}\n`);
+    return 2;
+  }
+
+  const startedAt = new Date();
+  const outcomes: Record<string, SuiteOutcome> = {};
+  const onSignal = (signal: NodeJS.Signals) => {
+    progress(`${signal}: cleaning up`);
+    void runCleanups().finally(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    for (const name of names) {
+      // A fresh server per suite: no suite sees another's records, nodes or tombstone timers.
+      const nats = await startNats();
+      cleanups.push(() => nats.stop());
+      const outcome = await runOne(benchDir, name, loaded.get(name) ?? null, args, { nats, benchDir, progress, cleanup: (fn) => void cleanups.push(fn) });
+      outcomes[name] = outcome;
+      const title = `${name} (${(outcome.durationMs / 1000).toFixed(1)} s)${outcome.error ? " FAILED" : ""}`;
+      process.stdout.write(`\n${formatTable(title, outcome.rows, outcome.error ? [...outcome.notes, outcome.error.split("\n")[0]!] : outcome.notes)}\n`);
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+
+  if (args.save) {
+    fs.mkdirSync(args.outDir, { recursive: true });
+    const file = path.join(args.outDir, `${startedAt.toISOString().replace(/[:.]/g, "-")}.json`);
+    const result = { startedAt: startedAt.toISOString(), argv, machine: machineInfo(), suites: outcomes };
+    fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`\nresults: ${file}\n`);
+  }
+  return Object.values(outcomes).some((o) => o.error) ? 1 : 0;
+}

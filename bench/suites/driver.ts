@@ -1,0 +1,60 @@
+/**
+ * driver: the docker driver (src/drivers/docker.ts) against raw dockerode,
+ * same engine, same image, same container config, interleaved
+ * (lib/docker-compare.ts).
+ * - create: raw createContainer -> start -> inspect (address) -> GET /id until
+ *   it answers the id, vs `DockerDriver.start` (create, start, inspect, TCP
+ *   readiness) followed by the same GET /id. Both end when the sandbox serves HTTP.
+ * - pause / resume: raw `docker pause` / `unpause` vs `pause(handle, "freeze")`
+ *   / `resume(handle, "freeze")`, each on its own running container.
+ * - remove: raw `remove --force` vs `DockerDriver.remove`, on the containers
+ *   the create rounds left.
+ * Targets are the node's (issue 4) applied to the driver, which is most of
+ * the node's path: create <= 1.10x, pause/resume <= raw + 3 ms, remove <= raw + 5 ms.
+ */
+import { DockerDriver } from "../../src/drivers/docker.js";
+import type { SandboxSpec } from "../../src/drivers/types.js";
+import { newSandboxId } from "../../src/ids.js";
+import { BASE_TEMPLATE } from "../../src/templates.js";
+import { removeContainersOf, requireDocker, testNodeId } from "../../test/helpers/docker.js";
+import { compareWithRawDocker, type CompareParams } from "../lib/docker-compare.js";
+import { waitHttpId } from "../lib/http.js";
+import { BENCH_RESOURCES } from "../lib/raw-docker.js";
+import { nowMs } from "../lib/stats.js";
+import type { Suite } from "../lib/types.js";
+
+export const suite: Suite = {
+  name: "driver",
+  description: "DockerDriver start/pause/resume/remove vs raw dockerode",
+  params: {
+    creates: { default: 30, quick: 3, doc: "recorded creates per side (each also removed once)" },
+    pauses: { default: 200, quick: 10, doc: "recorded pause+resume cycles per side" },
+    warmup: { default: 3, quick: 1, doc: "unrecorded rounds first (creates and pause cycles)" },
+  },
+  async run({ params, progress, cleanup }) {
+    const docker = await requireDocker();
+    const nodeId = testNodeId("bench");
+    const driver = new DockerDriver({ docker });
+    cleanup(async () => {
+      await driver.close();
+      await removeContainersOf(docker, nodeId);
+    });
+    return compareWithRawDocker(
+      { suite: "driver", progress, docker, rawLabel: nodeId },
+      params as unknown as CompareParams,
+      {
+        async create() {
+          const spec: SandboxSpec = { sandboxId: newSandboxId(), nodeId, template: BASE_TEMPLATE, env: {}, resources: BENCH_RESOURCES, incarnation: 1 };
+          const t0 = nowMs();
+          const started = await driver.start(spec);
+          await waitHttpId(started.endpoint.host, BASE_TEMPLATE.readyPort, spec.sandboxId);
+          return { ms: nowMs() - t0, sandbox: started.handle };
+        },
+        pause: (handle) => driver.pause(handle, "freeze"),
+        resume: (handle) => driver.resume(handle, "freeze"),
+        remove: (handle) => driver.remove(handle),
+      },
+      "remove (running)",
+    );
+  },
+};

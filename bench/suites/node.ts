@@ -1,0 +1,71 @@
+/**
+ * node: sandbox operations through the node actor's command path
+ * (`corral.v1.node.<nodeId>.<op>`, what the API forwards to) of a real
+ * `corral node` process with the docker driver, against raw dockerode on the
+ * same engine, interleaved (lib/docker-compare.ts). Issue 4's targets:
+ * - create (reply = sandbox running, then GET /id answers) <= 1.10x raw
+ *   create -> start -> inspect -> GET /id;
+ * - pause / resume <= raw docker pause / unpause + 3 ms (p50);
+ * - kill (reply = killed, container removed) <= raw remove --force + 5 ms (p50).
+ * The node's path adds, per operation, a NATS round trip, the mailbox, the
+ * machine and two CAS writes with their events (e.g. running -> pausing ->
+ * paused) around the same engine call.
+ */
+import { upstreamOf } from "../../actors/proxy/upstream.js";
+import { resolveCreate } from "../../src/api/resolve-create.js";
+import { resolveConfig } from "../../src/config.js";
+import { newSandboxId, type NodeId, type SandboxId } from "../../src/ids.js";
+import { requestNode, type SandboxNodeCommand } from "../../src/node-protocol.js";
+import { BASE_TEMPLATE, TemplateRegistry } from "../../src/templates.js";
+import { removeContainersOf, requireDocker, testNodeId } from "../../test/helpers/docker.js";
+import { startBenchNode } from "../lib/bench-node.js";
+import { compareWithRawDocker, type CompareParams } from "../lib/docker-compare.js";
+import { waitHttpId } from "../lib/http.js";
+import { BENCH_RESOURCES } from "../lib/raw-docker.js";
+import { nowMs } from "../lib/stats.js";
+import type { Suite } from "../lib/types.js";
+
+const REQUEST_TIMEOUT_MS = 60_000;
+
+export const suite: Suite = {
+  name: "node",
+  description: "create/pause/resume/kill through a corral node (docker) vs raw dockerode",
+  params: {
+    creates: { default: 30, quick: 3, doc: "recorded creates per side (each also killed once)" },
+    pauses: { default: 100, quick: 10, doc: "recorded pause+resume cycles per side" },
+    warmup: { default: 3, quick: 1, doc: "unrecorded rounds first (creates and pause cycles)" },
+  },
+  async run(ctx) {
+    const docker = await requireDocker();
+    // The raw containers carry their own label: the node's reconciliation would remove containers labelled with its id.
+    const rawLabel = testNodeId("bench-raw");
+    ctx.cleanup(() => removeContainersOf(docker, rawLabel).then(() => undefined));
+    const node = await startBenchNode(ctx, "docker");
+    const nc = await ctx.nats.connect();
+    ctx.cleanup(() => nc.close());
+    const spec = resolveCreate({ resources: BENCH_RESOURCES }, resolveConfig({}, {}), new TemplateRegistry());
+    const command = (c: SandboxNodeCommand) => requestNode(nc, node.nodeId as NodeId, c, REQUEST_TIMEOUT_MS);
+
+    const result = await compareWithRawDocker<SandboxId>(
+      { suite: "node", progress: ctx.progress, docker, rawLabel },
+      ctx.params as unknown as CompareParams,
+      {
+        async create() {
+          const sandboxId = newSandboxId();
+          const t0 = nowMs();
+          const { record } = await command({ op: "create", sandboxId, spec });
+          const upstream = upstreamOf(record, BASE_TEMPLATE.readyPort);
+          if (typeof upstream === "string") throw new Error(`sandbox ${sandboxId}: ${upstream}`);
+          await waitHttpId(upstream.host, upstream.port, sandboxId);
+          return { ms: nowMs() - t0, sandbox: sandboxId };
+        },
+        pause: (sandboxId) => command({ op: "pause", sandboxId }),
+        resume: (sandboxId) => command({ op: "resume", sandboxId }),
+        remove: (sandboxId) => command({ op: "kill", sandboxId }),
+      },
+      "kill (running)",
+    );
+    result.notes.unshift(`node ${node.nodeId}: a \`corral node --driver docker\` child process; requests go straight to its command subject (no API hop)`);
+    return result;
+  },
+};

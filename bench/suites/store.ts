@@ -1,0 +1,56 @@
+/**
+ * store: what the sandbox store adds to the raw KV, for context (the node's
+ * and the API's numbers stand on it). Baseline: one raw `kv.update` with the
+ * revision (CAS) of a record-sized value. Corral: `SandboxStore.mutate`, which
+ * re-reads the record, validates and decodes it, decides, validates and
+ * encodes the new one, CAS-updates it and publishes its event. Also raw
+ * `kv.get` vs `SandboxStore.get` (decode + schema check).
+ */
+import { resolveConfig } from "../../src/config.js";
+import type { SandboxId } from "../../src/ids.js";
+import { SandboxStore } from "../../src/store/sandbox-store.js";
+import { makeStoredSandbox } from "../../test/helpers/records.js";
+import { alternate, latencyRows } from "../lib/measure.js";
+import { openRawCas } from "../lib/raw-kv.js";
+import { nowMs } from "../lib/stats.js";
+import type { Row, Suite } from "../lib/types.js";
+
+export const suite: Suite = {
+  name: "store",
+  description: "SandboxStore.mutate / get vs raw kv.update (CAS) / kv.get",
+  params: {
+    iterations: { default: 2000, quick: 100, doc: "recorded operations per side" },
+    warmup: { default: 200, quick: 10, doc: "unrecorded operations per side first" },
+  },
+  async run({ nats, params, cleanup }) {
+    const nc = await nats.connect();
+    cleanup(() => nc.close());
+    const store = await SandboxStore.open(nc, resolveConfig({}, {}));
+    const raw = await openRawCas(nc, "store");
+    const { record } = await store.createIfAbsent(makeStoredSandbox());
+    const id: SandboxId = record.sandboxId;
+
+    const mutate = async () => {
+      const t0 = nowMs();
+      await store.mutate(id, (latest) => ({ record: { ...latest, lastActiveAt: Date.now() }, event: "set_timeout" }));
+      return nowMs() - t0;
+    };
+    const get = async () => {
+      const t0 = nowMs();
+      await store.get(id);
+      return nowMs() - t0;
+    };
+    const { iterations, warmup } = params as { iterations: number; warmup: number };
+    const writes = latencyRows("mutate vs kv.update", await alternate(iterations, warmup, raw.update, mutate));
+    // mutate is a read and a write: the raw read+write shows how much of the gap is the extra round trip.
+    const rawReadWrite = async () => (await raw.get()) + (await raw.update());
+    const readWrite = latencyRows("mutate vs kv.get+kv.update", await alternate(iterations, warmup, rawReadWrite, mutate));
+    const reads = latencyRows("get vs kv.get", await alternate(iterations, warmup, raw.get, get));
+    const rows: Row[] = [...writes.rows, ...readWrite.rows, ...reads.rows];
+    return {
+      rows,
+      notes: ["context only (no target): every Corral write is a mutate, so this is the floor under node and API latencies"],
+      details: { writes: writes.summaries, readWrite: readWrite.summaries, reads: reads.summaries },
+    };
+  },
+};
