@@ -3,8 +3,8 @@
  * start, skipping ports this node has handed out, and probes each candidate
  * with a bind so a port some other program holds is skipped too. The probe is
  * not a reservation (another program may bind in between): the process driver
- * checks that the sandbox itself owns the listening socket once it is ready
- * (`listenerOwnedBy`) and retries on a fresh port when it does not.
+ * checks that the sandbox's process is alive and holds its socket once the
+ * port is ready (`holdsSocket`) and retries on a fresh port when it is not.
  */
 import { randomInt } from "node:crypto";
 import net from "node:net";

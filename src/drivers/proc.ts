@@ -83,52 +83,30 @@ export function parseProcessHandle(handle: string): { pid: number; startTime: st
   return pid > 1 ? { pid, startTime: m[2]! } : null;
 }
 
-/** Inode of the socket listening on 127.0.0.1:`port` (or any address) per /proc/net/tcp; null when none. */
-export function listeningInode(port: number, tcpTable: string = readOr("/proc/net/tcp")): string | null {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
-  for (const line of tcpTable.split("\n").slice(1)) {
-    const cols = line.trim().split(/\s+/);
-    // cols: sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
-    const local = cols[1];
-    if (!local || cols[3] !== "0A") continue; // 0A = LISTEN
-    const [ip, p] = local.split(":");
-    if (p === hexPort && (ip === "0100007F" || ip === "00000000")) return cols[9] ?? null;
-  }
-  return null;
-}
-
 /**
- * True when the socket listening on `port` belongs to `pid` or one of its
- * children. A readiness probe that connects only proves that *something*
- * listens there: another program may have bound the port between the
- * driver's probe and the sandbox's own bind (whose process then exits).
+ * True when `pid` or one of its children holds a socket. The process driver
+ * calls it once a sandbox's port accepts connections: a TCP connect proves
+ * only that *something* listens there, and another program may have bound
+ * the port between the driver's probe and the sandbox's own bind, in which
+ * case the sandbox's server fails to bind and exits. A live process holding a
+ * socket is the one listening (it was given no other port). Cost: one readdir
+ * of a few fds, independent of how many sandboxes the machine runs.
  */
-export function listenerOwnedBy(pid: number, port: number): boolean {
-  const inode = listeningInode(port);
-  if (inode === null) return false;
-  const target = `socket:[${inode}]`;
+export function holdsSocket(pid: number): boolean {
   for (const p of [pid, ...childrenOf(pid)]) {
     let fds: string[];
     try {
       fds = fs.readdirSync(`/proc/${p}/fd`);
     } catch {
-      continue;
+      continue; // gone
     }
     for (const fd of fds) {
       try {
-        if (fs.readlinkSync(`/proc/${p}/fd/${fd}`) === target) return true;
+        if (fs.readlinkSync(`/proc/${p}/fd/${fd}`).startsWith("socket:")) return true;
       } catch {
         // closed meanwhile
       }
     }
   }
   return false;
-}
-
-function readOr(file: string): string {
-  try {
-    return fs.readFileSync(file, "latin1");
-  } catch {
-    return "";
-  }
 }

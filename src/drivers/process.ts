@@ -19,7 +19,7 @@ import { logger, type Logger } from "../log.js";
 import type { Endpoint } from "../schema/record.js";
 import { DriverError, type DriverOp } from "./errors.js";
 import { PortAllocator } from "./port-allocator.js";
-import { childrenOf, formatProcessHandle, listenerOwnedBy, livenessOf, parseProcessHandle, readProcStat, type ProcLiveness } from "./proc.js";
+import { childrenOf, formatProcessHandle, holdsSocket, livenessOf, parseProcessHandle, readProcStat, type ProcLiveness } from "./proc.js";
 import { deleteSandboxFiles, readAdoptions, sandboxPaths, writeAdoption, type AdoptionRecord } from "./process-adoption.js";
 import { waitForTcp } from "./readiness.js";
 import type { DriverEvent, DriverInstance, InstanceState, PauseMode, SandboxDriver, SandboxSpec, StartedSandbox } from "./types.js";
@@ -105,7 +105,7 @@ export class ProcessDriver implements SandboxDriver {
             if (entry?.exited) throw new DriverError("start", "exited", `main process exited (code ${entry.child?.exitCode ?? "?"}) before port ${spec.template.readyPort} was ready`);
           },
         });
-        if (!listenerOwnedBy(entry.record.pid, port)) {
+        if (entry.exited || !holdsSocket(entry.record.pid)) {
           // Another program bound the port between our probe and the sandbox's bind: try a fresh one.
           throw new DriverError("start", "exited", `port ${port} is served by a process that is not this sandbox's`);
         }
