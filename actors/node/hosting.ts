@@ -45,7 +45,7 @@ export function deadlineToArm(snapshot: SandboxSnapshot): number | null {
 /** What {@link Hosting} needs. */
 export interface HostingDeps {
   nodeId: NodeId;
-  store: Pick<SandboxStore, "mutate" | "deleteIfRevision">;
+  store: Pick<SandboxStore, "mutate" | "updateAt" | "publishLanded" | "deleteIfRevision">;
   config: CorralConfig;
   machine: NodeSandboxMachine;
   ledger: CapacityLedger;

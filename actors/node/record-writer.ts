@@ -1,6 +1,7 @@
 /**
  * The node's record writer: implements the sandbox machine's writer protocol
- * (machines/sandbox/index.ts) over `store.mutate`. One xstate actor serves
+ * (machines/sandbox/index.ts) over `store.updateAt` (a CAS at the revision it
+ * wrote last) and `store.mutate` (re-read on a conflict). One xstate actor serves
  * every sandbox of the node; writes of one sandbox are applied strictly in
  * the order the machine sent them (a promise chain per sandbox), writes of
  * different sandboxes run in parallel.
@@ -16,8 +17,9 @@
  * while the node runs: the machine already acted on the driver, so its
  * decision must land, not be dropped.
  */
+import { isDeepStrictEqual } from "node:util";
 import { createActor, fromCallback, type AnyActorRef } from "xstate";
-import { CorralError, InternalError } from "../../src/errors.js";
+import { CorralError, InternalError, RevisionConflictError } from "../../src/errors.js";
 import type { NodeId, SandboxId } from "../../src/ids.js";
 import type { Logger } from "../../src/log.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
@@ -37,7 +39,7 @@ export class OwnershipLostError extends InternalError {
 
 /** Options of {@link RecordWriter}. */
 export interface RecordWriterOptions {
-  store: Pick<SandboxStore, "mutate">;
+  store: Pick<SandboxStore, "mutate" | "updateAt" | "publishLanded">;
   nodeId: NodeId;
   log: Logger;
   /** Called (once per lost write) when a write found the record taken over. Must not block. */
@@ -108,7 +110,7 @@ export class RecordWriter {
     const retry = this.#opts.retry ?? { baseMs: 50, maxMs: 5_000 };
     for (let attempt = 1; ; attempt++) {
       try {
-        const stored = await this.#opts.store.mutate(id, (latest) => this.#decide(request, latest));
+        const stored = await this.#write(request);
         this.#last.set(id, stored);
         reply(request.replyTo, { type: "persisted", record: stored });
         return;
@@ -133,6 +135,45 @@ export class RecordWriter {
         await sleep(delayMs);
       }
     }
+  }
+
+  /**
+   * One attempt: a CAS at the revision this writer stored last (one round
+   * trip), falling back on a conflict to `mutate`, which re-reads and runs the
+   * "still mine" check.
+   */
+  async #write(request: WriteRequest): Promise<StoredSandbox> {
+    const id = request.record.sandboxId;
+    const base = this.#last.get(id);
+    if (base) {
+      try {
+        return await this.#opts.store.updateAt(base, { record: request.record, event: request.event });
+      } catch (err) {
+        if (!(err instanceof RevisionConflictError)) throw err;
+      }
+    }
+    let landed = false;
+    const stored = await this.#opts.store.mutate(id, (latest) => {
+      landed = this.#alreadyLanded(request, latest);
+      return landed ? null : this.#decide(request, latest);
+    });
+    if (landed) {
+      this.#opts.log.info({ sandboxId: id, event: request.event, revision: stored.revision }, "write had landed before its acknowledgement was lost");
+      this.#opts.store.publishLanded(request.from, stored, request.event);
+    }
+    return stored;
+  }
+
+  /**
+   * True when `latest` is exactly the record this write stores, one revision
+   * past this writer's base: an earlier attempt of this same write reached
+   * the server but its acknowledgement was lost (a timeout under load). That
+   * is not someone else's write, and writing again would be a duplicate.
+   */
+  #alreadyLanded(request: WriteRequest, latest: StoredSandbox): boolean {
+    const base = this.#last.get(request.record.sandboxId);
+    if (!base || latest.revision === base.revision) return false;
+    return isDeepStrictEqual({ ...latest, revision: 0 }, { ...request.record, revision: 0 });
   }
 
   #decide(request: WriteRequest, latest: StoredSandbox) {

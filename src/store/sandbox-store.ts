@@ -183,6 +183,37 @@ export class SandboxStore {
   }
 
   /**
+   * The single writer's fast path: writes `decision.record` only if the key
+   * is still at `base.revision` (the record this writer stored last), without
+   * reading it first. One round trip instead of `mutate`'s two. Any other
+   * revision is a `RevisionConflictError`; the caller then falls back to
+   * `mutate`, which re-reads and re-decides.
+   */
+  async updateAt(base: StoredSandbox, decision: WriteDecision): Promise<StoredSandbox> {
+    if (decision.record.sandboxId !== base.sandboxId) {
+      throw new InternalError(`updateAt for ${base.sandboxId} was given a record of ${decision.record.sandboxId}`);
+    }
+    const key = sandboxKey(base.sandboxId);
+    const value = encodeSandboxForWrite(decision.record);
+    let revision: number;
+    try {
+      revision = await this.kv.update(key, value, base.revision);
+    } catch (err) {
+      throw mapStoreError(err, { op: `update ${SANDBOX_BUCKET}/${key}`, key, expectedRevision: base.revision });
+    }
+    return this.published(base.state, decision, revision);
+  }
+
+  /**
+   * Publishes the event of a write that landed although its caller never saw
+   * the acknowledgement (a timed-out update that the server had applied), so
+   * that event consumers still see every transition once.
+   */
+  publishLanded(from: SandboxState, record: StoredSandbox, event: SandboxEventName): void {
+    this.published(from, { record, event }, record.revision);
+  }
+
+  /**
    * Deletes a killed tombstone, only if its revision is still `revision`
    * (a purge with an expected last sequence: history is dropped too). Returns
    * false when the record changed or is already gone. A record at that
