@@ -93,7 +93,7 @@ async function connectNats(natsUrl: string): Promise<NatsConnection> {
   try {
     // Fail fast on the first connect (a wrong URL is an error, not a hang);
     // afterwards reconnect forever: a replica must outlive a NATS restart.
-    return await connect({ servers: natsUrl, name: "corral-proxy", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    return await connect({ servers: natsUrl, name: "corral-proxy", maxReconnectAttempts: -1, reconnectTimeWait: 250, noAsyncTraces: true });
   } catch (err) {
     throw new UnavailableError(`cannot connect to NATS at ${natsUrl}: ${(err as Error).message}`, { cause: err });
   }

@@ -34,6 +34,9 @@ import { waitForTcp } from "./readiness.js";
 import type { DriverEvent, DriverInstance, InstanceState, PauseMode, SandboxDriver, SandboxSpec, StartedSandbox } from "./types.js";
 
 /** Options of {@link DockerDriver}; all optional. */
+/** Attempts of an unpause that dockerd refuses as "not paused" while the container is paused. */
+const UNPAUSE_ATTEMPTS = 5;
+
 export interface DockerDriverOptions {
   /** A dockerode client to use (tests, custom TLS). @default new Dockerode({socketPath}) */
   docker?: Dockerode;
@@ -134,17 +137,23 @@ export class DockerDriver implements SandboxDriver {
 
   async resume(handle: string, mode: PauseMode): Promise<Endpoint> {
     if (mode === "freeze") {
-      try {
-        await this.#docker.getContainer(handle).unpause();
-      } catch (err) {
-        const mapped = mapDockerError("resume", err);
-        if (mapped.reason !== "not_paused") throw mapped;
-        // "is not paused" is also what a dead container answers: only a running one is resumed.
-        const instance = await this.inspect(handle);
-        if (instance?.state !== "running") {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.#docker.getContainer(handle).unpause();
+          break;
+        } catch (err) {
+          const mapped = mapDockerError("resume", err);
+          if (mapped.reason !== "not_paused") throw mapped;
+          // "is not paused" is also what a dead container answers: only a running one is resumed.
+          const instance = await this.inspect(handle);
+          if (instance?.state === "running") return instance.endpoint!;
+          // Right after a pause dockerd may still refuse the unpause while inspect already says paused: retry briefly.
+          if (instance?.state === "paused" && attempt < UNPAUSE_ATTEMPTS) {
+            await new Promise((r) => setTimeout(r, 10 * attempt));
+            continue;
+          }
           throw new DriverError("resume", instance ? "not_running" : "vanished", `container ${handle.slice(0, 12)} is ${instance?.state ?? "gone"}`);
         }
-        return instance.endpoint!;
       }
       const cached = this.#endpoints.get(handle);
       if (cached) return cached;
