@@ -227,7 +227,16 @@ export class NodeActor {
     this.#sweeper.start();
     if (this.#opts.serveApi !== false) {
       this.#api = await startApiService(
-        { nc: this.#opts.nc, store: this.#store, nodes: this.#registry, config: this.#opts.config, templates: this.#createDeps.templates, log: this.#log },
+        {
+          nc: this.#opts.nc,
+          store: this.#store,
+          nodes: this.#registry,
+          config: this.#opts.config,
+          templates: this.#createDeps.templates,
+          log: this.#log,
+          // Commands on sandboxes hosted here skip the owner lookup and the NATS hop.
+          local: (command) => (this.#hosting.get(command.sandboxId)?.actor ? runSandboxCommand(this.#commandDeps, command) : null),
+        },
         this.nodeId,
       );
     }

@@ -9,7 +9,7 @@
 import { GoneError, NotFoundError, UnavailableError } from "../errors.js";
 import type { SandboxId } from "../ids.js";
 import { validateTimeoutMs } from "../lifecycle/deadline.js";
-import { NodeUnreachableError, requestNode, type SandboxNodeCommand } from "../node-protocol.js";
+import { NodeUnreachableError, requestNode, type NodeSuccess, type SandboxNodeCommand } from "../node-protocol.js";
 import type { ConnectReply } from "../client/types.js";
 import { toPublicRecord, type StoredSandbox } from "../schema/record.js";
 import { REFRESH_DEFAULT_MS, parseRequest } from "../schema/requests.js";
@@ -29,19 +29,27 @@ type RoutedOp = Exclude<SandboxNodeCommand["op"], "create" | "get">;
 
 /** Ops on an existing sandbox: answered from a tombstone, else by the owner. */
 async function routed(deps: ApiDeps, command: SandboxNodeCommand & { op: RoutedOp }): Promise<unknown> {
+  const here = deps.local?.(command);
+  return replyOf(command, here ? await here : await viaOwner(deps, command));
+}
+
+/** Finds the owner in the KV and sends it the command (a tombstone answers by itself). */
+async function viaOwner(deps: ApiDeps, command: SandboxNodeCommand & { op: RoutedOp }): Promise<NodeSuccess> {
   const record = await mustGet(deps, command.sandboxId);
   if (record.state === "killed") {
     // The tombstone answers without the owner, which may be long gone.
-    if (command.op === "kill") return toPublicRecord(record);
+    if (command.op === "kill") return { ok: true, record };
     throw new GoneError(`sandbox ${record.sandboxId} is killed`);
   }
-  let reply;
   try {
-    reply = await requestNode(deps.nc, record.nodeId, command, deps.config.nodeRequestTimeoutMs);
+    return await requestNode(deps.nc, record.nodeId, command, deps.config.nodeRequestTimeoutMs);
   } catch (err) {
     if (!(err instanceof NodeUnreachableError)) throw err;
     throw new UnavailableError(`sandbox ${record.sandboxId} is owned by node ${record.nodeId}, which is unreachable: ${err.message}; retry later`, { cause: err });
   }
+}
+
+function replyOf(command: SandboxNodeCommand & { op: RoutedOp }, reply: NodeSuccess): unknown {
   if (command.op === "connect") return { resumed: reply.resumed ?? false, sandbox: toPublicRecord(reply.record) } satisfies ConnectReply;
   return toPublicRecord(reply.record);
 }

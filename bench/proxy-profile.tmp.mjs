@@ -1,0 +1,16 @@
+import fs from "node:fs";
+import { startNats, startCorralProxy, openSeeder } from "./proxy/corral.mjs";
+import { startUpstream } from "./proxy/nginx.mjs";
+import { freePort } from "./proxy/procs.mjs";
+import { wrk } from "./proxy/wrk.mjs";
+const nats = await startNats();
+const upstream = await startUpstream(await freePort(), { workers: 1 });
+const seeder = await openSeeder(nats.url);
+const { id, token } = await seeder.seed({ host: "127.0.0.1", ports: { "8080": upstream.port } });
+const dir = "/tmp/exp/proxyprof"; fs.rmSync(dir, { recursive: true, force: true });
+const proxy = await startCorralProxy(nats.url, { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`], accessLog: process.argv[2] !== "nolog" });
+const headers = { Host: `8080-${id}.corral.localhost`, "X-Corral-Traffic-Token": token };
+const d = wrk(`http://127.0.0.1:${upstream.port}/`, { seconds: 5, headers: {} });
+const r = wrk(`http://127.0.0.1:${proxy.port}/`, { seconds: 5, headers });
+console.log("direct", Math.round(d.rps), "corral", Math.round(r.rps), r.p50Ms);
+await proxy.stop(); await seeder.close(); await upstream.stop(); await nats.stop();
