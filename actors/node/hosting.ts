@@ -54,6 +54,9 @@ export interface HostingDeps {
   onDeadline: (host: SandboxHost) => void;
 }
 
+/** Why `stopAll` unhosts. */
+const STOPPING = "node stopping";
+
 /** The node's hosted sandboxes. */
 export class Hosting {
   readonly #deps: HostingDeps;
@@ -157,7 +160,8 @@ export class Hosting {
   unhost(id: SandboxId, why: string): void {
     const host = this.#hosts.get(id);
     if (!host) return;
-    this.#deps.log.warn({ sandboxId: id, why }, "no longer hosting sandbox");
+    // A node stopping lets go of every sandbox (they keep running): one info line for all, in stopAll.
+    if (why !== STOPPING) this.#deps.log.warn({ sandboxId: id, why }, "no longer hosting sandbox");
     this.#detach(host);
     host.abandon(new Error(`sandbox ${id} is no longer hosted by this node: ${why}`));
     this.#hosts.delete(id);
@@ -173,7 +177,9 @@ export class Hosting {
 
   /** Stops every actor and timer (node shutdown; the sandboxes keep running). */
   stopAll(): void {
-    for (const host of this.all()) this.unhost(host.sandboxId, "node stopping");
+    const hosts = this.all();
+    for (const host of hosts) this.unhost(host.sandboxId, STOPPING);
+    this.#deps.log.info({ sandboxes: hosts.length }, "released every sandbox (they keep running; the next start re-adopts them)");
     this.timers.clear();
     this.#tombstones.clear();
     this.writer.stop();
