@@ -14,8 +14,9 @@
  * - a `killed` sandbox holds no actor: only its tombstone timer
  *   (`killedAt + tombstoneMs`, then `deleteIfRevision`).
  */
-import { createActor, type Subscription } from "xstate";
+import { createActor, fromCallback, type AnyActorRef, type Subscription } from "xstate";
 import type { CorralConfig } from "../../src/config.js";
+import { InternalError } from "../../src/errors.js";
 import type { NodeId, SandboxId } from "../../src/ids.js";
 import type { Logger } from "../../src/log.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
@@ -25,7 +26,7 @@ import type { CapacityLedger } from "./capacity.js";
 import { DeadlineTimers } from "./deadline-timers.js";
 import type { NodeSandboxMachine } from "./driver-actors.js";
 import { RecordWriter } from "./record-writer.js";
-import { SandboxHost, type SandboxSnapshot } from "./sandbox-host.js";
+import { SandboxHost, type SandboxActor, type SandboxSnapshot } from "./sandbox-host.js";
 
 /**
  * The deadline a sandbox's timer must be armed at, or null. xstate emits a
@@ -54,6 +55,19 @@ export interface HostingDeps {
   onDeadline: (host: SandboxHost) => void;
 }
 
+/**
+ * Stops a sandbox actor created with `parent` (see `Hosting.#root`). xstate
+ * refuses `stop()` on a child ("a non-root actor cannot be stopped
+ * directly") and stops children through `_stop()`, which is what its own
+ * `stopChild` action calls; that method is internal, so its absence is
+ * reported loudly instead of leaving the actor running.
+ */
+function stopChildActor(actor: SandboxActor): void {
+  const internal = actor as unknown as { _stop?: () => void };
+  if (typeof internal._stop !== "function") throw new InternalError("xstate changed: Actor._stop is gone; update stopChildActor");
+  internal._stop();
+}
+
 /** Why `stopAll` unhosts. */
 const STOPPING = "node stopping";
 
@@ -67,6 +81,13 @@ export class Hosting {
   readonly #tombstoneRevisions = new Map<SandboxId, number>();
   readonly timers: DeadlineTimers<SandboxId>;
   readonly writer: RecordWriter;
+  /**
+   * The parent of every sandbox actor of this node, so that they share one
+   * xstate actor system (clock, scheduler, registry) instead of each creating
+   * its own: about 1.5 KiB less per sandbox at 10,000 sandboxes. It ignores
+   * what children report to it (a `killed` machine's done event).
+   */
+  readonly #root: AnyActorRef = createActor(fromCallback(() => {})).start();
 
   constructor(deps: HostingDeps) {
     this.#deps = deps;
@@ -119,7 +140,7 @@ export class Hosting {
     this.writer.seed(record);
     this.#cancelTombstone(record.sandboxId);
     host.finalRecord = null;
-    const actor = createActor(this.#deps.machine, { input: { record, writer: this.writer.ref, limits: this.#deps.config } });
+    const actor = createActor(this.#deps.machine, { parent: this.#root, input: { record, writer: this.writer.ref, limits: this.#deps.config } });
     this.#attach(host, actor);
   }
 
@@ -135,7 +156,7 @@ export class Hosting {
     const host = this.ensure(record.sandboxId);
     this.writer.seed(record);
     const snapshot = restoreSnapshot(record, { writer: this.writer.ref, limits: this.#deps.config }, this.#deps.machine);
-    const actor = createActor(this.#deps.machine, { snapshot, input: { record, writer: this.writer.ref, limits: this.#deps.config } });
+    const actor = createActor(this.#deps.machine, { parent: this.#root, snapshot, input: { record, writer: this.writer.ref, limits: this.#deps.config } });
     this.#attach(host, actor);
   }
 
@@ -154,7 +175,6 @@ export class Hosting {
     const stored = await this.writer.settled(host.sandboxId);
     return host.finalRecord ?? stored ?? snapshot.context.persisted;
   }
-
 
   /** Stops hosting `id` (ownership lost, node stopping): the actor stops, timers are disarmed. */
   unhost(id: SandboxId, why: string): void {
@@ -183,6 +203,7 @@ export class Hosting {
     this.timers.clear();
     this.#tombstones.clear();
     this.writer.stop();
+    this.#root.stop();
   }
 
   #attach(host: SandboxHost, actor: SandboxHost["actor"] & object): void {
@@ -203,7 +224,7 @@ export class Hosting {
     const record = host.record();
     if (record) this.#deps.ledger.move(record.resources, host.countedState, null);
     host.countedState = null;
-    host.actor?.stop();
+    if (host.actor) stopChildActor(host.actor);
     host.actor = null;
     this.timers.disarm(host.sandboxId);
   }
