@@ -14,6 +14,7 @@ import { connect } from "@nats-io/transport-node";
 import os from "node:os";
 import path from "node:path";
 import { parse } from "../../src/cli/args.js";
+import { nextStopSignal } from "../../src/cli/stop-signal.js";
 import { defaultNatsUrl, resolveConfig } from "../../src/config.js";
 import { createDriver } from "../../src/drivers/create.js";
 import { defaultDriverKind } from "../../src/drivers/detect.js";
@@ -86,10 +87,7 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
   const node = await NodeActor.start({ nc, nodeId, driver: createDriver(driverKind, { dataDir }), config, capacity, pauseMode, address: os.hostname() });
   process.stdout.write(`corral node ${nodeId}: ${driverKind} driver, capacity ${capacity.cpu} cpu / ${capacity.memoryMB} MiB / ${capacity.sandboxes} sandboxes, NATS ${natsUrl}\n`);
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-  });
+  const signal = await nextStopSignal();
   log.info({ signal }, "stopping");
   await node.stop();
   await nc.drain().catch(() => undefined);

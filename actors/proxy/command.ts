@@ -15,6 +15,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import cluster from "node:cluster";
 import os from "node:os";
 import { parse, portOption } from "../../src/cli/args.js";
+import { nextStopSignal } from "../../src/cli/stop-signal.js";
 import { defaultNatsUrl, resolveConfig } from "../../src/config.js";
 import { InvalidArgumentError, UnavailableError } from "../../src/errors.js";
 import { logger, type Logger } from "../../src/log.js";
@@ -97,18 +98,6 @@ async function connectNats(natsUrl: string): Promise<NatsConnection> {
   } catch (err) {
     throw new UnavailableError(`cannot connect to NATS at ${natsUrl}: ${(err as Error).message}`, { cause: err });
   }
-}
-
-/**
- * Resolves on the first SIGINT or SIGTERM. Later ones are ignored while the
- * stop runs: a Ctrl-C reaches every worker of the process group and the
- * primary's SIGTERM follows it, which must not cut a clean stop short.
- */
-function nextStopSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    process.on("SIGINT", resolve);
-    process.on("SIGTERM", resolve);
-  });
 }
 
 /** Runs one replica in this process until `stopSignal`; `ready` is told its port. */

@@ -6,6 +6,7 @@
  */
 import { connect } from "@nats-io/transport-node";
 import { parse } from "../../src/cli/args.js";
+import { nextStopSignal } from "../../src/cli/stop-signal.js";
 import { CorralClient } from "../../src/client/client.js";
 import { defaultNatsUrl, resolveConfig } from "../../src/config.js";
 import { InvalidArgumentError, UnavailableError } from "../../src/errors.js";
@@ -44,10 +45,7 @@ export async function runUiCommand(argv: string[]): Promise<number> {
   process.stdout.write(values.json ? `${JSON.stringify({ ui: ui.url })}\n` : `corral ui: ${ui.url}\n`);
 
   // The command is over once the server has stopped (corral.ts exits with its code then).
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
+  const signal = await nextStopSignal();
   log.info({ signal }, "ui: stopping");
   try {
     await ui.close();
