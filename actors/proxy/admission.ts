@@ -39,7 +39,7 @@ function resumeRefusal(code: string, message: string): Refused | undefined {
     case "capacity_exhausted":
       return refused(503, `sandbox cannot be resumed now: ${message}`, CAPACITY_RETRY_AFTER_S);
     case "unavailable":
-      return refused(503, "sandbox cannot be resumed now: the sandbox API is unavailable", UNAVAILABLE_RETRY_AFTER_S);
+      return refused(503, "sandbox cannot be resumed now: its node is unavailable", UNAVAILABLE_RETRY_AFTER_S);
     case "gone":
       return refused(410, "sandbox was killed");
     case "not_found":
@@ -81,16 +81,15 @@ export async function admit(table: RouteTable, resumer: AutoResumer, id: Sandbox
     }
     // d.action === "resume"
     if (resumes++ >= MAX_RESUMES_PER_REQUEST) return refused(503, "sandbox did not stay resumed", UNAVAILABLE_RETRY_AFTER_S);
-    const outcome = await resumer.resume(id, remainingMs);
+    const outcome = await resumer.resume(current, remainingMs);
     if (!outcome.ok) {
       const answer = resumeRefusal(outcome.code, outcome.message);
       if (answer !== undefined) return answer;
       record = await table.refresh(id);
       continue;
     }
-    // The node answered with the record it wrote; its event normally arrived
-    // first. If not, wait for it briefly, then ask the KV.
-    record = await table.waitForRevisionAbove(id, outcome.revision - 1, Math.min(remainingMs, 1_000));
-    if (record === undefined || record.revision < outcome.revision) record = await table.refresh(id);
+    // The node answered with the record it stored: newer than the view unless its event came first.
+    table.apply(outcome.record);
+    record = table.get(id);
   }
 }

@@ -1,30 +1,35 @@
 /**
  * Auto-resume (DESIGN.md, "Proxy"): a request to a paused sandbox with
- * `lifecycle.autoResume` asks the API to resume it. Single-flight per sandbox
- * in this replica (a burst of requests sends one request); across replicas
- * the owning node actor serializes resumes, so many replicas still make ONE
+ * `lifecycle.autoResume` asks the sandbox's owning node to resume it, on the
+ * node's command subject (`corral.v1.node.<nodeId>.resume`, what the API
+ * itself forwards to). The replica already holds the record, so it knows the
+ * owner: going straight there skips the API's owner lookup (a KV read) and
+ * its extra hop, and the node's reply carries the stored record (endpoint
+ * included), which the replica applies at once instead of waiting for the
+ * broadcast. Single-flight per sandbox in this replica (a burst of requests
+ * sends one request); across replicas the owning node actor serializes
+ * resumes in the sandbox's mailbox, so many replicas still make ONE
  * `resuming` transition. The proxy never writes the record itself: the node
  * is the only owner of transitions.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
-import { decodeJson, encodeJson } from "../../src/codec.js";
-import { isErrorCode, type ErrorCode } from "../../src/errors.js";
+import { CorralError, type ErrorCode } from "../../src/errors.js";
 import type { SandboxId } from "../../src/ids.js";
 import type { Logger } from "../../src/log.js";
-import { subjects } from "../../src/subjects.js";
+import { NodeUnreachableError, requestNode } from "../../src/node-protocol.js";
+import type { StoredSandbox } from "../../src/schema/record.js";
 
 /** Seconds a client is told to wait (`Retry-After`) when the cluster has no room to resume. */
 export const CAPACITY_RETRY_AFTER_S = 5;
-/** Seconds a client is told to wait when the API is unreachable or a transition did not settle. */
+/** Seconds a client is told to wait when the owner is unreachable or a transition did not settle. */
 export const UNAVAILABLE_RETRY_AFTER_S = 1;
 
-/** The resume was accepted; the record's revision after it. */
+/** The resume was accepted: the record the node stored (normally `running`). */
 export interface ResumeAccepted {
   readonly ok: true;
-  /** Revision of the record the API answered with (`running`). */
-  readonly revision: number;
+  readonly record: StoredSandbox;
 }
-/** The resume was refused (`code` from the API's error reply, or `unavailable` when no API answered). */
+/** The resume was refused (`code` from the node's error reply, or `unavailable` when it did not answer). */
 export interface ResumeRefused {
   readonly ok: false;
   readonly code: ErrorCode;
@@ -42,38 +47,34 @@ export class AutoResumer {
   ) {}
 
   /**
-   * Resumes `id` (joining the request already in flight for it, if any).
-   * Never rejects: failures are outcomes.
+   * Resumes the sandbox of `record` on its owner (joining the request already
+   * in flight for it, if any). Never rejects: failures are outcomes.
    *
-   * @param timeoutMs bound on the API's reply (the proxy's remaining wait)
+   * @param timeoutMs bound on the node's reply (the proxy's remaining wait)
    */
-  resume(id: SandboxId, timeoutMs: number): Promise<ResumeOutcome> {
+  resume(record: StoredSandbox, timeoutMs: number): Promise<ResumeOutcome> {
+    const id = record.sandboxId;
     let p = this.#inflight.get(id);
     if (p === undefined) {
-      p = this.#request(id, timeoutMs).finally(() => this.#inflight.delete(id));
+      p = this.#request(record, timeoutMs).finally(() => this.#inflight.delete(id));
       this.#inflight.set(id, p);
     }
     return p;
   }
 
-  async #request(id: SandboxId, timeoutMs: number): Promise<ResumeOutcome> {
+  async #request({ sandboxId, nodeId }: StoredSandbox, timeoutMs: number): Promise<ResumeOutcome> {
     const started = Date.now();
     try {
-      const msg = await this.nc.request(subjects.api("resume"), encodeJson({ sandboxId: id }), { timeout: Math.max(1, timeoutMs) });
-      const body = msg.data.length > 0 ? decodeJson<Record<string, unknown>>(msg.data) : {};
-      if (msg.headers?.get("Nats-Service-Error-Code")) {
-        const err = (body.error ?? {}) as { code?: unknown; message?: unknown };
-        const code: ErrorCode = isErrorCode(err.code) ? err.code : "unavailable";
-        const message = typeof err.message === "string" ? err.message : (msg.headers.get("Nats-Service-Error") ?? "resume failed");
-        this.log.info({ sandboxId: id, code, durationMs: Date.now() - started }, "auto-resume refused");
-        return { ok: false, code, message };
-      }
-      const revision = typeof body.revision === "number" ? body.revision : 0;
-      this.log.info({ sandboxId: id, revision, durationMs: Date.now() - started }, "auto-resumed");
-      return { ok: true, revision };
+      const { record } = await requestNode(this.nc, nodeId, { op: "resume", sandboxId }, Math.max(1, timeoutMs));
+      this.log.info({ sandboxId, revision: record.revision, durationMs: Date.now() - started }, "auto-resumed");
+      return { ok: true, record };
     } catch (err) {
-      this.log.warn({ err, sandboxId: id }, "auto-resume request failed");
-      return { ok: false, code: "unavailable", message: "the sandbox API did not answer the resume" };
+      if (err instanceof CorralError && !(err instanceof NodeUnreachableError)) {
+        this.log.info({ sandboxId, code: err.code, durationMs: Date.now() - started }, "auto-resume refused");
+        return { ok: false, code: err.code, message: err.message };
+      }
+      this.log.warn({ err, sandboxId, nodeId }, "auto-resume request failed");
+      return { ok: false, code: "unavailable", message: "the sandbox's node did not answer the resume" };
     }
   }
 }

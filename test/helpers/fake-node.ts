@@ -1,25 +1,27 @@
 /**
  * TEST DOUBLE of the node actor's part in auto-resume, for proxy tests written
- * before the node actor and API exist. It serves `corral.v1.sandbox.resume`
- * like the API would (JSON request `{sandboxId}`, reply = record JSON, or an
- * error reply with `Nats-Service-Error-Code` / `Nats-Service-Error` headers
- * and `{"error":{code,message}}`), and serializes resumes per sandbox as the
+ * before the node actor existed. It serves the node command `resume` on
+ * `corral.v1.node.<nodeId>.resume` for one node id (msgpack request
+ * `{op, sandboxId}`, reply `{ok: true, record}` with the stored record, or
+ * `{ok: false, error: {code, message}}`), and serializes resumes per sandbox as the
  * one owning node actor does: concurrent requests make ONE transition
  * paused -> resuming -> running (two writes, two events), docker-unpausing
  * the container named by `internal.handle` in between.
  */
 import type Docker from "dockerode";
-import { headers as natsHeaders, type Msg, type NatsConnection } from "@nats-io/nats-core";
-import { decodeJson, encodeJson } from "../../src/codec.js";
-import { ERROR_STATUS, type ErrorCode } from "../../src/errors.js";
-import { isSandboxId, type SandboxId } from "../../src/ids.js";
-import { toPublicRecord, type StoredSandbox } from "../../src/schema/record.js";
+import type { Msg, NatsConnection } from "@nats-io/nats-core";
+import { decodeMsgpack } from "../../src/codec.js";
+import type { ErrorCode } from "../../src/errors.js";
+import { isSandboxId, type NodeId, type SandboxId } from "../../src/ids.js";
+import { encodeNodeReply } from "../../src/node-protocol.js";
+import type { StoredSandbox } from "../../src/schema/record.js";
 import type { SandboxStore } from "../../src/store/sandbox-store.js";
 import { subjects } from "../../src/subjects.js";
 
-/** Options of the fake node. */
 export interface FakeNodeOptions {
   nc: NatsConnection;
+  /** The node it plays: records of other nodes have no owner answering. */
+  nodeId: NodeId;
   store: SandboxStore;
   /** Unpauses `internal.handle` when it names a container (skipped for `null` handles). */
   docker?: Docker;
@@ -36,21 +38,18 @@ export interface FakeNode {
   stop(): Promise<void>;
 }
 
-function reply(msg: Msg, body: unknown): void {
-  msg.respond(encodeJson(body));
+function reply(msg: Msg, record: StoredSandbox): void {
+  msg.respond(encodeNodeReply({ ok: true, record }));
 }
 
 function replyError(msg: Msg, code: ErrorCode, message: string): void {
-  const h = natsHeaders();
-  h.set("Nats-Service-Error-Code", String(ERROR_STATUS[code]));
-  h.set("Nats-Service-Error", message);
-  msg.respond(encodeJson({ error: { code, message } }), { headers: h });
+  msg.respond(encodeNodeReply({ ok: false, error: { code, message } }));
 }
 
 const bump = (m: Map<SandboxId, number>, id: SandboxId) => m.set(id, (m.get(id) ?? 0) + 1);
 
 /** Starts serving `corral.v1.sandbox.resume`. */
-export async function startFakeNode({ nc, store, docker }: FakeNodeOptions): Promise<FakeNode> {
+export async function startFakeNode({ nc, nodeId, store, docker }: FakeNodeOptions): Promise<FakeNode> {
   const requests = new Map<SandboxId, number>();
   const transitions = new Map<SandboxId, number>();
   const refuseCapacity = new Set<SandboxId>();
@@ -61,7 +60,7 @@ export async function startFakeNode({ nc, store, docker }: FakeNodeOptions): Pro
     const current = await store.get(id);
     if (current === null) return replyError(msg, "not_found", `sandbox ${id} not found`);
     if (current.state === "killing" || current.state === "killed") return replyError(msg, "gone", `sandbox ${id} is ${current.state}`);
-    if (current.state === "running") return reply(msg, toPublicRecord(current));
+    if (current.state === "running") return reply(msg, current);
     if (current.state !== "paused") return replyError(msg, "conflict", `sandbox ${id} is ${current.state}`);
     if (refuseCapacity.has(id)) return replyError(msg, "capacity_exhausted", "no node has 512 MB of memory free");
     bump(transitions, id);
@@ -71,16 +70,16 @@ export async function startFakeNode({ nc, store, docker }: FakeNodeOptions): Pro
     const running: StoredSandbox = await store.mutate(id, (latest) =>
       latest.state === "resuming" ? { record: { ...latest, state: "running", startedAt: now, endAt: now + latest.timeoutMs }, event: "resumed" } : null,
     );
-    reply(msg, toPublicRecord(running));
+    reply(msg, running);
   };
 
-  const sub = nc.subscribe(subjects.api("resume"), {
+  const sub = nc.subscribe(subjects.node(nodeId, "resume"), {
     callback: (_err, msg) => {
       let id: unknown;
       try {
-        id = decodeJson<{ sandboxId?: unknown }>(msg.data).sandboxId;
+        id = decodeMsgpack<{ sandboxId?: unknown }>(msg.data).sandboxId;
       } catch {
-        return replyError(msg, "invalid_argument", "body is not valid JSON");
+        return replyError(msg, "invalid_argument", "body is not msgpack");
       }
       if (!isSandboxId(id)) return replyError(msg, "invalid_argument", "sandboxId is invalid");
       bump(requests, id);

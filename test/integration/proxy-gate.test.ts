@@ -47,7 +47,7 @@ beforeAll(async () => {
   const config = resolveConfig({ proxyWaitMs: WAIT_MS });
   store = await SandboxStore.open(nc, config);
   rawKv = await new Kvm(nc).open(SANDBOX_BUCKET);
-  fake = await startFakeNode({ nc, store, docker });
+  fake = await startFakeNode({ nc, nodeId, store, docker });
   const sandboxId = newSandboxId();
   container = { ...(await runBaseContainer(docker, nodeId, sandboxId)), sandboxId };
   wsServer = new WebSocketServer({ host: "127.0.0.1", port: 0 });
@@ -198,6 +198,16 @@ describe.each<Proto>(["http", "ws"])("gate over %s", (proto) => {
       const reply = await send(proto, form, r.sandboxId);
       expectError(reply, 503);
       expect(Number(reply.headers["retry-after"])).toBeGreaterThan(0);
+      expect((await store.get(r.sandboxId))?.state).toBe("paused");
+    });
+
+    it("paused + autoResume whose owning node does not answer -> 503 with Retry-After, record untouched", async () => {
+      const r = record(proto, { state: "paused", endAt: null, lifecycle: lifecycle(true), nodeId: testNodeId("gone") });
+      await put(r);
+      const reply = await send(proto, form, r.sandboxId);
+      expectError(reply, 503, "sandbox cannot be resumed now: its node is unavailable");
+      expect(Number(reply.headers["retry-after"])).toBeGreaterThan(0);
+      expect(fake.requests.get(r.sandboxId)).toBeUndefined();
       expect((await store.get(r.sandboxId))?.state).toBe("paused");
     });
 
