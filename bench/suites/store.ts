@@ -4,7 +4,9 @@
  * revision (CAS) of a record-sized value. Corral: `SandboxStore.mutate`, which
  * re-reads the record, validates and decodes it, decides, validates and
  * encodes the new one, CAS-updates it and publishes its event. Also raw
- * `kv.get` vs `SandboxStore.get` (decode + schema check).
+ * `kv.get` vs `SandboxStore.get` (decode + schema check), and the machine's
+ * wake-up cost: one raw `kv.update` sent after `idleMs` of quiet (as a node's
+ * write after a ~10 ms engine call is) against the same update back to back.
  */
 import { resolveConfig } from "../../src/config.js";
 import type { SandboxId } from "../../src/ids.js";
@@ -21,6 +23,7 @@ export const suite: Suite = {
   params: {
     iterations: { default: 2000, quick: 100, doc: "recorded operations per side" },
     warmup: { default: 200, quick: 10, doc: "unrecorded operations per side first" },
+    idleMs: { default: 10, quick: 10, doc: "quiet time before each update of the wake-up row (ms)" },
   },
   async run({ nats, params, cleanup }) {
     const nc = await nats.connect();
@@ -46,11 +49,21 @@ export const suite: Suite = {
     const rawReadWrite = async () => (await raw.get()) + (await raw.update());
     const readWrite = latencyRows("mutate vs kv.get+kv.update", await alternate(iterations, warmup, rawReadWrite, mutate));
     const reads = latencyRows("get vs kv.get", await alternate(iterations, warmup, raw.get, get));
-    const rows: Row[] = [...writes.rows, ...readWrite.rows, ...reads.rows];
+    const { idleMs } = params as { idleMs: number };
+    const afterIdle = async () => {
+      await new Promise((resolve) => setTimeout(resolve, idleMs));
+      return raw.update();
+    };
+    // A quarter of the iterations: each one sleeps idleMs.
+    const wake = latencyRows(`kv.update after ${idleMs} ms idle vs back to back`, await alternate(Math.ceil(iterations / 4), warmup, raw.update, afterIdle));
+    const rows: Row[] = [...writes.rows, ...readWrite.rows, ...reads.rows, ...wake.rows];
     return {
       rows,
-      notes: ["context only (no target): every Corral write is a mutate, so this is the floor under node and API latencies"],
-      details: { writes: writes.summaries, readWrite: readWrite.summaries, reads: reads.summaries },
+      notes: [
+        "context only (no target): every Corral write is a mutate, so this is the floor under node and API latencies",
+        "the wake-up row is raw KV on both sides: what one cross-process round trip costs here when the processes were idle (docs/performance.md)",
+      ],
+      details: { writes: writes.summaries, readWrite: readWrite.summaries, reads: reads.summaries, wake: wake.summaries },
     };
   },
 };
