@@ -26,6 +26,7 @@ import type { Logger } from "../../src/log.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import type { NodeRegistry } from "../../src/store/node-registry.js";
 import type { SandboxStore } from "../../src/store/sandbox-store.js";
+import { toKilled } from "../../machines/sandbox/index.js";
 
 /** What the sweep needs. */
 export interface LostNodeDeps {
@@ -47,13 +48,7 @@ export function sweepIntervalMs(graceMs: number): number {
 
 /** The killed record a sweep writes for a sandbox of a lost node. */
 export function toNodeLost(record: StoredSandbox, now: number): StoredSandbox {
-  return {
-    ...record,
-    state: "killed",
-    endAt: null,
-    killReason: "node_lost",
-    internal: { ...record.internal, endpoint: null, killedAt: now, attempts: 0 },
-  };
+  return { ...toKilled(record, now), killReason: "node_lost", error: record.error };
 }
 
 /** Periodic sweep for sandboxes of lost nodes. */

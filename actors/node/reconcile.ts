@@ -31,7 +31,7 @@ import type { Logger } from "../../src/log.js";
 import { startDeadline, type DeadlineLimits } from "../../src/lifecycle/deadline.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import type { SandboxStore } from "../../src/store/sandbox-store.js";
-import type { SandboxMachineEvent, WriteEventName } from "../../machines/sandbox/index.js";
+import { toKilled, type SandboxMachineEvent, type WriteEventName } from "../../machines/sandbox/index.js";
 import type { Hosting } from "./hosting.js";
 
 /** What reconciliation needs from the node. */
@@ -66,14 +66,7 @@ async function writeIf(deps: ReconcileDeps, from: StoredSandbox, next: StoredSan
 }
 
 function killed(record: StoredSandbox, reason: StoredSandbox["killReason"], now: number, error: StoredSandbox["error"] = null): StoredSandbox {
-  return {
-    ...record,
-    state: "killed",
-    endAt: null,
-    killReason: record.killReason ?? reason,
-    error,
-    internal: { ...record.internal, endpoint: null, killedAt: now, attempts: 0 },
-  };
+  return { ...toKilled(record, now), killReason: record.killReason ?? reason, error };
 }
 
 async function removeAll(deps: ReconcileDeps, instances: readonly DriverInstance[]): Promise<void> {
