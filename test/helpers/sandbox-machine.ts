@@ -5,6 +5,7 @@
  * revision, as the node's KV writer would. Pure and in-process: no NATS, no
  * Docker. Time comes from `Date.now`, so `vi.useFakeTimers()` controls it.
  */
+import { afterEach, beforeEach, vi } from "vitest";
 import { createActor, fromCallback, fromPromise, waitFor, type Actor, type AnyActorRef, type SnapshotFrom } from "xstate";
 import type { DeadlineLimits } from "../../src/lifecycle/deadline.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
@@ -131,5 +132,24 @@ export function createHarness(record: StoredSandbox, options: HarnessOptions = {
       actor.stop();
       writer.stop();
     },
+  };
+}
+
+/**
+ * Registers, for the calling test file, fake timers at `now` before each test
+ * and, after each, the stop of every harness passed to the returned tracker.
+ */
+export function useHarnesses(now: number): (h: Harness) => Harness {
+  const harnesses: Harness[] = [];
+  beforeEach(() => {
+    vi.useFakeTimers({ now });
+  });
+  afterEach(() => {
+    for (const h of harnesses.splice(0)) h.stop();
+    vi.useRealTimers();
+  });
+  return (h) => {
+    harnesses.push(h);
+    return h;
   };
 }

@@ -1,28 +1,19 @@
 // Restoring a sandbox actor from its stored record (node restart), verified on
 // xstate 5.33: `resolveState` + `createActor(machine, { snapshot })` runs no
 // entry action and writes nothing, and the actor accepts events afterwards.
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createEmptyActor } from "xstate";
 import { InternalError } from "../../src/errors.js";
 import { createRestoredActor, isRestorable, restoreSnapshot } from "../../machines/sandbox/restore.js";
 import { makeStoredSandbox } from "../helpers/records.js";
-import { createHarness, LIMITS, RESUME_OUTPUT, type Harness } from "../helpers/sandbox-machine.js";
+import { createHarness, useHarnesses, LIMITS, RESUME_OUTPUT, type Harness } from "../helpers/sandbox-machine.js";
 
 const T0 = Date.UTC(2030, 0, 1);
-const harnesses: Harness[] = [];
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: T0 });
-});
-afterEach(() => {
-  for (const h of harnesses.splice(0)) h.stop();
-  vi.useRealTimers();
-});
+const track = useHarnesses(T0);
 
 function restored(...args: Parameters<typeof makeStoredSandbox>): Harness {
   const h = createHarness(makeStoredSandbox(...args), { restore: true });
-  harnesses.push(h);
-  return h;
+  return track(h);
 }
 
 describe("restore", () => {

@@ -2,27 +2,14 @@
 // driver actors, fake writer). Every row of TRANSITIONS must have a scenario
 // here, and each scenario drives every source state and every machine event
 // the row lists, asserting the state reached and the record written.
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { TRANSITIONS, PAUSE_RETRY_EVENT, type TransitionRow } from "../../machines/sandbox/transitions.js";
 import type { SandboxState, StoredSandbox } from "../../src/schema/record.js";
 import { makeStoredSandbox, type StoredSandboxOverrides } from "../helpers/records.js";
-import { createHarness, RESUME_OUTPUT, START_OUTPUT, startingRecord, type Harness } from "../helpers/sandbox-machine.js";
+import { createHarness, useHarnesses, RESUME_OUTPUT, START_OUTPUT, startingRecord, type Harness } from "../helpers/sandbox-machine.js";
 
 const T0 = Date.UTC(2030, 0, 1);
-const harnesses: Harness[] = [];
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: T0 });
-});
-afterEach(() => {
-  for (const h of harnesses.splice(0)) h.stop();
-  vi.useRealTimers();
-});
-
-function track(h: Harness): Harness {
-  harnesses.push(h);
-  return h;
-}
+const track = useHarnesses(T0);
 
 /** A harness restored in a stable state. */
 function stable(state: "running" | "paused", overrides: StoredSandboxOverrides = {}): Harness {

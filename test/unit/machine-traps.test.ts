@@ -1,27 +1,18 @@
 // Regression tests named after the traps of DESIGN.md ("Known traps") that the
 // sandbox machine closes, plus its in-memory behaviours (activity, flush,
 // kill during start, pause retry).
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import { makeStoredSandbox, type StoredSandboxOverrides } from "../helpers/records.js";
-import { createHarness, RESUME_OUTPUT, START_OUTPUT, startingRecord, type Harness, type HarnessOptions } from "../helpers/sandbox-machine.js";
+import { createHarness, useHarnesses, RESUME_OUTPUT, START_OUTPUT, startingRecord, type Harness, type HarnessOptions } from "../helpers/sandbox-machine.js";
 
 const T0 = Date.UTC(2030, 0, 1);
 const PAUSE_ON_TIMEOUT = { onTimeout: "pause", autoResume: false, idle: false } as const;
-const harnesses: Harness[] = [];
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: T0 });
-});
-afterEach(() => {
-  for (const h of harnesses.splice(0)) h.stop();
-  vi.useRealTimers();
-});
+const track = useHarnesses(T0);
 
 function harness(record: StoredSandbox, options: HarnessOptions = {}): Harness {
   const h = createHarness(record, options);
-  harnesses.push(h);
-  return h;
+  return track(h);
 }
 function runningHarness(overrides: StoredSandboxOverrides = {}, options: HarnessOptions = {}): Harness {
   return harness(makeStoredSandbox({ state: "running", ...overrides }), { restore: true, ...options });
