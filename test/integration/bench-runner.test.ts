@@ -41,8 +41,8 @@ describe("bench/run.mjs", () => {
     const result = JSON.parse(fs.readFileSync(path.join(out, files[0]!), "utf8"));
     expect(result.machine.node).toBe(process.version);
     const store = result.suites.store;
-    expect(store.params).toEqual({ iterations: 20, warmup: 10 });
-    expect(store.rows).toHaveLength(6);
+    expect(store.params).toEqual({ iterations: 20, warmup: 10, idleMs: 10 });
+    expect(store.rows).toHaveLength(8);
     for (const row of store.rows) {
       expect(row.baseline).toBeGreaterThan(0);
       expect(row.corral).toBeGreaterThan(0);
