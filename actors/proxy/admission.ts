@@ -8,7 +8,7 @@
  */
 import type { SandboxId } from "../../src/ids.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
-import { CAPACITY_RETRY_AFTER_S, UNAVAILABLE_RETRY_AFTER_S, type AutoResumer } from "./auto-resume.js";
+import { CAPACITY_RETRY_AFTER_S, UNAVAILABLE_RETRY_AFTER_S, type AutoResumer, type ResumeOutcome } from "./auto-resume.js";
 import { decide } from "./gate.js";
 import type { RouteTable } from "./route-table.js";
 
@@ -55,6 +55,40 @@ function resumeRefusal(code: string, message: string): Refused | undefined {
  *
  * @throws when the KV cannot be read (the caller answers 503)
  */
+/**
+ * Resolves with the first record newer than `revision` that is `running` (the
+ * broadcast of a resume that worked), or undefined as soon as a newer one is
+ * neither `running` nor `resuming`, on timeout, or when `signal` aborts.
+ */
+async function runningBroadcast(table: RouteTable, id: SandboxId, revision: number, timeoutMs: number, signal: AbortSignal): Promise<StoredSandbox | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (let seen = revision; ; ) {
+    const next = await table.waitForRevisionAbove(id, seen, deadline - Date.now(), signal);
+    if (next === undefined || next.revision <= seen) return undefined; // timed out or aborted
+    if (next.state === "running") return next;
+    if (next.state !== "resuming") return undefined;
+    seen = next.revision;
+  }
+}
+
+/**
+ * Asks the owner to resume `current` and resolves with whichever says so
+ * first: the node's reply, or the broadcast of the `running` record (the node
+ * publishes it before it replies). Refusals always come from the reply.
+ */
+async function resumedFirst(table: RouteTable, resumer: AutoResumer, current: StoredSandbox, timeoutMs: number): Promise<ResumeOutcome> {
+  const reply = resumer.resume(current, timeoutMs);
+  const stop = new AbortController();
+  const broadcast = runningBroadcast(table, current.sandboxId, current.revision, timeoutMs, stop.signal).then(
+    (record): ResumeOutcome | Promise<ResumeOutcome> => (record ? { ok: true, record } : reply),
+  );
+  try {
+    return await Promise.race([reply, broadcast]);
+  } finally {
+    stop.abort();
+  }
+}
+
 export async function admit(table: RouteTable, resumer: AutoResumer, id: SandboxId, token: string | undefined, waitMs: number): Promise<Admission> {
   const deadline = Date.now() + waitMs;
   let record = await table.lookup(id);
@@ -81,7 +115,7 @@ export async function admit(table: RouteTable, resumer: AutoResumer, id: Sandbox
     }
     // d.action === "resume"
     if (resumes++ >= MAX_RESUMES_PER_REQUEST) return refused(503, "sandbox did not stay resumed", UNAVAILABLE_RETRY_AFTER_S);
-    const outcome = await resumer.resume(current, remainingMs);
+    const outcome = await resumedFirst(table, resumer, current, remainingMs);
     if (!outcome.ok) {
       const answer = resumeRefusal(outcome.code, outcome.message);
       if (answer !== undefined) return answer;

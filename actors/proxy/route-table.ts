@@ -132,17 +132,23 @@ export class RouteTable {
 
   /**
    * Resolves with the record once the view holds a revision greater than
-   * `minRevisionExclusive`, or with whatever is held after `timeoutMs`.
+   * `minRevisionExclusive`, or with whatever is held after `timeoutMs` or
+   * when `signal` aborts.
    */
-  waitForRevisionAbove(id: SandboxId, minRevisionExclusive: number, timeoutMs: number): Promise<StoredSandbox | undefined> {
+  waitForRevisionAbove(id: SandboxId, minRevisionExclusive: number, timeoutMs: number, signal?: AbortSignal): Promise<StoredSandbox | undefined> {
     const held = this.#records.get(id);
-    if ((held !== undefined && held.revision > minRevisionExclusive) || timeoutMs <= 0 || this.#closed) return Promise.resolve(held);
+    if ((held !== undefined && held.revision > minRevisionExclusive) || timeoutMs <= 0 || this.#closed || signal?.aborted) return Promise.resolve(held);
     return new Promise((resolve) => {
+      const settle = () => this.#settle(id, waiter, this.#records.get(id));
       const waiter: Waiter = {
         minRevisionExclusive,
-        resolve,
-        timer: setTimeout(() => this.#settle(id, waiter, this.#records.get(id)), timeoutMs),
+        resolve: (record) => {
+          signal?.removeEventListener("abort", settle);
+          resolve(record);
+        },
+        timer: setTimeout(settle, timeoutMs),
       };
+      signal?.addEventListener("abort", settle, { once: true });
       let set = this.#waiters.get(id);
       if (set === undefined) this.#waiters.set(id, (set = new Set()));
       set.add(waiter);
