@@ -17,7 +17,8 @@ import { CorralClient } from "../../src/client/client.js";
 import { resolveConfig, type CorralConfig, type CorralOptions } from "../../src/config.js";
 import { createDriver } from "../../src/drivers/create.js";
 import type { DriverKind, PauseMode, SandboxDriver } from "../../src/drivers/types.js";
-import type { NodeId } from "../../src/ids.js";
+import { newSandboxId, type NodeId } from "../../src/ids.js";
+import { NodeUnreachableError, requestNode } from "../../src/node-protocol.js";
 import { TemplateRegistry, type Template } from "../../src/templates.js";
 import { testNodeId } from "./docker.js";
 import { waitUntil } from "./wait.js";
@@ -161,5 +162,30 @@ export async function spawnNode(opts: TestNodeOptions & { env?: NodeJS.ProcessEn
     if (child.exitCode === null && child.signalCode === null) child.kill(sig);
     await exited;
   };
-  return { nodeId, dataDir, child, output: () => output, crash: () => signal("SIGKILL"), stop: () => signal("SIGTERM") };
+  const crash = async () => {
+    await signal("SIGKILL");
+    await untilUnroutable(opts.natsUrl, nodeId);
+  };
+  return { nodeId, dataDir, child, output: () => output, crash, stop: () => signal("SIGTERM") };
+}
+
+/**
+ * Resolves once nats-server has dropped a killed node's subscriptions (its
+ * command subject has no responders). Until the server has read the closed
+ * socket, a request can still be routed to the dead node (its API queue
+ * member too) and wait for the requester's timeout.
+ */
+async function untilUnroutable(natsUrl: string, nodeId: NodeId): Promise<void> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    await waitUntil(
+      async () => {
+        const err = await requestNode(nc, nodeId, { op: "get", sandboxId: newSandboxId() }, 250).catch((e: unknown) => e);
+        return err instanceof NodeUnreachableError && err.message.endsWith("is unreachable");
+      },
+      { timeoutMs: 10_000, what: `nats-server to drop node ${nodeId}` },
+    );
+  } finally {
+    await nc.close();
+  }
 }
