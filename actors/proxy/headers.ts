@@ -2,24 +2,20 @@
  * Header rewriting for the proxy hop (RFC 9110 section 7.6.1): hop-by-hop
  * headers and everything named in `Connection` are dropped; traffic tokens and
  * routing headers never reach the sandbox; `X-Forwarded-For/Proto/Host` are
- * set. Works on flat raw header arrays (`[name, value, ...]`) because node's
- * http accepts those without per-header validation: the cheapest form.
+ * set. Works on flat raw header arrays (`[name, value, ...]`) as the parser
+ * (`http1-parser.ts`) produces them.
+ *
+ * Bodies are forwarded byte for byte, so the framing headers
+ * (`Content-Length`, `Transfer-Encoding`) are kept both ways: the parser has
+ * already refused any ambiguous combination. `Expect` is kept too: the
+ * sandbox answers `100-continue` and the proxy relays it.
  */
 
-/**
- * Dropped in both directions. `transfer-encoding` is dropped too (see the
- * functions): each hop frames its body itself.
- */
+/** Dropped in both directions. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"]);
 
-/**
- * Never forwarded upstream: the tokens (secrets), the proxy's own routing and
- * forwarding headers, the body framing (the upstream client re-frames it) and
- * `expect` (node's server answers `100-continue` to the client itself).
- */
+/** Never forwarded upstream: the tokens (secrets), the proxy's own routing and forwarding headers. */
 const REQUEST_ONLY = new Set([
-  "transfer-encoding",
-  "expect",
   "x-corral-traffic-token",
   "e2b-traffic-access-token",
   "e2b-sandbox-id",
@@ -96,18 +92,26 @@ function upgradeValue(raw: string[]): string {
   return "websocket";
 }
 
-/**
- * The client response's headers from the upstream's raw headers. Drops
- * `transfer-encoding` too: node frames the body for the client's hop itself.
- */
+/** The client response's headers from the upstream's raw headers. */
 export function clientResponseHeaders(raw: string[]): string[] {
   const extra = namedByConnection(raw);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || lower === "transfer-encoding" || extra?.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || extra?.has(lower)) continue;
     out.push(name, raw[i + 1]!);
   }
   return out;
+}
+
+/**
+ * A message head: `startLine` (without CRLF), the flat `headers`, then
+ * `Connection: close` when `close`, and the empty line. Latin1 text: its
+ * length is its byte length.
+ */
+export function serializeHead(startLine: string, headers: string[], close: boolean): string {
+  let s = `${startLine}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) s += `${headers[i]!}: ${headers[i + 1]!}\r\n`;
+  return close ? `${s}Connection: close\r\n\r\n` : `${s}\r\n`;
 }

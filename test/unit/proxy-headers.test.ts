@@ -1,7 +1,7 @@
 // Header rewriting on the proxy hop (issue 6): hop-by-hop, tokens, X-Forwarded-*.
 import { describe, expect, it } from "vitest";
 import { pathWithoutQuery } from "../../actors/proxy/access-log.js";
-import { clientResponseHeaders, upstreamRequestHeaders } from "../../actors/proxy/headers.js";
+import { clientResponseHeaders, serializeHead, upstreamRequestHeaders } from "../../actors/proxy/headers.js";
 
 const pairs = (flat: string[]) => Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i]!.toLowerCase(), flat[2 * i + 1]!]);
 
@@ -13,11 +13,14 @@ describe("upstreamRequestHeaders", () => {
     "Transfer-Encoding", "chunked", "Accept", "*/*", "Upgrade", "websocket", "Expect", "100-continue", "Host", "evil.example",
   ];
 
-  it("drops hop-by-hop, Connection-named, token, routing, framing and expect headers and a second Host; sets X-Forwarded-*", () => {
+  it("drops hop-by-hop, Connection-named, token and routing headers and a second Host; keeps framing and Expect; sets X-Forwarded-*", () => {
     const out = pairs(upstreamRequestHeaders(raw, { clientIp: "127.0.0.1", proto: "http" }, false));
     expect(out).toEqual([
       ["host", "8080-x.corral.localhost"],
+      // The body is forwarded byte for byte: its framing header goes with it.
+      ["transfer-encoding", "chunked"],
       ["accept", "*/*"],
+      ["expect", "100-continue"],
       ["x-forwarded-for", "10.0.0.1, 127.0.0.1"],
       ["x-forwarded-proto", "http"],
       ["x-forwarded-host", "8080-x.corral.localhost"],
@@ -32,9 +35,16 @@ describe("upstreamRequestHeaders", () => {
 });
 
 describe("clientResponseHeaders", () => {
-  it("drops hop-by-hop headers and transfer-encoding (node re-frames the body)", () => {
+  it("drops hop-by-hop and Connection-named headers; keeps the body framing (forwarded as is)", () => {
     const out = pairs(clientResponseHeaders(["Content-Type", "text/plain", "Connection", "close, X-Hop", "X-Hop", "1", "Transfer-Encoding", "chunked", "Keep-Alive", "timeout=5", "Set-Cookie", "a=1", "Set-Cookie", "b=2"]));
-    expect(out).toEqual([["content-type", "text/plain"], ["set-cookie", "a=1"], ["set-cookie", "b=2"]]);
+    expect(out).toEqual([["content-type", "text/plain"], ["transfer-encoding", "chunked"], ["set-cookie", "a=1"], ["set-cookie", "b=2"]]);
+  });
+});
+
+describe("serializeHead", () => {
+  it("writes the start line, the headers in order and the empty line; Connection: close on request", () => {
+    expect(serializeHead("HTTP/1.1 200 OK", ["A", "1", "b", "2"], false)).toBe("HTTP/1.1 200 OK\r\nA: 1\r\nb: 2\r\n\r\n");
+    expect(serializeHead("GET / HTTP/1.1", [], true)).toBe("GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
   });
 });
 
