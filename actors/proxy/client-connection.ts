@@ -42,6 +42,8 @@ export const CLIENT_IDLE_MS = 5_000;
 const HEAD_TIMEOUT_MS = 60_000;
 /** Bytes read ahead of the request being answered (pipelining) before reading stops. */
 const MAX_PENDING_BYTES = 256 * 1024;
+/** A first body part up to this size is copied behind the response head (one write). */
+const SMALL_BODY_BYTES = 16 * 1024;
 
 const State = { Head: 0, Gate: 1, Exchange: 2, Spliced: 3, Closed: 4 } as const;
 
@@ -324,13 +326,19 @@ export class ClientConnection implements UpstreamOwner {
     const head = serializeHead(`HTTP/1.1${res.statusRest}`, headers, this.#closeAfter);
     this.#bytes += head.length;
     if (body === null) {
-      this.socket.write(head, "latin1");
+      this.socket.write(Buffer.from(head, "latin1"));
       return;
     }
-    this.socket.cork();
-    this.socket.write(head, "latin1");
-    this.upstreamBody(body);
-    this.socket.uncork();
+    if (body.length > SMALL_BODY_BYTES) {
+      this.socket.write(Buffer.from(head, "latin1"));
+      return this.upstreamBody(body);
+    }
+    // Head and a small first body part in one buffer: one plain write (no cork, no writev).
+    const out = Buffer.allocUnsafe(head.length + body.length);
+    out.write(head, 0, "latin1");
+    body.copy(out, head.length);
+    this.#bytes += body.length;
+    if (!this.socket.write(out)) this.#upstream?.pause();
   }
 
   upstreamBody(body: Buffer): void {

@@ -88,7 +88,7 @@ export class UpstreamConnection {
     this.#upgrade = upgrade;
     this.answered = false;
     if (last) this.#reusable = false;
-    return this.socket.write(head, "latin1");
+    return this.socket.write(Buffer.from(head, "latin1"));
   }
 
   /** Request body bytes (or, once spliced, anything); false: wait for `upstreamDrained`. */
