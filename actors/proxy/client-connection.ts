@@ -155,9 +155,11 @@ export class ClientConnection implements UpstreamOwner {
       }
       if (this.#buf !== null && this.#buf.length > MAX_PENDING_BYTES && this.#state !== State.Head) this.#pause(PAUSE_PENDING);
     } catch (err) {
-      if (!(err instanceof HttpParseError)) throw err;
+      // Whatever a client sends, the process survives: a parse error is its
+      // 400 (or 431); anything else is answered as malformed too.
       this.#buf = null;
-      this.#reject(err.status, err.message);
+      if (err instanceof HttpParseError) this.#reject(err.status, err.message);
+      else this.#reject(400, "malformed request");
     } finally {
       this.#processing = false;
     }
@@ -282,7 +284,8 @@ export class ClientConnection implements UpstreamOwner {
     const req = this.#req!;
     // A body the router did not read, or an upgrade, leaves the connection unusable.
     const close = this.#closeAfter || !this.#reqBody.done || req.upgrade || this.ctx.stopping;
-    const text = body === null ? errorResponse(status, message, close, retryAfterS) : jsonResponse(status, body, close);
+    let text = body === null ? errorResponse(status, message, close, retryAfterS) : jsonResponse(status, body, close);
+    if (req.method === "HEAD") text = text.slice(0, text.indexOf("\r\n\r\n") + 4);
     this.#status = status;
     this.#bytes = Buffer.byteLength(text);
     this.#responseStarted = true;
@@ -290,6 +293,7 @@ export class ClientConnection implements UpstreamOwner {
     this.socket.write(text);
     this.#log(status);
     if (close) return this.#end();
+    this.#unpause(PAUSE_GATE);
     this.#finish();
   }
 
@@ -315,7 +319,7 @@ export class ClientConnection implements UpstreamOwner {
 
   upstreamInterim(head: string): void {
     this.#bytes += head.length;
-    this.socket.write(head, "latin1");
+    this.socket.write(Buffer.from(head, "latin1"));
   }
 
   upstreamResponse(res: ResponseHead, headers: string[], body: Buffer | null): void {
@@ -368,8 +372,9 @@ export class ClientConnection implements UpstreamOwner {
     this.#log(101);
     this.#state = State.Spliced;
     this.#closeSplice = this.ctx.spliced(this, this.#record!);
-    this.socket.write(head, "latin1");
+    this.socket.write(Buffer.from(head, "latin1"));
     if (rest !== null) this.upstreamBody(rest);
+    this.#unpause(PAUSE_PENDING);
     this.#process();
   }
 

@@ -10,7 +10,7 @@ import net, { type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startProxy, type ProxyHandle } from "../../actors/proxy/index.js";
 import { resolveConfig } from "../../src/config.js";
-import type { SandboxId } from "../../src/ids.js";
+import { newSandboxId, type SandboxId } from "../../src/ids.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
 import { testNodeId } from "../helpers/docker.js";
 import { startNats, type NatsServer } from "../helpers/nats.js";
@@ -213,6 +213,19 @@ describe("proxy HTTP/1.1 data plane", () => {
     expect(JSON.parse(r!.body)).toMatchObject({ code: 400 });
     const [next] = responses(await raw([`GET /after HTTP/1.1\r\nHost: ${host()}\r\nConnection: close\r\n\r\n`]));
     expect(next!.status).toBe(200);
+  });
+
+  it("an answer decided off the fast path (unknown sandbox: 404 after a KV read) keeps the connection usable", async () => {
+    const rs = responses(
+      await raw([
+        `GET / HTTP/1.1\r\nHost: 3000-${newSandboxId()}.${DOMAIN}\r\n\r\n`,
+        `HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n`,
+        `GET /ok HTTP/1.1\r\nHost: ${host()}\r\nConnection: close\r\n\r\n`,
+      ]),
+      [1],
+    );
+    expect(rs.map((r) => r.status)).toEqual([404, 200, 200]);
+    expect(JSON.parse(rs[2]!.body)).toMatchObject({ url: "/ok" });
   });
 
   it("a head larger than 64 KiB gets 431", async () => {
