@@ -15,7 +15,7 @@ import type net from "node:net";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import { pathWithoutQuery, type AccessLog } from "./access-log.js";
 import { BodyFramer } from "./body-framing.js";
-import { serializeHead, upstreamRequestHeaders, type ForwardedFor } from "./headers.js";
+import { rewriteRequestHeaders, rewriteResponseHeaders, writeHead, type ForwardedFor } from "./headers.js";
 import { Framing, HttpParseError, MAX_HEAD_BYTES, findHeadEnd, parseRequestHead, type RequestHead, type ResponseHead } from "./http1-parser.js";
 import { errorResponse, jsonResponse } from "./responses.js";
 import { UPSTREAM_IDLE_MS, UpstreamConnection, type UpstreamOwner } from "./upstream-connection.js";
@@ -76,12 +76,14 @@ export class ClientConnection implements UpstreamOwner {
 
   // The request in flight.
   #req: RequestHead | null = null;
+  /** The bytes `#req` was parsed from (its head starts at 0). */
+  #reqBuf: Buffer | null = null;
   readonly #reqBody = new BodyFramer();
   #sandboxId: string | null = null;
   #sandboxPort: number | null = null;
   #record: StoredSandbox | null = null;
   /** The rewritten head, kept to replay a body-less request once on a fresh socket. */
-  #upstreamHead = "";
+  #upstreamHead: Buffer | null = null;
   #replayable = false;
   #responseStarted = false;
   #responseDone = false;
@@ -186,6 +188,7 @@ export class ClientConnection implements UpstreamOwner {
     const req = parseRequestHead(buf, 0, end);
     this.#scanFrom = 0;
     this.#buf = end + 4 < buf.length ? buf.subarray(end + 4) : null;
+    this.#reqBuf = buf;
     this.#begin(req);
     this.ctx.route(this, req);
     return true;
@@ -301,8 +304,9 @@ export class ClientConnection implements UpstreamOwner {
   forward(upstream: Upstream, path: string, record: StoredSandbox): void {
     const req = this.#req!;
     this.#record = record;
-    const headers = upstreamRequestHeaders(req.raw, this.#fwd, req.upgrade);
-    this.#upstreamHead = serializeHead(`${req.method} ${path} HTTP/1.${req.minor}`, headers, false);
+    const { keep, append } = rewriteRequestHeaders(req.raw, this.#fwd, req.upgrade);
+    const startLine = path === req.url ? null : `${req.method} ${path} HTTP/1.${req.minor}`;
+    const head = (this.#upstreamHead = writeHead(this.#reqBuf!, req, startLine, keep, append, false, null));
     this.#replayable = this.#reqBody.done && !req.upgrade;
     let up = this.#upstream;
     if (up === null || !up.canReuse(upstream.host, upstream.port)) {
@@ -310,39 +314,30 @@ export class ClientConnection implements UpstreamOwner {
       up = this.#upstream = new UpstreamConnection(upstream.host, upstream.port, this);
     }
     this.#state = State.Exchange;
-    up.send(this.#upstreamHead, req.method === "HEAD", req.upgrade, req.minor === 0 || req.upgrade);
+    up.send(head, req.method === "HEAD", req.upgrade, req.minor === 0 || req.upgrade);
     this.#unpause(PAUSE_GATE);
     this.#process();
   }
 
   // ---- Upstream events (UpstreamOwner) ------------------------------------
 
-  upstreamInterim(head: string): void {
+  upstreamInterim(res: ResponseHead, buf: Buffer): void {
+    const head = writeHead(buf, res, res.minor === 1 ? null : `HTTP/1.1${res.statusRest}`, rewriteResponseHeaders(res.raw), null, false, null);
     this.#bytes += head.length;
-    this.socket.write(Buffer.from(head, "latin1"));
+    this.socket.write(head);
   }
 
-  upstreamResponse(res: ResponseHead, headers: string[], body: Buffer | null): void {
+  upstreamResponse(res: ResponseHead, buf: Buffer, body: Buffer | null): void {
     this.#responseStarted = true;
     this.#status = res.status;
     if (res.framing === Framing.UntilClose && this.#req!.method !== "HEAD" && res.status !== 204 && res.status !== 304) this.#closeAfter = true;
     if (!this.#reqBody.done || this.ctx.stopping || this.#req!.upgrade) this.#closeAfter = true;
-    const head = serializeHead(`HTTP/1.1${res.statusRest}`, headers, this.#closeAfter);
-    this.#bytes += head.length;
-    if (body === null) {
-      this.socket.write(Buffer.from(head, "latin1"));
-      return;
-    }
-    if (body.length > SMALL_BODY_BYTES) {
-      this.socket.write(Buffer.from(head, "latin1"));
-      return this.upstreamBody(body);
-    }
     // Head and a small first body part in one buffer: one plain write (no cork, no writev).
-    const out = Buffer.allocUnsafe(head.length + body.length);
-    out.write(head, 0, "latin1");
-    body.copy(out, head.length);
-    this.#bytes += body.length;
+    const small = body !== null && body.length <= SMALL_BODY_BYTES ? body : null;
+    const out = writeHead(buf, res, res.minor === 1 ? null : `HTTP/1.1${res.statusRest}`, rewriteResponseHeaders(res.raw), null, this.#closeAfter, small);
+    this.#bytes += out.length;
     if (!this.socket.write(out)) this.#upstream?.pause();
+    if (body !== null && small === null) this.upstreamBody(body);
   }
 
   upstreamBody(body: Buffer): void {
@@ -388,7 +383,7 @@ export class ClientConnection implements UpstreamOwner {
     if (!up.answered && this.#replayable && up.served > 0) {
       this.#replayable = false;
       const fresh = (this.#upstream = new UpstreamConnection(up.host, up.port, this));
-      fresh.send(this.#upstreamHead, this.#req!.method === "HEAD", false, this.#req!.minor === 0);
+      fresh.send(this.#upstreamHead!, this.#req!.method === "HEAD", false, this.#req!.minor === 0);
       return;
     }
     if (this.#responseStarted) return this.destroy();
@@ -405,6 +400,8 @@ export class ClientConnection implements UpstreamOwner {
   #finish(): void {
     this.#state = State.Head;
     this.#req = null;
+    this.#reqBuf = null;
+    this.#upstreamHead = null;
     this.#record = null;
     this.#since = this.ctx.clock;
     if (this.ctx.stopping && this.#buf === null) return this.#end();

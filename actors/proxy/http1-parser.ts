@@ -37,6 +37,12 @@ interface HeadCommon {
   minor: number;
   /** Header names and values in order, flat: `[name, value, ...]` (values trimmed). */
   raw: string[];
+  /** Offset of each header line in the head (one per pair of `raw`). */
+  lines: number[];
+  /** Offset of the CRLF that ends the start line. */
+  startLineEnd: number;
+  /** Offset of the `\r\n\r\n` that ends the head. */
+  headEnd: number;
   framing: Framing;
   /** Content-Length when `framing` is `Length`. */
   contentLength: number;
@@ -117,6 +123,7 @@ export function hasToken(list: string, token: string): boolean {
  */
 function parseHeaders(head: string, lineEnd: number, target: HeadCommon, isRequest: boolean, req: RequestHead | undefined, fail: (m: string) => never): void {
   const raw = target.raw;
+  const lines = target.lines;
   let contentLength = -1;
   let te: string | undefined;
   let connection: string | undefined;
@@ -134,6 +141,7 @@ function parseHeaders(head: string, lineEnd: number, target: HeadCommon, isReque
     if (!TOKEN.test(name)) fail("invalid header name");
     const value = trimOws(head.slice(colon + 1, end), 0);
     raw.push(name, value);
+    lines.push(pos);
     const lower = name.length <= 24 ? name.toLowerCase() : "";
     switch (lower) {
       case "content-length": {
@@ -222,7 +230,8 @@ function parseVersion(s: string, at: number): number {
 }
 
 /**
- * Parses a request head: `buf[start, end)` where `end` is the index of the
+ * Parses a request head: `buf[start, end)` (`start` is 0 when the head is
+ * to be rewritten with `writeHead`) where `end` is the index of the
  * final `\r\n\r\n` (as `findHeadEnd` returns).
  *
  * @throws HttpParseError (400) on anything malformed or ambiguous
@@ -246,6 +255,9 @@ export function parseRequestHead(buf: Buffer, start: number, end: number): Reque
     url,
     minor,
     raw: [],
+    lines: [],
+    startLineEnd: lineEnd,
+    headEnd: end - start,
     framing: Framing.None,
     contentLength: 0,
     close: minor === 0,
@@ -291,6 +303,9 @@ export function parseResponseHead(buf: Buffer, start: number, end: number): Resp
     statusRest: head.slice(8, lineEnd),
     minor,
     raw: [],
+    lines: [],
+    startLineEnd: lineEnd,
+    headEnd: end - start,
     framing: Framing.None,
     contentLength: 0,
     close: minor === 0,

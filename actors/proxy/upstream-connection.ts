@@ -9,7 +9,6 @@
  */
 import net from "node:net";
 import { BodyFramer } from "./body-framing.js";
-import { clientResponseHeaders, serializeHead } from "./headers.js";
 import { Framing, HttpParseError, MAX_HEAD_BYTES, findHeadEnd, parseResponseHead, type ResponseHead } from "./http1-parser.js";
 
 /** Idle upstream sockets close after this long (as undici's `keepAliveTimeout` did before). */
@@ -17,10 +16,10 @@ export const UPSTREAM_IDLE_MS = 4_000;
 
 /** What an upstream connection reports to the client connection that owns it. */
 export interface UpstreamOwner {
-  /** A 1xx interim response (its head, rewritten). */
-  upstreamInterim(head: string): void;
-  /** The final response's head, rewritten (without the client-hop `Connection` header) and its first body bytes. */
-  upstreamResponse(res: ResponseHead, headers: string[], body: Buffer | null): void;
+  /** A 1xx interim response, parsed from `buf` (its head starts at 0). */
+  upstreamInterim(res: ResponseHead, buf: Buffer): void;
+  /** The final response's head, parsed from `buf` (its head starts at 0), and its first body bytes. */
+  upstreamResponse(res: ResponseHead, buf: Buffer, body: Buffer | null): void;
   /** More body bytes. */
   upstreamBody(body: Buffer): void;
   /** The response ended; `reusable`: this connection may carry the next request. */
@@ -82,13 +81,13 @@ export class UpstreamConnection {
    * response has no body); `upgrade`: a 101 splices the connections;
    * `last`: HTTP/1.0 or an upgrade, the socket is not reused afterwards.
    */
-  send(head: string, headRequest: boolean, upgrade: boolean, last: boolean): boolean {
+  send(head: Buffer, headRequest: boolean, upgrade: boolean, last: boolean): boolean {
     this.#state = State.Head;
     this.#headRequest = headRequest;
     this.#upgrade = upgrade;
     this.answered = false;
     if (last) this.#reusable = false;
-    return this.socket.write(Buffer.from(head, "latin1"));
+    return this.socket.write(head);
   }
 
   /** Request body bytes (or, once spliced, anything); false: wait for `upstreamDrained`. */
@@ -141,7 +140,7 @@ export class UpstreamConnection {
       }
       if (res.status < 200) {
         if (res.status === 101) throw new HttpParseError(502, "malformed upstream response: 101 without an upgrade");
-        this.owner.upstreamInterim(serializeHead(`HTTP/1.1${res.statusRest}`, clientResponseHeaders(res.raw), false));
+        this.owner.upstreamInterim(res, buf);
         if (rest === null) return;
         buf = rest;
         continue;
@@ -152,13 +151,13 @@ export class UpstreamConnection {
       this.#framer.reset(framing, res.contentLength, 502);
       this.#state = State.Body;
       if (rest === null || this.#framer.done) {
-        this.owner.upstreamResponse(res, clientResponseHeaders(res.raw), null);
+        this.owner.upstreamResponse(res, buf, null);
         if (rest !== null) this.#reusable = false; // bytes after a complete response: out of step
         if (this.#framer.done) this.#complete();
         return;
       }
       const bodyEnd = this.#framer.advance(rest, 0);
-      this.owner.upstreamResponse(res, clientResponseHeaders(res.raw), bodyEnd === rest.length ? rest : rest.subarray(0, bodyEnd));
+      this.owner.upstreamResponse(res, buf, bodyEnd === rest.length ? rest : rest.subarray(0, bodyEnd));
       if (this.#framer.done) {
         if (bodyEnd < rest.length) this.#reusable = false;
         this.#complete();
