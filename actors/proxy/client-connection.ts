@@ -394,6 +394,10 @@ export class ClientConnection implements UpstreamOwner {
     this.#unpause(PAUSE_UPSTREAM);
   }
 
+  pendingWrites(): boolean {
+    return this.socket.writableLength > 0;
+  }
+
   // ---- Between requests ---------------------------------------------------
 
   /** The exchange is over (request and response complete): read the next request, maybe already buffered. */
