@@ -311,7 +311,13 @@ export class ClientConnection implements UpstreamOwner {
     let up = this.#upstream;
     if (up === null || !up.canReuse(upstream.host, upstream.port)) {
       up?.destroy();
-      up = this.#upstream = new UpstreamConnection(upstream.host, upstream.port, this);
+      this.#upstream = null;
+      try {
+        up = this.#upstream = new UpstreamConnection(upstream.host, upstream.port, this);
+      } catch (err) {
+        // net.connect refuses some addresses synchronously (a port out of range in a record, say).
+        return this.#respond(502, null, upstreamFailure(err as NodeJS.ErrnoException, this.#sandboxPort ?? 0), undefined);
+      }
     }
     this.#state = State.Exchange;
     up.send(head, req.method === "HEAD", req.upgrade, req.minor === 0 || req.upgrade);

@@ -121,11 +121,17 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       if (record !== undefined && decide(record, req.token).action === "forward") return forward(conn, target, record);
       // Slow path: the connection stops reading until admitted.
       conn.hold();
-      void admitOrFail(target, req.token).then((a) => {
-        if (!conn.open) return;
-        if (a.ok) forward(conn, target, a.record);
-        else conn.respondError(a.status, a.message, a.retryAfterS);
-      });
+      admitOrFail(target, req.token)
+        .then((a) => {
+          if (!conn.open) return;
+          if (a.ok) forward(conn, target, a.record);
+          else conn.respondError(a.status, a.message, a.retryAfterS);
+        })
+        .catch((err: unknown) => {
+          // A bug, not a client's doing: cut this connection, keep the replica.
+          log.error({ err, sandboxId: target.sandboxId }, "answering a request failed");
+          conn.destroy();
+        });
     },
     spliced(_conn: ClientConnection, record: StoredSandbox): () => void {
       return activity.openConnection(record.nodeId, record.sandboxId);
