@@ -415,7 +415,8 @@ export class ClientConnection implements UpstreamOwner {
     this.#record = null;
     this.#since = this.ctx.clock;
     if (this.ctx.stopping && this.#buf === null) return this.#end();
-    this.#unpause(PAUSE_PENDING);
+    // Nothing is waiting on the old upstream's drain any more (it may be gone).
+    this.#unpause(PAUSE_PENDING | PAUSE_UPSTREAM);
     this.#process();
   }
 
