@@ -11,7 +11,7 @@ import net from "node:net";
 import { BodyFramer } from "./body-framing.js";
 import { Framing, HttpParseError, MAX_HEAD_BYTES, findHeadEnd, parseResponseHead, type ResponseHead } from "./http1-parser.js";
 
-/** Idle upstream sockets close after this long (as undici's `keepAliveTimeout` did before). */
+/** Idle upstream sockets close after this long (the former undici pool's `keepAliveTimeout`). */
 export const UPSTREAM_IDLE_MS = 4_000;
 
 /** What an upstream connection reports to the client connection that owns it. */
@@ -109,7 +109,7 @@ export class UpstreamConnection {
   }
 
   /**
-   * Sends a request head (latin1). `headRequest`: a HEAD request (the
+   * Sends a request head. `headRequest`: a HEAD request (the
    * response has no body); `upgrade`: a 101 splices the connections;
    * `last`: HTTP/1.0 or an upgrade, the socket is not reused afterwards.
    */
