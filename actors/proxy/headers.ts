@@ -2,24 +2,20 @@
  * Header rewriting for the proxy hop (RFC 9110 section 7.6.1): hop-by-hop
  * headers and everything named in `Connection` are dropped; traffic tokens and
  * routing headers never reach the sandbox; `X-Forwarded-For/Proto/Host` are
- * set. Works on flat raw header arrays (`[name, value, ...]`) because node's
- * http accepts those without per-header validation: the cheapest form.
+ * set. Works on flat raw header arrays (`[name, value, ...]`) as the parser
+ * (`http1-parser.ts`) produces them.
+ *
+ * Bodies are forwarded byte for byte, so the framing headers
+ * (`Content-Length`, `Transfer-Encoding`) are kept both ways: the parser has
+ * already refused any ambiguous combination. `Expect` is kept too: the
+ * sandbox answers `100-continue` and the proxy relays it.
  */
 
-/**
- * Dropped in both directions. `transfer-encoding` is dropped too (see the
- * functions): each hop frames its body itself.
- */
+/** Dropped in both directions. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"]);
 
-/**
- * Never forwarded upstream: the tokens (secrets), the proxy's own routing and
- * forwarding headers, the body framing (the upstream client re-frames it) and
- * `expect` (node's server answers `100-continue` to the client itself).
- */
+/** Never forwarded upstream: the tokens (secrets), the proxy's own routing and forwarding headers. */
 const REQUEST_ONLY = new Set([
-  "transfer-encoding",
-  "expect",
   "x-corral-traffic-token",
   "e2b-traffic-access-token",
   "e2b-sandbox-id",
@@ -59,36 +55,42 @@ export interface ForwardedFor {
   readonly proto: "http" | "https";
 }
 
+/** A head with the header-line offsets the parser recorded. */
+interface ParsedHead {
+  raw: string[];
+  lines: number[];
+  startLineEnd: number;
+  headEnd: number;
+}
+
 /**
- * The upstream request's headers from the client's raw headers.
+ * Which client headers go upstream (`keep[i]` for the pair `raw[2i]`,
+ * `raw[2i+1]`) and the header pairs appended after them.
  *
  * @param upgrade keep `Connection: upgrade` + `Upgrade` (WebSocket handshakes)
  */
-export function upstreamRequestHeaders(raw: string[], fwd: ForwardedFor, upgrade: boolean): string[] {
+export function rewriteRequestHeaders(raw: string[], fwd: ForwardedFor, upgrade: boolean): { keep: boolean[]; append: string[] } {
   const extra = namedByConnection(raw);
-  const out: string[] = [];
+  const keep = new Array<boolean>(raw.length >> 1);
   let priorFor: string | undefined;
   let host: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const lower = name.toLowerCase();
+    const lower = raw[i]!.toLowerCase();
+    let ok = true;
     if (lower === "x-forwarded-for") {
       priorFor = priorFor === undefined ? raw[i + 1]! : `${priorFor}, ${raw[i + 1]!}`;
-      continue;
-    }
-    if (lower === "host") {
-      // One Host only (a second would be a smuggling vector, and the upstream client refuses it).
-      if (host !== undefined) continue;
-      host = raw[i + 1]!;
-    }
-    if (HOP_BY_HOP.has(lower) || REQUEST_ONLY.has(lower) || extra?.has(lower)) continue;
-    out.push(name, raw[i + 1]!);
+      ok = false;
+    } else if (lower === "host") {
+      // One Host only (a second would be a smuggling vector; the parser refuses it anyway).
+      if (host !== undefined) ok = false;
+      else host = raw[i + 1]!;
+    } else if (HOP_BY_HOP.has(lower) || REQUEST_ONLY.has(lower) || extra?.has(lower)) ok = false;
+    keep[i >> 1] = ok;
   }
-  out.push("X-Forwarded-For", priorFor === undefined ? fwd.clientIp : `${priorFor}, ${fwd.clientIp}`);
-  out.push("X-Forwarded-Proto", fwd.proto);
-  if (host !== undefined) out.push("X-Forwarded-Host", host);
-  if (upgrade) out.push("Connection", "Upgrade", "Upgrade", upgradeValue(raw));
-  return out;
+  const append = ["X-Forwarded-For", priorFor === undefined ? fwd.clientIp : `${priorFor}, ${fwd.clientIp}`, "X-Forwarded-Proto", fwd.proto];
+  if (host !== undefined) append.push("X-Forwarded-Host", host);
+  if (upgrade) append.push("Connection", "Upgrade", "Upgrade", upgradeValue(raw));
+  return { keep, append };
 }
 
 function upgradeValue(raw: string[]): string {
@@ -96,18 +98,58 @@ function upgradeValue(raw: string[]): string {
   return "websocket";
 }
 
-/**
- * The client response's headers from the upstream's raw headers. Drops
- * `transfer-encoding` too: node frames the body for the client's hop itself.
- */
-export function clientResponseHeaders(raw: string[]): string[] {
+/** Which upstream response headers reach the client (`keep[i]` for the pair `raw[2i]`). */
+export function rewriteResponseHeaders(raw: string[]): boolean[] {
   const extra = namedByConnection(raw);
-  const out: string[] = [];
+  const keep = new Array<boolean>(raw.length >> 1);
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || lower === "transfer-encoding" || extra?.has(lower)) continue;
-    out.push(name, raw[i + 1]!);
+    const lower = raw[i]!.toLowerCase();
+    keep[i >> 1] = !(HOP_BY_HOP.has(lower) || extra?.has(lower));
   }
+  return keep;
+}
+
+/** Where header line `i` starts (`lines.length`: the end of the last line, after its CRLF). */
+function lineStart(head: ParsedHead, i: number): number {
+  return i < head.lines.length ? head.lines[i]! : head.headEnd + 2;
+}
+
+/**
+ * Writes a head into one Buffer by copying the kept header lines from `buf`
+ * as they came (runs of lines in one copy), then `append` pairs,
+ * `Connection: close` when `close`, the empty line, and `body` after it.
+ *
+ * @param buf the bytes `head` was parsed from (the head starts at 0)
+ * @param startLine the start line (without CRLF), or null to copy the original one
+ */
+export function writeHead(buf: Buffer, head: ParsedHead, startLine: string | null, keep: boolean[], append: string[] | null, close: boolean, body: Buffer | null): Buffer {
+  const lines = head.lines;
+  const n = lines.length;
+  let tail = "";
+  if (append !== null) for (let i = 0; i < append.length; i += 2) tail += `${append[i]!}: ${append[i + 1]!}\r\n`;
+  tail += close ? "Connection: close\r\n\r\n" : "\r\n";
+  // Size: start line, kept lines, tail, body.
+  let size = (startLine === null ? head.startLineEnd : startLine.length) + 2 + tail.length + (body === null ? 0 : body.length);
+  for (let i = 0; i < n; i++) if (keep[i]) size += lineStart(head, i + 1) - lines[i]!;
+  const out = Buffer.allocUnsafe(size);
+  let at: number;
+  if (startLine === null) at = buf.copy(out, 0, 0, head.startLineEnd + 2);
+  else {
+    at = out.write(startLine, 0, "latin1");
+    out[at++] = 13;
+    out[at++] = 10;
+  }
+  for (let i = 0; i < n; ) {
+    if (!keep[i]) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < n && keep[j]) j++;
+    at += buf.copy(out, at, lines[i]!, lineStart(head, j));
+    i = j;
+  }
+  at += out.write(tail, at, "latin1");
+  if (body !== null) body.copy(out, at);
   return out;
 }

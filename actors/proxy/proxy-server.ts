@@ -1,29 +1,29 @@
 /**
- * One proxy replica (DESIGN.md, "Proxy"): a node:http server that resolves
- * the named sandbox port, gates by the replica's view of the record, and
- * forwards HTTP and WebSocket traffic to the sandbox's current endpoint.
+ * One proxy replica (DESIGN.md, "Proxy"): a raw `net` server speaking
+ * HTTP/1.1 (`client-connection.ts`) that resolves the named sandbox port,
+ * gates by the replica's view of the record, and forwards HTTP and WebSocket
+ * traffic to the sandbox's current endpoint (`upstream-connection.ts`).
  *
- * Hot path (a running sandbox with a valid token): resolve the target (string
- * ops), one Map lookup, the gate (one sha256 for secure sandboxes), forward
- * over a pooled keep-alive socket. No KV reads, no promises, no per-request
- * closures beyond node's own. Everything else goes through `admit`.
+ * Hot path (a running sandbox with a valid token): parse the head (string
+ * ops), resolve the target, one Map lookup, the gate (one sha256 for secure
+ * sandboxes), write the rewritten head on a socket pinned to the client
+ * connection. No KV reads, no promises, no per-request closures. Everything
+ * else goes through `admit`.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import { randomBytes } from "node:crypto";
-import http from "node:http";
+import net from "node:net";
 import os from "node:os";
-import type { Duplex } from "node:stream";
 import type { CorralConfig } from "../../src/config.js";
 import { bufferedLogger, logger, type Logger } from "../../src/log.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
-import { AccessLog, pathWithoutQuery } from "./access-log.js";
+import { AccessLog } from "./access-log.js";
 import { ActivityReporter } from "./activity-reporter.js";
 import { admit, type Admission } from "./admission.js";
 import { AutoResumer, UNAVAILABLE_RETRY_AFTER_S } from "./auto-resume.js";
-import { createUpstreamDispatcher, forwardHttp } from "./forward.js";
-import { forwardUpgrade } from "./forward-upgrade.js";
+import { ClientConnection, type ConnectionContext } from "./client-connection.js";
 import { decide } from "./gate.js";
-import { sendError, writeRawError } from "./responses.js";
+import { routingHeaders, type RequestHead } from "./http1-parser.js";
 import { isTarget, resolveTarget, type Target } from "./resolve-target.js";
 import { RouteTable, type RouteSource } from "./route-table.js";
 import { upstreamOf } from "./upstream.js";
@@ -62,14 +62,9 @@ export interface ProxyHandle {
   close(): Promise<void>;
 }
 
-const TOKEN_HEADERS = ["x-corral-traffic-token", "e2b-traffic-access-token"] as const;
 const NO_TARGET = "request names no sandbox: use host <port>-<sandboxId>.<domain>, headers X-Corral-Sandbox-Id/Port, or path /sandboxes/<sandboxId>/<port>/";
-
-function tokenOf(req: http.IncomingMessage): string | undefined {
-  const h = req.headers;
-  const v = h[TOKEN_HEADERS[0]] ?? h[TOKEN_HEADERS[1]];
-  return Array.isArray(v) ? v[0] : v;
-}
+/** How often idle connections are swept and the coarse clock ticks. */
+const SWEEP_MS = 1_000;
 
 /**
  * Starts a replica: listens at once (so `/healthz` can answer 503 while
@@ -87,56 +82,15 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   const table = new RouteTable(nc, store, log, { tombstoneMs: config.tombstoneMs });
   const resumer = new AutoResumer(nc, log);
   const activity = new ActivityReporter(nc, proxyId, log);
-  const dispatcher = createUpstreamDispatcher();
+  const connections = new Set<ClientConnection>();
+  let onDrained: (() => void) | undefined;
 
   /** Forwards to the record's current endpoint and counts the request. */
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse, target: Target, record: StoredSandbox): void => {
+  const forward = (conn: ClientConnection, target: Target, record: StoredSandbox): void => {
     const upstream = upstreamOf(record, target.port);
-    if (typeof upstream === "string") return sendError(res, 502, upstream);
+    if (typeof upstream === "string") return conn.respondError(502, upstream);
     activity.record(record.nodeId, record.sandboxId, Date.now());
-    forwardHttp(req, res, upstream, target.path, target.port, dispatcher);
-  };
-
-  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    const startedAt = performance.now();
-    const url = req.url ?? "/";
-    const target = resolveTarget(req.headers.host, req.headers, url, domain);
-    if (accessLog.enabled) {
-      const socket = req.socket;
-      const bytesBefore = socket.bytesWritten;
-      res.once("close", () =>
-        accessLog.write({
-          sandboxId: isTarget(target) ? target.sandboxId : null,
-          port: isTarget(target) ? target.port : null,
-          method: req.method,
-          path: pathWithoutQuery(url),
-          status: res.statusCode,
-          durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
-          bytes: socket.bytesWritten - bytesBefore,
-        }),
-      );
-    }
-    if (target === null) {
-      if (url === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
-        if (table.ready) {
-          res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-store" });
-          res.end(JSON.stringify({ status: "ok", sandboxes: table.size }));
-        } else sendError(res, 503, "proxy is not synced with the sandbox store", UNAVAILABLE_RETRY_AFTER_S);
-        return;
-      }
-      return sendError(res, 404, NO_TARGET);
-    }
-    if (!isTarget(target)) return sendError(res, 404, target.message);
-    const token = tokenOf(req);
-    const record = table.get(target.sandboxId);
-    // Fast path: running and authorized, straight from the view.
-    if (record !== undefined && decide(record, token).action === "forward") return forward(req, res, target, record);
-    // Slow path: the body waits in the socket (paused stream) until admitted.
-    void admitOrFail(target, token).then((a) => {
-      if (res.destroyed) return;
-      if (a.ok) forward(req, res, target, a.record);
-      else sendError(res, a.status, a.message, a.retryAfterS);
-    });
+    conn.forward(upstream, target.path, record);
   };
 
   const admitOrFail = (target: Target, token: string | undefined): Promise<Admission> =>
@@ -145,35 +99,65 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       return { ok: false, status: 503, message: "sandbox store is unavailable", retryAfterS: UNAVAILABLE_RETRY_AFTER_S } as const;
     });
 
-  /** Spliced WebSocket connections: the http server no longer tracks them, so `close` must. */
-  const upgraded = new Set<Duplex>();
-  const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const target = resolveTarget(req.headers.host, req.headers, req.url ?? "/", domain);
-    if (target === null) return writeRawError(socket, 404, NO_TARGET);
-    if (!isTarget(target)) return writeRawError(socket, 404, target.message);
-    socket.on("error", () => socket.destroy());
-    void admitOrFail(target, tokenOf(req)).then((a) => {
-      if (socket.destroyed) return;
-      if (!a.ok) return writeRawError(socket, a.status, a.message, a.retryAfterS);
-      const upstream = upstreamOf(a.record, target.port);
-      if (typeof upstream === "string") return writeRawError(socket, 502, upstream);
-      activity.record(a.record.nodeId, a.record.sandboxId, Date.now());
-      const closeConn = activity.openConnection(a.record.nodeId, a.record.sandboxId);
-      upgraded.add(socket);
-      socket.once("close", () => {
-        closeConn();
-        upgraded.delete(socket);
-      });
-      forwardUpgrade(req, socket, head, upstream, target.path, target.port);
-    });
+  const ctx: ConnectionContext = {
+    accessLog,
+    stopping: false,
+    clock: Date.now(),
+    route(conn: ClientConnection, req: RequestHead): void {
+      const url = req.url;
+      const target = resolveTarget(req.host, routingHeaders(req), url, domain);
+      if (target === null) {
+        if (url === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
+          if (table.ready) conn.respondJson(200, JSON.stringify({ status: "ok", sandboxes: table.size }));
+          else conn.respondError(503, "proxy is not synced with the sandbox store", UNAVAILABLE_RETRY_AFTER_S);
+          return;
+        }
+        return conn.respondError(404, NO_TARGET);
+      }
+      if (!isTarget(target)) return conn.respondError(404, target.message);
+      conn.setTarget(target.sandboxId, target.port);
+      const record = table.get(target.sandboxId);
+      // Fast path: running and authorized, straight from the view.
+      if (record !== undefined && decide(record, req.token).action === "forward") return forward(conn, target, record);
+      // Slow path: the connection stops reading until admitted.
+      conn.hold();
+      admitOrFail(target, req.token)
+        .then((a) => {
+          if (!conn.open) return;
+          if (a.ok) forward(conn, target, a.record);
+          else conn.respondError(a.status, a.message, a.retryAfterS);
+        })
+        .catch((err: unknown) => {
+          // A bug, not a client's doing: cut this connection, keep the replica.
+          log.error({ err, sandboxId: target.sandboxId }, "answering a request failed");
+          conn.destroy();
+        });
+    },
+    spliced(_conn: ClientConnection, record: StoredSandbox): () => void {
+      return activity.openConnection(record.nodeId, record.sandboxId);
+    },
+    closed(conn: ClientConnection): void {
+      connections.delete(conn);
+      if (onDrained !== undefined && inFlight() === 0) onDrained();
+    },
   };
 
-  const server = http.createServer({ keepAlive: true, noDelay: true }, onRequest);
-  server.on("upgrade", onUpgrade);
-  // Long uploads and downloads are legitimate through a sandbox proxy: no
-  // whole-request deadline (headers still have one).
-  server.requestTimeout = 0;
-  server.on("clientError", (_err, socket) => writeRawError(socket, 400, "malformed request"));
+  /** Connections that are not spliced WebSockets (what a stop waits for). */
+  const inFlight = (): number => {
+    let n = 0;
+    for (const c of connections) if (!c.spliced) n++;
+    return n;
+  };
+
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    if (ctx.stopping) return void socket.destroy();
+    connections.add(new ClientConnection(socket, ctx));
+  });
+  const sweep = setInterval(() => {
+    const now = (ctx.clock = Date.now());
+    for (const c of connections) c.sweep(now);
+  }, SWEEP_MS);
+  sweep.unref();
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -185,6 +169,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   try {
     await table.start();
   } catch (err) {
+    clearInterval(sweep);
     server.close();
     table.close();
     throw err;
@@ -197,17 +182,24 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   return {
     port,
     async close() {
-      // server.close() stops accepting and closes idle keep-alive connections;
-      // its callback runs once the requests in flight are done.
-      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, options.drainMs ?? 5_000)))]);
-      clearTimeout(timer);
-      server.closeAllConnections();
-      for (const s of upgraded) s.destroy();
+      // Stop accepting; idle connections close now, the others after their
+      // response (they see `stopping`), spliced ones at the end.
+      const listening = new Promise<void>((resolve) => server.close(() => resolve()));
+      ctx.stopping = true;
+      for (const c of connections) if (c.idle) c.destroy();
+      if (inFlight() > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          onDrained = resolve;
+          timer = setTimeout(resolve, options.drainMs ?? 5_000);
+        });
+        clearTimeout(timer);
+      }
+      for (const c of connections) c.destroy();
+      clearInterval(sweep);
       table.close();
       activity.stop();
-      await Promise.all([drained, dispatcher.destroy()]);
+      await listening;
       accessLog.flush();
     },
   };

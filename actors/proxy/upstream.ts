@@ -20,14 +20,10 @@ export function upstreamOf(record: StoredSandbox, sandboxPort: number): Upstream
   const endpoint = record.internal.endpoint;
   if (endpoint === null) return "sandbox has no network endpoint";
   const ports = endpoint.ports;
-  // for..in avoids allocating Object.keys() on the hot path just to test emptiness.
-  let empty = true;
-  for (const _ in ports) {
-    empty = false;
-    break;
-  }
-  if (empty) return { host: endpoint.host, port: sandboxPort };
-  const mapped = ports[String(sandboxPort)];
-  if (mapped === undefined) return `sandbox port ${sandboxPort} is not exposed`;
-  return { host: endpoint.host, port: mapped };
+  // A numeric key is an element lookup (no string built); the emptiness test
+  // (for..in, no Object.keys() array) runs only when the port is not mapped.
+  const mapped = ports[sandboxPort];
+  if (mapped !== undefined) return { host: endpoint.host, port: mapped };
+  for (const _ in ports) return `sandbox port ${sandboxPort} is not exposed`;
+  return { host: endpoint.host, port: sandboxPort };
 }

@@ -48,6 +48,21 @@ describe("gate decision table", () => {
     expect(decide(makeStoredSandbox({ internal: { secure: true, tokenHash: null } }), token)).toMatchObject({ status: 403 });
   });
 
+  it("remembers a verified token per record without weakening the check", () => {
+    const record = makeStoredSandbox({ internal: { secure: true, tokenHash } });
+    expect(decide(record, token).action).toBe("forward");
+    expect(decide(record, token).action).toBe("forward");
+    // Same length, one character off; then another token entirely.
+    const off = token.slice(0, -1) + (token.endsWith("A") ? "B" : "A");
+    expect(decide(record, off)).toMatchObject({ status: 403 });
+    expect(decide(record, newTrafficToken())).toMatchObject({ status: 403 });
+    // A record whose hash changed in place never admits the remembered token.
+    const other = newTrafficToken();
+    record.internal.tokenHash = hashTrafficToken(other);
+    expect(decide(record, token)).toMatchObject({ status: 403 });
+    expect(decide(record, other).action).toBe("forward");
+  });
+
   it("ignores tokens for a sandbox created with secure: false", () => {
     const record = makeStoredSandbox({ internal: { secure: false, tokenHash } });
     expect(decide(record, undefined).action).toBe("forward");

@@ -1,11 +1,18 @@
 // Header rewriting on the proxy hop (issue 6): hop-by-hop, tokens, X-Forwarded-*.
 import { describe, expect, it } from "vitest";
 import { pathWithoutQuery } from "../../actors/proxy/access-log.js";
-import { clientResponseHeaders, upstreamRequestHeaders } from "../../actors/proxy/headers.js";
+import { rewriteRequestHeaders, rewriteResponseHeaders, writeHead } from "../../actors/proxy/headers.js";
+import { findHeadEnd, parseRequestHead } from "../../actors/proxy/http1-parser.js";
 
 const pairs = (flat: string[]) => Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i]!.toLowerCase(), flat[2 * i + 1]!]);
 
-describe("upstreamRequestHeaders", () => {
+/** The pairs a rewrite keeps, then the appended ones. */
+function rewritten(raw: string[], keep: boolean[], append: string[] = []): string[][] {
+  const kept = raw.filter((_, i) => keep[i >> 1]);
+  return pairs([...kept, ...append]);
+}
+
+describe("rewriteRequestHeaders", () => {
   const raw = [
     "Host", "8080-x.corral.localhost", "Connection", "keep-alive, X-Secret-Hop", "Keep-Alive", "timeout=5", "X-Secret-Hop", "1",
     "X-Corral-Traffic-Token", "tok1", "e2b-traffic-access-token", "tok2", "X-Corral-Sandbox-Id", "id", "X-Corral-Sandbox-Port", "80",
@@ -13,11 +20,14 @@ describe("upstreamRequestHeaders", () => {
     "Transfer-Encoding", "chunked", "Accept", "*/*", "Upgrade", "websocket", "Expect", "100-continue", "Host", "evil.example",
   ];
 
-  it("drops hop-by-hop, Connection-named, token, routing, framing and expect headers and a second Host; sets X-Forwarded-*", () => {
-    const out = pairs(upstreamRequestHeaders(raw, { clientIp: "127.0.0.1", proto: "http" }, false));
-    expect(out).toEqual([
+  it("drops hop-by-hop, Connection-named, token and routing headers and a second Host; keeps framing and Expect; sets X-Forwarded-*", () => {
+    const { keep, append } = rewriteRequestHeaders(raw, { clientIp: "127.0.0.1", proto: "http" }, false);
+    expect(rewritten(raw, keep, append)).toEqual([
       ["host", "8080-x.corral.localhost"],
+      // The body is forwarded byte for byte: its framing header goes with it.
+      ["transfer-encoding", "chunked"],
       ["accept", "*/*"],
+      ["expect", "100-continue"],
       ["x-forwarded-for", "10.0.0.1, 127.0.0.1"],
       ["x-forwarded-proto", "http"],
       ["x-forwarded-host", "8080-x.corral.localhost"],
@@ -25,16 +35,43 @@ describe("upstreamRequestHeaders", () => {
   });
 
   it("keeps the upgrade handshake for WebSockets", () => {
-    const out = pairs(upstreamRequestHeaders(raw, { clientIp: "127.0.0.1", proto: "http" }, true));
+    const { keep, append } = rewriteRequestHeaders(raw, { clientIp: "127.0.0.1", proto: "http" }, true);
+    const out = rewritten(raw, keep, append);
     expect(out.slice(-2)).toEqual([["connection", "Upgrade"], ["upgrade", "websocket"]]);
     expect(out.map(([n]) => n)).not.toContain("x-corral-traffic-token");
   });
 });
 
-describe("clientResponseHeaders", () => {
-  it("drops hop-by-hop headers and transfer-encoding (node re-frames the body)", () => {
-    const out = pairs(clientResponseHeaders(["Content-Type", "text/plain", "Connection", "close, X-Hop", "X-Hop", "1", "Transfer-Encoding", "chunked", "Keep-Alive", "timeout=5", "Set-Cookie", "a=1", "Set-Cookie", "b=2"]));
-    expect(out).toEqual([["content-type", "text/plain"], ["set-cookie", "a=1"], ["set-cookie", "b=2"]]);
+describe("rewriteResponseHeaders", () => {
+  it("drops hop-by-hop and Connection-named headers; keeps the body framing (forwarded as is)", () => {
+    const raw = ["Content-Type", "text/plain", "Connection", "close, X-Hop", "X-Hop", "1", "Transfer-Encoding", "chunked", "Keep-Alive", "timeout=5", "Set-Cookie", "a=1", "Set-Cookie", "b=2"];
+    expect(rewritten(raw, rewriteResponseHeaders(raw))).toEqual([["content-type", "text/plain"], ["transfer-encoding", "chunked"], ["set-cookie", "a=1"], ["set-cookie", "b=2"]]);
+  });
+});
+
+describe("writeHead", () => {
+  const parse = (text: string) => {
+    const buf = Buffer.from(text, "latin1");
+    return { buf, req: parseRequestHead(buf, 0, findHeadEnd(buf, 0)) };
+  };
+
+  it("copies the kept lines as they came, appends, and puts the body after the empty line", () => {
+    const { buf, req } = parse("GET /a HTTP/1.1\r\nHost: h\r\nX-Corral-Traffic-Token: t\r\nAccept:  */*\r\nConnection: close\r\n\r\n");
+    const { keep, append } = rewriteRequestHeaders(req.raw, { clientIp: "10.0.0.9", proto: "http" }, false);
+    expect(writeHead(buf, req, null, keep, append, false, null).toString("latin1")).toBe(
+      "GET /a HTTP/1.1\r\nHost: h\r\nAccept:  */*\r\nX-Forwarded-For: 10.0.0.9\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: h\r\n\r\n",
+    );
+    expect(writeHead(buf, req, "GET /b HTTP/1.1", [false, false, true, false], null, true, Buffer.from("xy")).toString("latin1")).toBe(
+      "GET /b HTTP/1.1\r\nAccept:  */*\r\nConnection: close\r\n\r\nxy",
+    );
+  });
+
+  it("handles a head without headers and a last header that is kept or dropped", () => {
+    const { buf, req } = parse("GET / HTTP/1.0\r\n\r\n");
+    expect(writeHead(buf, req, null, [], null, false, null).toString("latin1")).toBe("GET / HTTP/1.0\r\n\r\n");
+    const two = parse("GET / HTTP/1.1\r\nA: 1\r\nHost: h\r\n\r\n");
+    expect(writeHead(two.buf, two.req, null, [false, true], null, false, null).toString("latin1")).toBe("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    expect(writeHead(two.buf, two.req, null, [true, false], null, false, null).toString("latin1")).toBe("GET / HTTP/1.1\r\nA: 1\r\n\r\n");
   });
 });
 
