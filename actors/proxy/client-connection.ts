@@ -289,6 +289,11 @@ export class ClientConnection implements UpstreamOwner {
     const close = this.#closeAfter || !this.#reqBody.done || req.upgrade || this.ctx.stopping;
     let text = body === null ? errorResponse(status, message, close, retryAfterS) : jsonResponse(status, body, close);
     if (req.method === "HEAD") text = text.slice(0, text.indexOf("\r\n\r\n") + 4);
+    // A pre-connection for a request answered here (resume refused) is not kept around.
+    if (this.#upstream !== null && this.#upstream.preopened && this.#upstream.served === 0) {
+      this.#upstream.destroy();
+      this.#upstream = null;
+    }
     this.#status = status;
     this.#bytes = Buffer.byteLength(text);
     this.#responseStarted = true;
@@ -298,6 +303,21 @@ export class ClientConnection implements UpstreamOwner {
     if (close) return this.#end();
     this.#unpause(PAUSE_GATE);
     this.#finish();
+  }
+
+  /**
+   * Opens the upstream socket while the request waits for an auto-resume: a
+   * frozen sandbox's kernel still completes the TCP handshake, so once the
+   * sandbox runs the request goes out at once, and its server accepts the
+   * connection while the node is still writing the `running` record. Not
+   * done when a reusable socket to that address is already pinned.
+   */
+  preconnect(upstream: Upstream): void {
+    const up = this.#upstream;
+    if (up !== null && up.canReuse(upstream.host, upstream.port)) return;
+    up?.destroy();
+    const early = (this.#upstream = new UpstreamConnection(upstream.host, upstream.port, this));
+    early.preopened = true;
   }
 
   /** Forwards the request to `upstream` (`path`: the request target upstream). */
@@ -386,7 +406,7 @@ export class ClientConnection implements UpstreamOwner {
     if (this.#state !== State.Exchange || this.#responseDone) return;
     // The keep-alive race: a reused socket that the sandbox closed as it was
     // reused. Replay once when nothing was sent but the head.
-    if (!up.answered && this.#replayable && up.served > 0) {
+    if (!up.answered && this.#replayable && (up.served > 0 || up.preopened)) {
       this.#replayable = false;
       const fresh = (this.#upstream = new UpstreamConnection(up.host, up.port, this));
       fresh.send(this.#upstreamHead!, this.#req!.method === "HEAD", false, this.#req!.minor === 0);

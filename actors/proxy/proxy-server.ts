@@ -117,10 +117,15 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       if (!isTarget(target)) return conn.respondError(404, target.message);
       conn.setTarget(target.sandboxId, target.port);
       const record = table.get(target.sandboxId);
+      const action = record === undefined ? undefined : decide(record, req.token).action;
       // Fast path: running and authorized, straight from the view.
-      if (record !== undefined && decide(record, req.token).action === "forward") return forward(conn, target, record);
+      if (action === "forward") return forward(conn, target, record!);
       // Slow path: the connection stops reading until admitted.
       conn.hold();
+      if (action === "resume") {
+        const upstream = upstreamOf(record!, target.port);
+        if (typeof upstream !== "string") conn.preconnect(upstream);
+      }
       admitOrFail(target, req.token)
         .then((a) => {
           if (!conn.open) return;

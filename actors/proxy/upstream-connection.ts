@@ -103,9 +103,20 @@ export class UpstreamConnection {
     this.socket.on("drain", () => this.owner.upstreamDrained());
   }
 
-  /** Alive and idle: may carry a request to `host:port`. */
+  /**
+   * Opened ahead of its first request (`ClientConnection.preconnect`): like a
+   * reused socket, it may have been closed by the sandbox before the request
+   * went out, so a body-less request that finds it dead is replayed once.
+   */
+  preopened = false;
+
+  /**
+   * Alive, connected and idle: may carry a request to `host:port`. A socket
+   * still connecting is not taken: a pre-connection to a stopped sandbox's old
+   * address may be waiting for SYN retries (seconds), not for a handshake.
+   */
   canReuse(host: string, port: number): boolean {
-    return this.#state === State.Idle && this.#reusable && this.port === port && this.host === host && !this.socket.destroyed;
+    return this.#state === State.Idle && this.#reusable && this.port === port && this.host === host && !this.socket.destroyed && !this.socket.connecting;
   }
 
   /**

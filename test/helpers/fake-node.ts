@@ -35,6 +35,8 @@ export interface FakeNode {
   readonly transitions: Map<SandboxId, number>;
   /** Sandboxes whose resume is refused with `capacity_exhausted`. */
   readonly refuseCapacity: Set<SandboxId>;
+  /** Holds every resume (before it reads the record) until the returned function is called. */
+  holdResumes(): () => void;
   stop(): Promise<void>;
 }
 
@@ -53,10 +55,12 @@ export async function startFakeNode({ nc, nodeId, store, docker }: FakeNodeOptio
   const requests = new Map<SandboxId, number>();
   const transitions = new Map<SandboxId, number>();
   const refuseCapacity = new Set<SandboxId>();
+  let held: Promise<void> = Promise.resolve();
   // The node actor's mailbox, reduced to a promise chain per sandbox.
   const mailbox = new Map<SandboxId, Promise<void>>();
 
   const resume = async (msg: Msg, id: SandboxId): Promise<void> => {
+    await held;
     const current = await store.get(id);
     if (current === null) return replyError(msg, "not_found", `sandbox ${id} not found`);
     if (current.state === "killing" || current.state === "killed") return replyError(msg, "gone", `sandbox ${id} is ${current.state}`);
@@ -93,6 +97,11 @@ export async function startFakeNode({ nc, nodeId, store, docker }: FakeNodeOptio
     requests,
     transitions,
     refuseCapacity,
+    holdResumes() {
+      let release = () => {};
+      held = new Promise((resolve) => (release = resolve));
+      return release;
+    },
     async stop() {
       sub.unsubscribe();
       await Promise.allSettled(mailbox.values());

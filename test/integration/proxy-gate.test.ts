@@ -245,6 +245,24 @@ describe("proxy edges", () => {
     expect(seen.headers["x-forwarded-host"]).toBe(`127.0.0.1:${proxy.port}`);
   });
 
+  it("auto-resume: the upstream connection is opened while the resume is in flight, the request sent once it is running", async () => {
+    const r = echoRecord();
+    const id = await put({ ...r, state: "paused", endAt: null, lifecycle: lifecycle(true), internal: { ...r.internal, handle: null } });
+    const release = fake.holdResumes();
+    try {
+      const accepted = new Promise((resolve) => echo.once("connection", resolve));
+      const reply = httpRequest(proxy.port, `/sandboxes/${id}/3000/echo`, { "X-Corral-Traffic-Token": "t0ken" });
+      await accepted;
+      expect(await stillPending(reply)).toBe(true);
+      expect((await store.get(id))?.state).toBe("paused");
+      release();
+      expect((await reply).status).toBe(200);
+    } finally {
+      release();
+    }
+    expect(fake.transitions.get(id)).toBe(1);
+  });
+
   it("answers 502 for a port the process driver did not map", async () => {
     const id = await put(echoRecord());
     const reply = await via("path", proxy.port, id, 8080, "/", { token: "t0ken" });
