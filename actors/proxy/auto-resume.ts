@@ -66,7 +66,9 @@ export class AutoResumer {
     const started = Date.now();
     try {
       const { record } = await requestNode(this.nc, nodeId, { op: "resume", sandboxId }, Math.max(1, timeoutMs));
-      this.log.info({ sandboxId, revision: record.revision, durationMs: Date.now() - started }, "auto-resumed");
+      const durationMs = Date.now() - started;
+      // Logged after the waiting requests went on (a synchronous stdout write is not their business).
+      setImmediate(() => this.log.info({ sandboxId, revision: record.revision, durationMs }, "auto-resumed"));
       return { ok: true, record };
     } catch (err) {
       if (err instanceof CorralError && !(err instanceof NodeUnreachableError)) {

@@ -124,7 +124,8 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       conn.hold();
       if (action === "resume") {
         const upstream = upstreamOf(record!, target.port);
-        if (typeof upstream !== "string") conn.preconnect(upstream);
+        // After the resume request has left (admit sends it from a microtask): the handshake has ~10 ms to happen.
+        if (typeof upstream !== "string") setImmediate(() => conn.open && conn.preconnect(upstream));
       }
       admitOrFail(target, req.token)
         .then((a) => {
