@@ -56,6 +56,7 @@ export async function startFakeNode({ nc, nodeId, store, docker }: FakeNodeOptio
   const transitions = new Map<SandboxId, number>();
   const refuseCapacity = new Set<SandboxId>();
   let held: Promise<void> = Promise.resolve();
+  let releaseHeld = () => {};
   // The node actor's mailbox, reduced to a promise chain per sandbox.
   const mailbox = new Map<SandboxId, Promise<void>>();
 
@@ -98,11 +99,12 @@ export async function startFakeNode({ nc, nodeId, store, docker }: FakeNodeOptio
     transitions,
     refuseCapacity,
     holdResumes() {
-      let release = () => {};
-      held = new Promise((resolve) => (release = resolve));
-      return release;
+      held = new Promise((resolve) => (releaseHeld = resolve));
+      return releaseHeld;
     },
     async stop() {
+      // A test that failed while holding resumes must not hang the cleanup.
+      releaseHeld();
       sub.unsubscribe();
       await Promise.allSettled(mailbox.values());
     },
