@@ -28,27 +28,31 @@ function tableWith(record: StoredSandbox): RouteTable {
   return table;
 }
 
-/** A resumer whose one reply the test settles by hand. */
-function scriptedResumer(): { resumer: AutoResumer; calls: StoredSandbox[]; answer: (o: ResumeOutcome) => void } {
+/** Pending timers of this process: a route-table waiter holds one until it is settled. */
+const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
+
+/**
+ * A paused auto-resume sandbox in a fresh table, and `admit` started on it
+ * with a resumer whose one reply the test settles by hand (`answer`).
+ */
+async function admitPaused() {
+  const r = paused();
+  const table = tableWith(r);
   const calls: StoredSandbox[] = [];
   let answer: (o: ResumeOutcome) => void = () => {};
   const reply = new Promise<ResumeOutcome>((resolve) => (answer = resolve));
   const resumer = { resume: (record: StoredSandbox) => (calls.push(record), reply) } as unknown as AutoResumer;
-  return { resumer, calls, answer: (o) => answer(o) };
+  const timersBefore = timers();
+  const admitted = admit(table, resumer, r.sandboxId, undefined, WAIT_MS);
+  await Promise.resolve();
+  return { r, table, calls, answer, admitted, timersBefore };
 }
 
 const next = (r: StoredSandbox, state: StoredSandbox["state"]): StoredSandbox => ({ ...r, state, revision: r.revision + 1 });
 
-/** Pending timers of this process: a route-table waiter holds one until it is settled. */
-const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
-
 describe("admit: paused + autoResume", () => {
   it("goes on with the broadcast running record before the owner replies", async () => {
-    const r = paused();
-    const table = tableWith(r);
-    const { resumer, calls } = scriptedResumer();
-    const admitted = admit(table, resumer, r.sandboxId, undefined, WAIT_MS);
-    await Promise.resolve();
+    const { r, table, calls, admitted } = await admitPaused();
     const resuming = next(r, "resuming");
     const running = { ...next(resuming, "running"), endAt: Date.now() + 60_000 };
     table.apply(resuming);
@@ -58,39 +62,25 @@ describe("admit: paused + autoResume", () => {
   });
 
   it("goes on with the owner's reply when the broadcast has not arrived", async () => {
-    const r = paused();
-    const table = tableWith(r);
-    const { resumer, answer } = scriptedResumer();
-    const before = timers();
-    const admitted = admit(table, resumer, r.sandboxId, undefined, WAIT_MS);
-    await Promise.resolve();
+    const { r, table, answer, admitted, timersBefore } = await admitPaused();
     const running = { ...next(next(r, "resuming"), "running"), endAt: Date.now() + 60_000 };
     answer({ ok: true, record: running });
     await expect(admitted).resolves.toEqual({ ok: true, record: running });
     expect(table.get(r.sandboxId)).toEqual(running);
-    expect(timers()).toBe(before);
+    expect(timers()).toBe(timersBefore);
   });
 
   it("answers the owner's refusal even though a resuming record was broadcast", async () => {
-    const r = paused();
-    const table = tableWith(r);
-    const { resumer, answer } = scriptedResumer();
-    const before = timers();
-    const admitted = admit(table, resumer, r.sandboxId, undefined, WAIT_MS);
-    await Promise.resolve();
+    const { r, table, answer, admitted, timersBefore } = await admitPaused();
     table.apply(next(r, "resuming"));
     answer({ ok: false, code: "capacity_exhausted", message: "node n1 cannot resume: 512 MB short" });
     await expect(admitted).resolves.toMatchObject({ ok: false, status: 503, retryAfterS: 5 });
     // The wait for a running broadcast was released, not left to its 2 s timeout.
-    expect(timers()).toBe(before);
+    expect(timers()).toBe(timersBefore);
   });
 
   it("a resume that failed back to paused is answered from the reply, not guessed from the broadcast", async () => {
-    const r = paused();
-    const table = tableWith(r);
-    const { resumer, answer } = scriptedResumer();
-    const admitted = admit(table, resumer, r.sandboxId, undefined, WAIT_MS);
-    await Promise.resolve();
+    const { r, table, answer, admitted } = await admitPaused();
     const resuming = next(r, "resuming");
     table.apply(resuming);
     table.apply(next(resuming, "paused"));
