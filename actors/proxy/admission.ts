@@ -89,7 +89,15 @@ async function resumedFirst(table: RouteTable, resumer: AutoResumer, current: St
   }
 }
 
-export async function admit(table: RouteTable, resumer: AutoResumer, id: SandboxId, token: string | undefined, waitMs: number): Promise<Admission> {
+export async function admit(
+  table: RouteTable,
+  resumer: AutoResumer,
+  id: SandboxId,
+  token: string | undefined,
+  waitMs: number,
+  /** Called with the paused record just before each resume request is sent. */
+  onResume?: (paused: StoredSandbox) => void,
+): Promise<Admission> {
   const deadline = Date.now() + waitMs;
   let record = await table.lookup(id);
   let resumes = 0;
@@ -115,6 +123,7 @@ export async function admit(table: RouteTable, resumer: AutoResumer, id: Sandbox
     }
     // d.action === "resume"
     if (resumes++ >= MAX_RESUMES_PER_REQUEST) return refused(503, "sandbox did not stay resumed", UNAVAILABLE_RETRY_AFTER_S);
+    onResume?.(current);
     const outcome = await resumedFirst(table, resumer, current, remainingMs);
     if (!outcome.ok) {
       const answer = resumeRefusal(outcome.code, outcome.message);

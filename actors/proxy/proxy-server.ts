@@ -93,8 +93,8 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     conn.forward(upstream, target.path, record);
   };
 
-  const admitOrFail = (target: Target, token: string | undefined): Promise<Admission> =>
-    admit(table, resumer, target.sandboxId, token, config.proxyWaitMs).catch((err: unknown) => {
+  const admitOrFail = (target: Target, token: string | undefined, onResume?: (paused: StoredSandbox) => void): Promise<Admission> =>
+    admit(table, resumer, target.sandboxId, token, config.proxyWaitMs, onResume).catch((err: unknown) => {
       log.warn({ err, sandboxId: target.sandboxId }, "admission failed");
       return { ok: false, status: 503, message: "sandbox store is unavailable", retryAfterS: UNAVAILABLE_RETRY_AFTER_S } as const;
     });
@@ -117,17 +117,16 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       if (!isTarget(target)) return conn.respondError(404, target.message);
       conn.setTarget(target.sandboxId, target.port);
       const record = table.get(target.sandboxId);
-      const action = record === undefined ? undefined : decide(record, req.token).action;
       // Fast path: running and authorized, straight from the view.
-      if (action === "forward") return forward(conn, target, record!);
+      if (record !== undefined && decide(record, req.token).action === "forward") return forward(conn, target, record);
       // Slow path: the connection stops reading until admitted.
       conn.hold();
-      if (action === "resume") {
-        const upstream = upstreamOf(record!, target.port);
-        // After the resume request has left (admit sends it from a microtask): the handshake has ~10 ms to happen.
+      const preconnect = (paused: StoredSandbox) => {
+        const upstream = upstreamOf(paused, target.port);
+        // After the resume request has left (it is flushed from a microtask): the handshake has ~10 ms to happen.
         if (typeof upstream !== "string") setImmediate(() => conn.open && conn.preconnect(upstream));
-      }
-      admitOrFail(target, req.token)
+      };
+      admitOrFail(target, req.token, preconnect)
         .then((a) => {
           if (!conn.open) return;
           if (a.ok) forward(conn, target, a.record);

@@ -139,7 +139,7 @@ describe("node actor with the docker driver", () => {
     // The retry (backoff 500 ms) completes the pause the client asked for.
     await waitUntil(async () => (await client.get(s.sandboxId)).state === "paused", { what: "the retried pause", timeoutMs: 10_000 });
     expect(await containerState(docker, await handleOf(s.sandboxId))).toBe("paused");
-    expect(transitions(s.sandboxId)).toEqual([
+    expect(await settledEvents(s.sandboxId, 6)).toEqual([
       "->starting:create",
       "starting>running:started",
       "running>pausing:pause",
@@ -152,7 +152,7 @@ describe("node actor with the docker driver", () => {
     await expect(client.resume(s.sandboxId)).rejects.toMatchObject({ code: "unavailable" });
     expect(await client.get(s.sandboxId)).toMatchObject({ state: "paused", error: { op: "resume" } });
     expect(await containerState(docker, await handleOf(s.sandboxId))).toBe("paused");
-    expect(transitions(s.sandboxId).slice(-2)).toEqual(["paused>resuming:resume", "resuming>paused:resume_failed"]);
+    expect((await settledEvents(s.sandboxId, 8)).slice(-2)).toEqual(["paused>resuming:resume", "resuming>paused:resume_failed"]);
 
     // Remove fails once: stays killing (error recorded), retried with backoff, then killed.
     const handle = await handleOf(s.sandboxId);
@@ -160,6 +160,8 @@ describe("node actor with the docker driver", () => {
     const killed = await client.kill(s.sandboxId);
     expect(killed).toMatchObject({ state: "killed", killReason: "request" });
     expect(await containerState(docker, handle)).toBe("missing");
+    // Events are broadcasts: the reply can arrive before the last one.
+    await waitUntil(() => transitions(s.sandboxId).at(-1) === "killing>killed:killed", { what: "the killed event" });
     expect(transitions(s.sandboxId).slice(-3)).toEqual(["paused>killing:kill", "killing>killing:remove_failed", "killing>killed:killed"]);
   });
 
@@ -172,7 +174,7 @@ describe("node actor with the docker driver", () => {
     release();
     expect((await pausing).state).toBe("paused");
     expect(await killing).toMatchObject({ state: "killed", killReason: "request" });
-    expect(transitions(s.sandboxId).slice(2)).toEqual(["running>pausing:pause", "pausing>paused:paused", "paused>killing:kill", "killing>killed:killed"]);
+    expect((await settledEvents(s.sandboxId, 6)).slice(2)).toEqual(["running>pausing:pause", "pausing>paused:paused", "paused>killing:kill", "killing>killed:killed"]);
     expect(await docker.listContainers({ all: true, filters: { label: [`corral.sandbox-id=${s.sandboxId}`] } })).toEqual([]);
   });
 

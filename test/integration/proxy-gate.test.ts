@@ -245,12 +245,19 @@ describe("proxy edges", () => {
     expect(seen.headers["x-forwarded-host"]).toBe(`127.0.0.1:${proxy.port}`);
   });
 
-  it("auto-resume: the upstream connection is opened while the resume is in flight, the request sent once it is running", async () => {
+  it.each(["its broadcast", "the KV only (event missed)"])("auto-resume of a sandbox known to %s: the upstream connection is opened while the resume is in flight, the request sent once it is running", async (where) => {
     const r = echoRecord();
-    const id = await put({ ...r, state: "paused", endAt: null, lifecycle: lifecycle(true), internal: { ...r.internal, handle: null } });
+    const paused: StoredSandbox = { ...r, state: "paused", endAt: null, lifecycle: lifecycle(true), internal: { ...r.internal, handle: null } };
+    const id = paused.sandboxId;
+    // A raw put publishes no event: the replica finds the record with its KV read on the miss.
+    if (where.startsWith("the KV")) await rawKv.put(id, encodeMsgpack(paused));
+    else await put(paused);
     const release = fake.holdResumes();
     try {
-      const accepted = new Promise((resolve) => echo.once("connection", resolve));
+      const accepted = new Promise((resolve, reject) => {
+        echo.once("connection", resolve);
+        setTimeout(() => reject(new Error("the upstream saw no connection while the resume was held")), 10_000).unref();
+      });
       const reply = httpRequest(proxy.port, `/sandboxes/${id}/3000/echo`, { "X-Corral-Traffic-Token": "t0ken" });
       await accepted;
       expect(await stillPending(reply)).toBe(true);
