@@ -85,7 +85,9 @@ export class CorralClient {
   static async connect(options: CorralClientOptions = {}): Promise<CorralClient> {
     const url = options.natsUrl ?? defaultNatsUrl();
     try {
-      const nc = await natsConnect({ servers: url, name: "corral-client" });
+      // noAsyncTraces: nats.js would otherwise capture a stack trace per
+      // request; errors reach callers as CorralErrors (code + message) anyway.
+      const nc = await natsConnect({ servers: url, name: "corral-client", noAsyncTraces: true });
       return new CorralClient(nc, options, true);
     } catch (err) {
       throw new UnavailableError(`cannot connect to NATS at ${url}: ${(err as Error).message}`, { cause: err });
