@@ -5,8 +5,9 @@
  * traffic to the sandbox's current endpoint (`upstream-connection.ts`).
  *
  * Hot path (a running sandbox with a valid token): parse the head (string
- * ops), resolve the target, one Map lookup, the gate (one sha256 for secure
- * sandboxes), write the rewritten head on a socket pinned to the client
+ * ops), resolve the target, one Map lookup, the gate (for a secure sandbox a
+ * sha256 the first time, then a compare with the token remembered for that
+ * record), write the rewritten head on a socket pinned to the client
  * connection. No KV reads, no promises, no per-request closures. Everything
  * else goes through `admit`.
  */
