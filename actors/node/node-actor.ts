@@ -277,6 +277,8 @@ export class NodeActor {
       reply = failure(err);
     }
     if (msg.reply) msg.respond(encodeNodeReply(reply));
+    // The events of the writes behind this reply go out with it, in one socket write.
+    this.#store.flushEvents();
   }
 
   #onDriverEvent(event: DriverEvent): void {

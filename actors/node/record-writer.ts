@@ -22,7 +22,7 @@ import { createActor, fromCallback, type AnyActorRef } from "xstate";
 import { CorralError, InternalError, RevisionConflictError } from "../../src/errors.js";
 import type { NodeId, SandboxId } from "../../src/ids.js";
 import type { Logger } from "../../src/log.js";
-import type { StoredSandbox } from "../../src/schema/record.js";
+import { TRANSIENT_STATES, type StoredSandbox } from "../../src/schema/record.js";
 import type { SandboxStore } from "../../src/store/sandbox-store.js";
 import type { WriteRequest } from "../../machines/sandbox/index.js";
 
@@ -97,12 +97,28 @@ export class RecordWriter {
 
   #enqueue(request: WriteRequest): void {
     const id = request.record.sandboxId;
-    const previous = this.#chains.get(id) ?? Promise.resolve();
-    const next = previous.then(() => this.#apply(request));
+    const previous = this.#chains.get(id);
+    const next = previous ? previous.then(() => this.#apply(request)) : this.#startWrite(request);
     this.#chains.set(id, next);
     void next.finally(() => {
       if (this.#chains.get(id) === next) this.#chains.delete(id);
     });
+  }
+
+  /**
+   * Starts a write when nothing is in flight for its sandbox. A write into a
+   * transient state (pausing, resuming, killing) announces the driver call
+   * that the same transition starts: it leaves once that call's request has
+   * gone out (next macrotask), since the call is what the client waits for
+   * and the write's ack is needed only by the final write. Any other write
+   * (the outcome of a driver call) leaves at once, inside the transition,
+   * instead of after it and its observers. A crash between the driver call
+   * and the write is settled by reconciliation (record and container are
+   * compared at start-up; see reconcile.ts).
+   */
+  #startWrite(request: WriteRequest): Promise<void> {
+    if (!TRANSIENT_STATES.includes(request.record.state)) return this.#apply(request);
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#apply(request));
   }
 
   async #apply(request: WriteRequest): Promise<void> {

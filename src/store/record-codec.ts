@@ -7,6 +7,7 @@ import type { KvEntry } from "@nats-io/kv";
 import { encodeMsgpack, decodeMsgpack } from "../codec.js";
 import { InternalError } from "../errors.js";
 import { StoredSandboxSchema, type StoredSandbox } from "../schema/record.js";
+import { markChecked, recordProblem } from "./record-check.js";
 
 /** Result of decoding an entry: the record, or why its bytes are not one. */
 export type DecodedEntry = { ok: true; record: StoredSandbox } | { ok: false; reason: string };
@@ -30,17 +31,19 @@ export function decodeSandboxEntry(entry: KvEntry): DecodedEntry {
   }
   const parsed = StoredSandboxSchema.safeParse(raw);
   if (!parsed.success) return { ok: false, reason: parsed.error.message };
-  return { ok: true, record: { ...parsed.data, revision: entry.revision } };
+  return { ok: true, record: markChecked({ ...parsed.data, revision: entry.revision }) };
 }
 
 /**
  * Validates a record about to be written and encodes it. A record that fails
  * the schema is a bug in the code that decided it: `internal`, nothing written.
+ * `base`, the record it was decided from, lets the check skip the fields
+ * that did not change (./record-check.ts).
  */
-export function encodeSandboxForWrite(record: StoredSandbox): Uint8Array {
-  const parsed = StoredSandboxSchema.safeParse(record);
-  if (!parsed.success) {
-    throw new InternalError(`refusing to write an invalid record for ${record.sandboxId}: ${parsed.error.message}`);
+export function encodeSandboxForWrite(record: StoredSandbox, base?: StoredSandbox): Uint8Array {
+  const problem = recordProblem(record, base);
+  if (problem !== null) {
+    throw new InternalError(`refusing to write an invalid record for ${record.sandboxId}: ${problem}`);
   }
-  return encodeMsgpack(parsed.data);
+  return encodeMsgpack(record);
 }

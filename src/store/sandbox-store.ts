@@ -12,7 +12,7 @@ import type { KV, KvEntry } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { CorralConfig } from "../config.js";
 import { ConflictError, InternalError, NotFoundError, RevisionConflictError } from "../errors.js";
-import { publishEvent, type SandboxEventName } from "../events.js";
+import { publishEvent, type SandboxEvent, type SandboxEventName } from "../events.js";
 import type { SandboxId } from "../ids.js";
 import { logger } from "../log.js";
 import type { SandboxState, StoredSandbox } from "../schema/record.js";
@@ -22,6 +22,7 @@ import { mapStoreError } from "./kv-errors.js";
 import { latestEntries } from "./kv-scan.js";
 import { compileListQuery, selectPage, type ListPage, type ListQuery } from "./list-page.js";
 import { decodeSandboxEntry, encodeSandboxForWrite, isDeletion } from "./record-codec.js";
+import { withRevision } from "./record-check.js";
 
 export type { ListPage, ListQuery } from "./list-page.js";
 
@@ -60,6 +61,10 @@ function backoff(attempt: number): Promise<void> {
 
 /** Sandbox records with CAS writes and an event per write. */
 export class SandboxStore {
+  /** Events of acknowledged writes not yet published (`flushEvents`). */
+  readonly #outbox: SandboxEvent[] = [];
+  #flushScheduled = false;
+
   private constructor(
     private readonly nc: NatsConnection,
     private readonly kv: KV,
@@ -163,7 +168,7 @@ export class SandboxStore {
       if (decision.record.sandboxId !== id) {
         throw new InternalError(`decide for ${id} returned a record of ${decision.record.sandboxId}`);
       }
-      const value = encodeSandboxForWrite(decision.record);
+      const value = encodeSandboxForWrite(decision.record, latest);
       let revision: number;
       try {
         revision = await this.kv.update(key, value, latest.revision);
@@ -176,8 +181,8 @@ export class SandboxStore {
         await backoff(attempt);
         continue;
       }
-      // No await between the ack and the publish: events leave in the order
-      // this process's writes were acknowledged, i.e. in revision order.
+      // No await between the ack and queueing the event: events leave in the
+      // order this process's writes were acknowledged, i.e. in revision order.
       return this.published(latest.state, decision, revision);
     }
   }
@@ -187,21 +192,22 @@ export class SandboxStore {
    * is still at `base.revision` (the record this writer stored last), without
    * reading it first. One round trip instead of `mutate`'s two. Any other
    * revision is a `RevisionConflictError`; the caller then falls back to
-   * `mutate`, which re-reads and re-decides.
+   * `mutate`, which re-reads and re-decides. Its event is held until the
+   * caller's reply has gone out or the macrotask ends (`flushEvents`).
    */
   async updateAt(base: StoredSandbox, decision: WriteDecision): Promise<StoredSandbox> {
     if (decision.record.sandboxId !== base.sandboxId) {
       throw new InternalError(`updateAt for ${base.sandboxId} was given a record of ${decision.record.sandboxId}`);
     }
     const key = sandboxKey(base.sandboxId);
-    const value = encodeSandboxForWrite(decision.record);
+    const value = encodeSandboxForWrite(decision.record, base);
     let revision: number;
     try {
       revision = await this.kv.update(key, value, base.revision);
     } catch (err) {
       throw mapStoreError(err, { op: `update ${SANDBOX_BUCKET}/${key}`, key, expectedRevision: base.revision });
     }
-    return this.published(base.state, decision, revision);
+    return this.published(base.state, decision, revision, true);
   }
 
   /**
@@ -239,8 +245,31 @@ export class SandboxStore {
     }
   }
 
+  /**
+   * Publishes the events held so far. `updateAt` holds its event until the
+   * caller's reply has been sent (the node calls this right after sending
+   * it: the reply and the event then leave in one socket write) or until
+   * the current macrotask ends, whichever comes first. Other writes publish
+   * at once. Events leave in the order their writes were acknowledged.
+   */
+  flushEvents(): void {
+    this.#flushScheduled = false;
+    if (this.#outbox.length === 0) return;
+    const events = this.#outbox.splice(0);
+    for (const event of events) {
+      try {
+        publishEvent(this.nc, event);
+      } catch (err) {
+        // The write is durable; the caller was told so. Consumers that miss
+        // this event converge from the KV (DESIGN.md, "Events").
+        log.error({ err, sandboxId: event.sandboxId, revision: event.revision }, "event not published after a successful write");
+      }
+    }
+  }
+
   /** Flushes published events so none is lost when the caller closes the connection next. The connection itself is the caller's. */
   async close(): Promise<void> {
+    this.flushEvents();
     if (this.nc.isClosed()) return;
     try {
       await this.nc.flush();
@@ -249,24 +278,21 @@ export class SandboxStore {
     }
   }
 
-  /** Sets the new revision on the record and publishes its event; returns the record as persisted. */
-  private published(from: SandboxState | null, decision: WriteDecision, revision: number): StoredSandbox {
-    const record: StoredSandbox = { ...decision.record, revision };
-    try {
-      publishEvent(this.nc, {
-        sandboxId: record.sandboxId,
-        from,
-        to: record.state,
-        event: decision.event,
-        revision,
-        at: Date.now(),
-        nodeId: record.nodeId,
-        record,
-      });
-    } catch (err) {
-      // The write is durable; throwing now would tell the caller it failed.
-      // Consumers that miss this event converge from the KV (DESIGN.md, "Events").
-      log.error({ err, sandboxId: record.sandboxId, revision }, "event not published after a successful write");
+  /**
+   * Sets the new revision on the record and publishes its event, or with
+   * `held` queues it (see `flushEvents`); returns the record as persisted.
+   * Events leave in acknowledgement order either way: a publish first sends
+   * whatever is queued. Never throws: the write is durable, so a failure now
+   * would tell the caller it failed.
+   */
+  private published(from: SandboxState | null, decision: WriteDecision, revision: number, held = false): StoredSandbox {
+    const record = withRevision(decision.record, revision);
+    const event = { sandboxId: record.sandboxId, from, to: record.state, event: decision.event, revision, at: Date.now(), nodeId: record.nodeId, record };
+    this.#outbox.push(event);
+    if (!held) this.flushEvents();
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.flushEvents());
     }
     return record;
   }

@@ -150,6 +150,29 @@ describe("SandboxStore CAS and events", () => {
     expect(await settle()).toHaveLength(0);
   });
 
+  it("holds an updateAt event until flushEvents or the end of the macrotask, in acknowledgement order", async () => {
+    const { record: created } = await store.createIfAbsent(makeStoredSandbox());
+    const { settle, sub } = collect(created.sandboxId);
+    await nc.flush();
+    const first = await store.updateAt(created, { record: { ...created, endAt: created.endAt! + 1 }, event: "set_timeout" });
+    // Held: the flush's PING leaves before the event, so its PONG comes back first.
+    expect(await settle()).toHaveLength(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await settle()).map((e) => e.revision)).toEqual([first.revision]);
+
+    const second = await store.updateAt(first, { record: { ...first, endAt: first.endAt! + 1 }, event: "set_timeout" });
+    store.flushEvents(); // what the node does right after sending its reply
+    const third = await store.mutate(created.sandboxId, (l) => ({ record: { ...l, endAt: l.endAt! + 1 }, event: "refresh" }));
+    const events = await settle();
+    sub.unsubscribe();
+    expect(events.map((e) => [e.revision, e.event])).toEqual([
+      [first.revision, "set_timeout"],
+      [second.revision, "set_timeout"],
+      [third.revision, "refresh"],
+    ]);
+    expect(events[1]!.record).toEqual(second);
+  });
+
   it("refuses to write an invalid decided record", async () => {
     const { record: created } = await store.createIfAbsent(makeStoredSandbox());
     await expect(
