@@ -16,6 +16,7 @@ import type { TemplateRegistry } from "../../src/templates.js";
 import {
   sandboxMachine,
   type PauseSandboxInput,
+  type PauseSandboxOutput,
   type RemoveSandboxInput,
   type ResumeSandboxInput,
   type ResumeSandboxOutput,
@@ -69,8 +70,9 @@ export function provideDriverActors(deps: DriverActorDeps) {
           incarnation: record.internal.incarnation,
         });
       }),
-      pauseSandbox: fromPromise<void, PauseSandboxInput>(async ({ input }) => {
+      pauseSandbox: fromPromise<PauseSandboxOutput | void, PauseSandboxInput>(async ({ input }) => {
         await driver.pause(handleOf(input.record), pauseMode);
+        return { endpointKept: driver.keepsEndpointWhenPaused(pauseMode) };
       }),
       resumeSandbox: fromPromise<ResumeSandboxOutput, ResumeSandboxInput>(async ({ input }) => ({
         endpoint: await driver.resume(handleOf(input.record), pauseMode),

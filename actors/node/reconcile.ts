@@ -69,6 +69,11 @@ function killed(record: StoredSandbox, reason: StoredSandbox["killReason"], now:
   return { ...toKilled(record, now), killReason: record.killReason ?? reason, error };
 }
 
+/** A stopped container gave its address back (as `toPaused` records after a `stop`-mode pause). */
+function heldEndpoint(instance: DriverInstance): { endpoint?: null } {
+  return instance.state === "stopped" ? { endpoint: null } : {};
+}
+
 async function removeAll(deps: ReconcileDeps, instances: readonly DriverInstance[]): Promise<void> {
   for (const i of instances) await deps.driver.remove(i.handle);
 }
@@ -105,7 +110,8 @@ async function settle(deps: ReconcileDeps, record: StoredSandbox, instances: Dri
       stable = await writeIf(deps, record, { ...record, state: "running" }, "reconcile");
       drive = { type: "PAUSE" };
     } else {
-      stable = await writeIf(deps, record, { ...record, state: "paused", endAt: null, error: null, internal: { ...record.internal, attempts: 0 } }, "paused");
+      const internal = { ...record.internal, attempts: 0, ...heldEndpoint(instance) };
+      stable = await writeIf(deps, record, { ...record, state: "paused", endAt: null, error: null, internal }, "paused");
     }
   } else if (record.state === "resuming") {
     if (instance.state === "running" && instance.endpoint) {
@@ -113,7 +119,7 @@ async function settle(deps: ReconcileDeps, record: StoredSandbox, instances: Dri
       stable = await writeIf(deps, record, { ...resumed, error: null, internal: { ...record.internal, endpoint: instance.endpoint, attempts: 0 } }, "resumed");
     } else {
       // Not resumed yet: back to paused, then complete it.
-      stable = await writeIf(deps, record, { ...record, state: "paused", endAt: null }, "reconcile");
+      stable = await writeIf(deps, record, { ...record, state: "paused", endAt: null, internal: { ...record.internal, ...heldEndpoint(instance) } }, "reconcile");
       drive = { type: "RESUME" };
     }
   } else if (record.state === "running" && instance.state !== "running") {

@@ -16,6 +16,8 @@ import { dist, startCorralNode, startCorralProxy } from "./corral.mjs";
 import { request } from "./http.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Idle time before each resume measurement (the same for the three paths). */
+const IDLE_MS = 20;
 
 /** GET /id straight to a sandbox endpoint; resolves with the status. */
 function getId(endpoint) {
@@ -115,50 +117,51 @@ export async function runLifecycle({ natsUrl, driver, iterations, logDir }) {
   try {
     for (let i = 0; i < 3; i++) replicas.push(await startCorralProxy(natsUrl, { logFile: path.join(logDir, `corral-replica-${i}.log`) }));
 
-    // Raw floor: the driver resumes a sandbox it paused, then one GET /id straight to it.
+    // The three paths, interleaved per iteration so that a drift of the
+    // machine's speed during the run weighs on each the same, each after the
+    // same idle time:
+    // - raw floor: the driver resumes a sandbox it paused, then one GET /id straight to it;
+    // - the API's own resume, plus the same GET, without the proxy;
+    // - the cold path: paused by the API, woken by one request through a replica.
     const rawId = newSandboxId();
     const started = await raw.start({ sandboxId: rawId, nodeId: `${node.nodeId}-raw`, template: BASE_TEMPLATE, env: {}, resources: { cpu: 1, memoryMB: 128 }, incarnation: 1 });
     rawHandle = started.handle;
-    const rawMs = [];
-    for (let i = 0; i < iterations; i++) {
-      await raw.pause(rawHandle, "freeze");
-      const t0 = performance.now();
-      const r = await getId(await raw.resume(rawHandle, "freeze"));
-      if (r !== 200) throw new Error(`raw GET /id answered ${r}`);
-      rawMs.push(performance.now() - t0);
-    }
-
-    // The API's own resume (what the proxy asks for), plus the same GET, without the proxy.
     const api = await client.create({ timeoutMs: 3_600_000 });
     const { SandboxStore } = await dist("src/store/sandbox-store.js");
     const { resolveConfig } = await dist("src/config.js");
     const store = await SandboxStore.open(nc, resolveConfig());
     // Freeze-mode pauses keep the endpoint, so it is read once.
     const apiEndpoint = (await store.get(api.sandboxId)).internal.endpoint;
-    const apiMs = [];
-    for (let i = 0; i < iterations; i++) {
-      await client.pause(api.sandboxId);
-      const t0 = performance.now();
-      await client.resume(api.sandboxId);
-      const r = await getId(apiEndpoint);
-      if (r !== 200) throw new Error(`GET /id after the API resume answered ${r}`);
-      apiMs.push(performance.now() - t0);
-    }
-    await client.kill(api.sandboxId);
-
-    // Cold path through the proxy: paused by the API, woken by one request.
     const cold = await client.create({ timeoutMs: 3_600_000, lifecycle: { autoResume: true } });
     const via = replicas[0];
     const coldHeaders = { Host: `8080-${cold.sandboxId}.corral.localhost`, "X-Corral-Traffic-Token": cold.trafficToken };
+    const rawMs = [];
+    const apiMs = [];
     const coldMs = [];
     for (let i = 0; i < iterations; i++) {
+      await raw.pause(rawHandle, "freeze");
+      await sleep(IDLE_MS);
+      let t0 = performance.now();
+      const r = await getId(await raw.resume(rawHandle, "freeze"));
+      if (r !== 200) throw new Error(`raw GET /id answered ${r}`);
+      rawMs.push(performance.now() - t0);
+
+      await client.pause(api.sandboxId);
+      await sleep(IDLE_MS);
+      t0 = performance.now();
+      await client.resume(api.sandboxId);
+      const a = await getId(apiEndpoint);
+      if (a !== 200) throw new Error(`GET /id after the API resume answered ${a}`);
+      apiMs.push(performance.now() - t0);
+
       await client.pause(cold.sandboxId);
-      await sleep(20); // let the paused event reach the replica (it was published before the reply)
-      const t0 = performance.now();
-      const r = await request(via.port, "/id", coldHeaders);
-      if (r.status !== 200 || r.body !== cold.sandboxId) throw new Error(`cold path answered ${r.status}: ${r.body}`);
+      await sleep(IDLE_MS); // also lets the paused event reach the replica (it leaves with the reply)
+      t0 = performance.now();
+      const c = await request(via.port, "/id", coldHeaders);
+      if (c.status !== 200 || c.body !== cold.sandboxId) throw new Error(`cold path answered ${c.status}: ${c.body}`);
       coldMs.push(performance.now() - t0);
     }
+    await client.kill(api.sandboxId);
 
     // Convergence across three replicas.
     const conv = await client.create({ timeoutMs: 3_600_000 });

@@ -13,7 +13,7 @@
  */
 import { clearDeadline, startDeadline, type DeadlineLimits } from "../../src/lifecycle/deadline.js";
 import type { Endpoint, KillReason, StoredSandbox } from "../../src/schema/record.js";
-import type { KillRequestReason, StartSandboxOutput, WriteEventName } from "./types.js";
+import type { KillRequestReason, PauseSandboxOutput, StartSandboxOutput, WriteEventName } from "./types.js";
 
 /** The message of anything a driver actor rejected with. */
 export function errorMessage(error: unknown): string {
@@ -56,9 +56,15 @@ export function toPausing(record: StoredSandbox, retry: boolean): StoredSandbox 
   return { ...record, state: "pausing", internal: retry ? record.internal : withInternal(record, { attempts: 0 }) };
 }
 
-/** pausing -> paused: the deadline stops (`endAt` null); `timeoutMs` is kept for the resume. */
-export function toPaused(record: StoredSandbox): StoredSandbox {
-  return { ...clearDeadline(record), state: "paused", error: null, internal: withInternal(record, { attempts: 0 }) };
+/**
+ * pausing -> paused: the deadline stops (`endAt` null); `timeoutMs` is kept
+ * for the resume. A pause that gave the address back (`endpointKept: false`)
+ * drops the endpoint: nothing may be sent there until the resume says where
+ * the sandbox is.
+ */
+export function toPaused(record: StoredSandbox, output?: PauseSandboxOutput): StoredSandbox {
+  const endpoint = output?.endpointKept === false ? { endpoint: null } : {};
+  return { ...clearDeadline(record), state: "paused", error: null, internal: withInternal(record, { attempts: 0, ...endpoint }) };
 }
 
 /** pausing -> running: the error recorded, `endAt` unchanged, one more attempt counted. */

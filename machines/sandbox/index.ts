@@ -8,7 +8,7 @@
  * const machine = sandboxMachine.provide({
  *   actors: {
  *     startSandbox: fromPromise(async ({ input }) => driver.start(input.record)),   // -> { handle, endpoint }
- *     pauseSandbox: fromPromise(async ({ input }) => driver.pause(input.record)),
+ *     pauseSandbox: fromPromise(async ({ input }) => driver.pause(input.record)), // may return {endpointKept}
  *     resumeSandbox: fromPromise(async ({ input }) => driver.resume(input.record)), // -> { endpoint }
  *     removeSandbox: fromPromise(async ({ input, signal }) => { await sleep(input.delayMs, signal); await driver.remove(input.record); }),
  *   },
@@ -77,6 +77,7 @@ export {
   type StartSandboxInput,
   type StartSandboxOutput,
   type PauseSandboxInput,
+  type PauseSandboxOutput,
   type ResumeSandboxInput,
   type ResumeSandboxOutput,
   type RemoveSandboxInput,

@@ -29,6 +29,7 @@ import {
 import { initialContext } from "./context.js";
 import type {
   PauseSandboxInput,
+  PauseSandboxOutput,
   RemoveSandboxInput,
   ResumeSandboxInput,
   ResumeSandboxOutput,
@@ -63,7 +64,7 @@ export const sandboxMachine = setup({
   },
   actors: {
     startSandbox: notProvided<StartSandboxOutput, StartSandboxInput>("startSandbox"),
-    pauseSandbox: notProvided<void, PauseSandboxInput>("pauseSandbox"),
+    pauseSandbox: notProvided<PauseSandboxOutput | void, PauseSandboxInput>("pauseSandbox"),
     resumeSandbox: notProvided<ResumeSandboxOutput, ResumeSandboxInput>("resumeSandbox"),
     removeSandbox: notProvided<void, RemoveSandboxInput>("removeSandbox"),
   },
@@ -228,7 +229,10 @@ export const sandboxMachine = setup({
         input: ({ context }) => ({ record: context.record }),
         onDone: {
           target: "paused",
-          actions: [assign({ record: ({ context }) => toPaused(context.record), pauseRetry: null }), { type: "persist", params: { event: "paused" } }],
+          actions: [
+            assign({ record: ({ context, event }) => toPaused(context.record, event.output ?? undefined), pauseRetry: null }),
+            { type: "persist", params: { event: "paused" } },
+          ],
         },
         onError: {
           target: "running",

@@ -138,6 +138,14 @@ export interface StartSandboxOutput {
 export interface PauseSandboxInput {
   record: StoredSandbox;
 }
+/**
+ * Output of `pauseSandbox`: whether the paused sandbox still holds its
+ * address (a frozen one does; a stopped container gives it back, and the
+ * engine may hand it to another container meanwhile). Undefined: it does.
+ */
+export interface PauseSandboxOutput {
+  endpointKept: boolean;
+}
 /** Input of `resumeSandbox`. */
 export interface ResumeSandboxInput {
   record: StoredSandbox;

@@ -122,6 +122,10 @@ export class DockerDriver implements SandboxDriver {
     }
   }
 
+  keepsEndpointWhenPaused(mode: PauseMode): boolean {
+    return mode === "freeze";
+  }
+
   async pause(handle: string, mode: PauseMode): Promise<void> {
     if (mode === "freeze") {
       try {

@@ -127,6 +127,10 @@ export class ProcessDriver implements SandboxDriver {
     }
   }
 
+  keepsEndpointWhenPaused(_mode: PauseMode): boolean {
+    return true; // both modes freeze (below)
+  }
+
   async pause(handle: string, _mode: PauseMode): Promise<void> {
     // Both modes freeze: without cgroups there is no way to release a process's memory and keep it resumable.
     const entry = await this.#live(handle, "pause");

@@ -67,6 +67,12 @@ export interface SandboxDriver {
    */
   start(spec: SandboxSpec): Promise<StartedSandbox>;
   pause(handle: string, mode: PauseMode): Promise<void>;
+  /**
+   * Whether a sandbox paused in `mode` keeps its address (so a connection
+   * made to it while paused reaches it once resumed): true for a freeze; false
+   * for a stopped container, whose address the engine may reuse meanwhile.
+   */
+  keepsEndpointWhenPaused(mode: PauseMode): boolean;
   /** Resolves with the endpoint, which may change after a `stop`-mode pause. */
   resume(handle: string, mode: PauseMode): Promise<Endpoint>;
   /** Idempotent: a handle that is already gone resolves. */

@@ -55,6 +55,10 @@ export class FaultyDriver implements SandboxDriver {
     await this.#enter("start");
     return this.real.start(spec);
   }
+  keepsEndpointWhenPaused(mode: PauseMode): boolean {
+    return this.real.keepsEndpointWhenPaused(mode);
+  }
+
   async pause(handle: string, mode: PauseMode): Promise<void> {
     await this.#enter("pause");
     return this.real.pause(handle, mode);

@@ -13,6 +13,7 @@ import { sandboxMachine, type SandboxMachine } from "../../machines/sandbox/mach
 import { restoreSnapshot } from "../../machines/sandbox/restore.js";
 import type {
   PauseSandboxInput,
+  PauseSandboxOutput,
   RemoveSandboxInput,
   ResumeSandboxInput,
   ResumeSandboxOutput,
@@ -106,7 +107,7 @@ export function createHarness(record: StoredSandbox, options: HarnessOptions = {
   const machine = sandboxMachine.provide({
     actors: {
       startSandbox: fake<StartSandboxOutput, StartSandboxInput>("start"),
-      pauseSandbox: fake<void, PauseSandboxInput>("pause"),
+      pauseSandbox: fake<PauseSandboxOutput | void, PauseSandboxInput>("pause"),
       resumeSandbox: fake<ResumeSandboxOutput, ResumeSandboxInput>("resume"),
       removeSandbox: fake<void, RemoveSandboxInput>("remove"),
     },

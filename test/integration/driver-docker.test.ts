@@ -87,7 +87,8 @@ describe("DockerDriver", () => {
     expect(await getId(resumed.host)).toBe(s.sandboxId);
     expect(await driver.resume(started.handle, "freeze")).toEqual(resumed); // idempotent on a running one
 
-    // stop
+    // stop: the container gives its address back (the node then drops the endpoint from the paused record)
+    expect([driver.keepsEndpointWhenPaused("freeze"), driver.keepsEndpointWhenPaused("stop")]).toEqual([true, false]);
     await driver.pause(started.handle, "stop");
     expect(await containerState(docker, started.handle)).toBe("exited");
     expect((await driver.inspect(started.handle))?.state).toBe("stopped");

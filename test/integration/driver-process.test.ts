@@ -87,6 +87,7 @@ describe("ProcessDriver", () => {
     expect(adoption).toMatchObject({ sandboxId: s.sandboxId, nodeId, incarnation: 1, pid, startTime, port: started.endpoint.ports["8080"] });
 
     for (const mode of ["freeze", "stop"] as const) {
+      expect(driver.keepsEndpointWhenPaused(mode)).toBe(true); // both modes freeze: the port stays the sandbox's
       let t = performance.now();
       await driver.pause(started.handle, mode);
       const pauseMs = performance.now() - t;

@@ -91,6 +91,14 @@ const SCENARIOS: Record<string, Scenario> = {
     const w = last(h);
     expect([w.event, w.from, w.record.state, w.record.endAt, w.record.error]).toEqual(["paused", "pausing", "paused", null, null]);
     expect(w.record.timeoutMs).toBe(300_000);
+    const endpoint = { host: "172.17.0.9", ports: {} };
+    // A frozen sandbox keeps its address; one that gave it back (a stopped container) has none while paused.
+    for (const [endpointKept, expected] of [[true, endpoint], [false, null]] as const) {
+      const t = await transient("pausing", { internal: { endpoint } });
+      t.call.resolve({ endpointKept });
+      await t.h.settled("paused");
+      expect(last(t.h).record.internal.endpoint).toEqual(expected);
+    }
   },
   "pausing|driver failed": async () => {
     const { h, call } = await transient("pausing");

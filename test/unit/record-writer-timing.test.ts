@@ -39,7 +39,7 @@ function setup() {
   const writer = new RecordWriter({ store, nodeId: asNodeId("timing-node"), log: logger("test"), onOwnershipLost: () => {} });
   const replies: unknown[] = [];
   const machine = createActor(fromCallback(({ receive }) => receive((r) => void replies.push(r)))).start();
-  const base = makeStoredSandbox({ nodeId: "timing-node", revision: 3 });
+  const base = makeStoredSandbox({ nodeId: asNodeId("timing-node"), revision: 3 });
   writer.seed(base);
   const write = (record: StoredSandbox, event: WriteRequest["event"]) =>
     writer.ref.send({ type: "write", record, event, from: base.state, replyTo: machine } satisfies WriteRequest);
