@@ -13,6 +13,7 @@ import type { PauseMode, SandboxDriver } from "../../src/drivers/types.js";
 import type { NodeId, SandboxId } from "../../src/ids.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import type { TemplateRegistry } from "../../src/templates.js";
+import type { DriverCallsAhead } from "./driver-calls-ahead.js";
 import {
   sandboxMachine,
   type PauseSandboxInput,
@@ -32,6 +33,8 @@ export interface DriverActorDeps {
   templates: TemplateRegistry;
   /** Takes (and forgets) the env of a sandbox being started. */
   takeEnv: (id: SandboxId) => Record<string, string>;
+  /** Pauses and resumes a command already started (adopted instead of started again). */
+  ahead?: Pick<DriverCallsAhead, "takePause" | "takeResume">;
 }
 
 function handleOf(record: StoredSandbox): string {
@@ -71,11 +74,11 @@ export function provideDriverActors(deps: DriverActorDeps) {
         });
       }),
       pauseSandbox: fromPromise<PauseSandboxOutput | void, PauseSandboxInput>(async ({ input }) => {
-        await driver.pause(handleOf(input.record), pauseMode);
+        await (deps.ahead?.takePause(input.record.sandboxId) ?? driver.pause(handleOf(input.record), pauseMode));
         return { endpointKept: driver.keepsEndpointWhenPaused(pauseMode) };
       }),
       resumeSandbox: fromPromise<ResumeSandboxOutput, ResumeSandboxInput>(async ({ input }) => ({
-        endpoint: await driver.resume(handleOf(input.record), pauseMode),
+        endpoint: await (deps.ahead?.takeResume(input.record.sandboxId) ?? driver.resume(handleOf(input.record), pauseMode)),
       })),
       removeSandbox: fromPromise<void, RemoveSandboxInput>(async ({ input, signal }) => {
         await sleep(input.delayMs, signal);

@@ -39,6 +39,7 @@ import { CapacityLedger, type Amounts } from "./capacity.js";
 import { parseNodeCommand } from "./command-schema.js";
 import { runCreate, type CreateDeps } from "./create.js";
 import { provideDriverActors } from "./driver-actors.js";
+import { DriverCallsAhead } from "./driver-calls-ahead.js";
 import { Hosting } from "./hosting.js";
 import { NodeLease } from "./lease.js";
 import { LostNodeSweeper } from "./node-lost.js";
@@ -100,6 +101,7 @@ export class NodeActor {
     const templates = opts.templates ?? TemplateRegistry.fromEnv();
     const envs = new Map<SandboxId, Record<string, string>>();
     this.#ledger = new CapacityLedger(opts.capacity, pauseMode);
+    const ahead = new DriverCallsAhead(opts.driver, pauseMode);
     this.#hosting = new Hosting({
       nodeId: opts.nodeId,
       store,
@@ -117,6 +119,7 @@ export class NodeActor {
           envs.delete(id);
           return env;
         },
+        ahead,
       }),
     });
     this.#commandDeps = {
@@ -127,6 +130,8 @@ export class NodeActor {
       ledger: this.#ledger,
       resumeNeedsAdmission: pauseMode === "stop",
       settleTimeoutMs: Math.max(1_000, opts.config.nodeRequestTimeoutMs - SETTLE_MARGIN_MS),
+      ahead,
+      log: this.#log,
     };
     this.#createDeps = {
       ...this.#commandDeps,

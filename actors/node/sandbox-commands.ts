@@ -9,6 +9,7 @@
 import type { CorralConfig } from "../../src/config.js";
 import { CapacityExhaustedError, GoneError, NotFoundError, UnavailableError } from "../../src/errors.js";
 import type { NodeId, SandboxId } from "../../src/ids.js";
+import type { Logger } from "../../src/log.js";
 import { applyRefresh, validateTimeoutMs } from "../../src/lifecycle/deadline.js";
 import type { NodeSuccess } from "../../src/node-protocol.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
@@ -16,6 +17,7 @@ import type { SandboxStore } from "../../src/store/sandbox-store.js";
 import { checkCommand, commandEvent, type SandboxCommand } from "../../machines/sandbox/index.js";
 import type { CapacityLedger } from "./capacity.js";
 import type { Hosting } from "./hosting.js";
+import type { DriverCallsAhead } from "./driver-calls-ahead.js";
 import type { SandboxHost } from "./sandbox-host.js";
 
 /** What the command handlers need from the node. */
@@ -29,6 +31,9 @@ export interface CommandDeps {
   resumeNeedsAdmission: boolean;
   /** Bound on waiting for a sandbox to settle; below the API's request timeout. */
   settleTimeoutMs: number;
+  /** Starts a pause/resume ahead of the machine's transition (./driver-calls-ahead.ts). */
+  ahead?: Pick<DriverCallsAhead, "start" | "leftOver">;
+  log?: Logger;
 }
 
 /** A command on one existing sandbox. */
@@ -99,7 +104,14 @@ async function inTurn(deps: CommandDeps, host: SandboxHost, command: SandboxComm
     const extended = applyRefresh(current, event.durationMs, Date.now(), deps.config);
     if (extended.endAt === current.endAt) return { ok: true, record: before.context.persisted, resumed: false };
   }
+  if (deps.ahead && (event.type === "PAUSE" || event.type === "RESUME")) {
+    // The engine request goes out first; the machine's transition (which adopts the call) runs beside it.
+    deps.ahead.start(current, event.type === "PAUSE" ? "pause" : "resume");
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   deps.hosting.send(host, event);
+  const leftOver = deps.ahead?.leftOver(current.sandboxId) ?? null;
+  if (leftOver !== null) deps.log?.warn({ sandboxId: current.sandboxId, op: leftOver }, "a driver call started ahead was not taken by the machine");
   const after = await host.settled(deps.settleTimeoutMs);
   const record = await deps.hosting.persisted(host, after);
   if (event.type === "PAUSE" && record.state === "running" && failedNow(record, "pause", since)) {

@@ -80,7 +80,10 @@ describe("node actor with the docker driver", () => {
   });
 
   it("pause: running -> pausing -> paused, the container frozen", async () => {
+    const calls = faults.calls.pause;
     const paused = await client.pause(sbx.sandboxId);
+    // One engine call: started ahead by the command, adopted by the machine (actors/node/driver-calls-ahead.ts).
+    expect(faults.calls.pause).toBe(calls + 1);
     expect(paused).toMatchObject({ state: "paused", endAt: null });
     expect(await containerState(docker, await handleOf(sbx.sandboxId))).toBe("paused");
     expect((await settledEvents(sbx.sandboxId, 4)).slice(2)).toEqual(["running>pausing:pause", "pausing>paused:paused"]);
@@ -90,7 +93,9 @@ describe("node actor with the docker driver", () => {
 
   it("resume: paused -> resuming -> running, a new deadline, the container answering again", async () => {
     const before = Date.now();
+    const calls = faults.calls.resume;
     const resumed = await client.resume(sbx.sandboxId, { timeoutMs: 120_000 });
+    expect(faults.calls.resume).toBe(calls + 1);
     expect(resumed).toMatchObject({ state: "running", timeoutMs: 120_000 });
     expect(resumed.startedAt!).toBeGreaterThanOrEqual(before);
     expect(resumed.endAt).toBe(resumed.startedAt! + 120_000);
