@@ -9,7 +9,9 @@
  * sandbox's mailbox turn, on a settled machine, and `checkCommand` just
  * decided that the machine's PAUSE (RESUME) transition applies; nothing else
  * can change the machine's state before the event reaches it (every
- * state-changing event goes through the mailbox). The machine's driver
+ * state-changing event goes through the mailbox). Not used for a resume
+ * that needs admission (`stop` mode): there the quota check and the event
+ * must stay one synchronous step, or two resumes could share one free slot. The machine's driver
  * actor then adopts the call (`take`) instead of starting its own. A call
  * nobody took is reported by `leftOver` (the sandbox stopped being hosted
  * meanwhile): its effect is what reconciliation settles.

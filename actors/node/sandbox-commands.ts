@@ -104,8 +104,9 @@ async function inTurn(deps: CommandDeps, host: SandboxHost, command: SandboxComm
     const extended = applyRefresh(current, event.durationMs, Date.now(), deps.config);
     if (extended.endAt === current.endAt) return { ok: true, record: before.context.persisted, resumed: false };
   }
-  if (deps.ahead && (event.type === "PAUSE" || event.type === "RESUME")) {
-    // The engine request goes out first; the machine's transition (which adopts the call) runs beside it.
+  // The engine request goes out first; the machine's transition (which adopts the call) runs beside it.
+  // Not for a resume that was just admitted: the quota check and the send must stay one synchronous step.
+  if (deps.ahead && (event.type === "PAUSE" || (event.type === "RESUME" && !deps.resumeNeedsAdmission))) {
     deps.ahead.start(current, event.type === "PAUSE" ? "pause" : "resume");
     await new Promise((resolve) => setImmediate(resolve));
   }

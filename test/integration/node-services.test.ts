@@ -78,6 +78,18 @@ describe("node services", () => {
     expect((await n.client.resume(a.sandboxId)).state).toBe("running");
   });
 
+  it("admits concurrent stop-mode resumes one quota at a time: of two resumes with room for one, one is refused", async () => {
+    const n = await start({ pauseMode: "stop", capacity: { cpu: 2, memoryMB: 1024, sandboxes: 10 } });
+    const [a, b] = await Promise.all([n.client.create({ resources: SMALL }), n.client.create({ resources: SMALL })]);
+    await Promise.all([n.client.pause(a.sandboxId), n.client.pause(b.sandboxId)]);
+    const c = await n.client.create({ resources: SMALL }); // 1 of 2 cpu left
+    const outcomes = await Promise.allSettled([n.client.resume(a.sandboxId), n.client.resume(b.sandboxId)]);
+    expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+    expect(outcomes.find((o) => o.status === "rejected")).toMatchObject({ reason: { code: "capacity_exhausted" } });
+    const states = await Promise.all([a, b, c].map((s) => n.client.get(s.sandboxId).then((r) => r.state)));
+    expect(states.filter((s) => s === "running")).toHaveLength(2);
+  });
+
   it("applies activity to the deadline at once (idle) and persists it at most once per activityFlushMs", async () => {
     const n = await start();
     const idle = await n.client.create({ timeoutMs: 1_500, lifecycle: { idle: true }, resources: SMALL });
