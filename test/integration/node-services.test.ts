@@ -82,6 +82,8 @@ describe("node services", () => {
     const n = await start({ pauseMode: "stop", capacity: { cpu: 2, memoryMB: 1024, sandboxes: 10 } });
     const [a, b] = await Promise.all([n.client.create({ resources: SMALL }), n.client.create({ resources: SMALL })]);
     await Promise.all([n.client.pause(a.sandboxId), n.client.pause(b.sandboxId)]);
+    // The API places creates by the lease, which shows the released quota at the next heartbeat.
+    await waitUntil(async () => (await lease(n))?.allocation.cpu === 0, { what: "the released quota in the lease" });
     const c = await n.client.create({ resources: SMALL }); // 1 of 2 cpu left
     const outcomes = await Promise.allSettled([n.client.resume(a.sandboxId), n.client.resume(b.sandboxId)]);
     expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
