@@ -31,7 +31,7 @@ import type { Logger } from "../../src/log.js";
 import { startDeadline, type DeadlineLimits } from "../../src/lifecycle/deadline.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import type { SandboxStore } from "../../src/store/sandbox-store.js";
-import { toKilled, type SandboxMachineEvent, type WriteEventName } from "../../machines/sandbox/index.js";
+import { toKilled, toPaused, type SandboxMachineEvent, type WriteEventName } from "../../machines/sandbox/index.js";
 import type { Hosting } from "./hosting.js";
 
 /** What reconciliation needs from the node. */
@@ -69,9 +69,9 @@ function killed(record: StoredSandbox, reason: StoredSandbox["killReason"], now:
   return { ...toKilled(record, now), killReason: record.killReason ?? reason, error };
 }
 
-/** A stopped container gave its address back (as `toPaused` records after a `stop`-mode pause). */
-function heldEndpoint(instance: DriverInstance): { endpoint?: null } {
-  return instance.state === "stopped" ? { endpoint: null } : {};
+/** A stopped container gave its address back; a frozen one keeps it (as the driver tells the machine on a pause). */
+function pausedKeepsEndpoint(instance: DriverInstance): boolean {
+  return instance.state !== "stopped";
 }
 
 async function removeAll(deps: ReconcileDeps, instances: readonly DriverInstance[]): Promise<void> {
@@ -110,8 +110,7 @@ async function settle(deps: ReconcileDeps, record: StoredSandbox, instances: Dri
       stable = await writeIf(deps, record, { ...record, state: "running" }, "reconcile");
       drive = { type: "PAUSE" };
     } else {
-      const internal = { ...record.internal, attempts: 0, ...heldEndpoint(instance) };
-      stable = await writeIf(deps, record, { ...record, state: "paused", endAt: null, error: null, internal }, "paused");
+      stable = await writeIf(deps, record, toPaused(record, { endpointKept: pausedKeepsEndpoint(instance) }), "paused");
     }
   } else if (record.state === "resuming") {
     if (instance.state === "running" && instance.endpoint) {
@@ -119,7 +118,8 @@ async function settle(deps: ReconcileDeps, record: StoredSandbox, instances: Dri
       stable = await writeIf(deps, record, { ...resumed, error: null, internal: { ...record.internal, endpoint: instance.endpoint, attempts: 0 } }, "resumed");
     } else {
       // Not resumed yet: back to paused, then complete it.
-      stable = await writeIf(deps, record, { ...record, state: "paused", endAt: null, internal: { ...record.internal, ...heldEndpoint(instance) } }, "reconcile");
+      const endpoint = pausedKeepsEndpoint(instance) ? record.internal.endpoint : null;
+      stable = await writeIf(deps, record, { ...record, state: "paused", endAt: null, internal: { ...record.internal, endpoint } }, "reconcile");
       drive = { type: "RESUME" };
     }
   } else if (record.state === "running" && instance.state !== "running") {

@@ -62,7 +62,7 @@ export { restoreSnapshot, createRestoredActor, isRestorable, RESTORABLE_STATES, 
 export { TRANSITIONS, DRIVER_EVENTS, PAUSE_RETRY_EVENT, type TransitionRow } from "./transitions.js";
 export { checkCommand, commandEvent, type CommandOp, type SandboxCommand, type CommandDecision } from "./commands.js";
 export { lifecycleMermaid } from "./mermaid.js";
-export { killEventName, errorMessage, toKilled } from "./decide.js";
+export { killEventName, errorMessage, toKilled, toPaused } from "./decide.js";
 export {
   WRITE_EVENTS,
   type WriteEventName,
