@@ -5,7 +5,7 @@
  * say how Corral does each operation; targets are issue 4's.
  */
 import type Dockerode from "dockerode";
-import { alternate, alternateCycle, latencyRows } from "./measure.js";
+import { alternate, alternateCycles, latencyRows, pairedDeltaP50, type Step } from "./measure.js";
 import { DockerRaceRetry, rawCreateReady, type RawSandbox } from "./raw-docker.js";
 import { timeMs } from "./stats.js";
 import type { SuiteContext, SuiteResult } from "./types.js";
@@ -20,6 +20,16 @@ export interface CorralOps<H> {
   remove(sandbox: H): Promise<unknown>;
 }
 
+/**
+ * A second baseline for pause and resume: the least a node keeping the
+ * contract does around the same engine call (contract-floor.ts), measured
+ * interleaved with the other two sides.
+ */
+export interface FloorOps {
+  pause: Step;
+  resume: Step;
+}
+
 /** Counts of the comparison. */
 export interface CompareParams {
   creates: number;
@@ -30,13 +40,16 @@ export interface CompareParams {
 /**
  * Runs the four comparisons; every raw container is labelled `rawLabel`
  * (removed by the caller's cleanup). Each Corral sandbox made is removed by
- * the removal rounds.
+ * the removal rounds. With `startFloor` (called with the sandbox the pause
+ * cycles use, once the creates are done), pause and resume are also compared
+ * with that second baseline, all three sides interleaved.
  */
 export async function compareWithRawDocker<H>(
   ctx: Pick<SuiteContext, "progress"> & { suite: string; docker: Dockerode; rawLabel: string },
   { creates, pauses, warmup }: CompareParams,
   corral: CorralOps<H>,
   removeMetric: string,
+  startFloor?: (first: H) => Promise<FloorOps>,
 ): Promise<SuiteResult> {
   const { docker, rawLabel, progress, suite } = ctx;
   const raws: RawSandbox[] = [];
@@ -64,15 +77,22 @@ export async function compareWithRawDocker<H>(
   progress(`${suite}: ${pauses + warmup} pause/resume cycles per side`);
   const rawBox = raws[0]!.container;
   const ourBox = ours[0]!;
-  const races = { baseline: new DockerRaceRetry(), corral: new DockerRaceRetry() };
-  const [pauseSamples, resumeSamples] = await alternateCycle(
-    pauses,
-    warmup,
+  const races = { baseline: new DockerRaceRetry(), corral: new DockerRaceRetry(), floor: new DockerRaceRetry() };
+  const sides: [Step, Step][] = [
     [() => races.baseline.run(() => rawBox.pause()), () => races.baseline.run(() => rawBox.unpause())],
     [() => races.corral.run(() => corral.pause(ourBox)), () => races.corral.run(() => corral.resume(ourBox))],
-  );
-  const pause = latencyRows("pause (freeze)", pauseSamples, { p50: { kind: "delta", max: 3 } });
-  const resume = latencyRows("resume (freeze)", resumeSamples, { p50: { kind: "delta", max: 3 } });
+  ];
+  const floor = startFloor ? await startFloor(ourBox) : undefined;
+  if (floor) sides.push([() => races.floor.run(floor.pause), () => races.floor.run(floor.resume)]);
+  const [rawCycles, ourCycles, floorCycles] = await alternateCycles(pauses, warmup, sides);
+  const pause = latencyRows("pause (freeze)", { baseline: rawCycles!.first, corral: ourCycles!.first }, { p50: { kind: "delta", max: 3 } });
+  const resume = latencyRows("resume (freeze)", { baseline: rawCycles!.second, corral: ourCycles!.second }, { p50: { kind: "delta", max: 3 } });
+  const overFloor = floorCycles
+    ? [
+        latencyRows("pause over the contract floor", { baseline: floorCycles.first, corral: ourCycles!.first }, {}, { pairedDelta: true }),
+        latencyRows("resume over the contract floor", { baseline: floorCycles.second, corral: ourCycles!.second }, {}, { pairedDelta: true }),
+      ]
+    : [];
 
   const rounds = Math.min(raws.length, ours.length);
   progress(`${suite}: ${rounds} removals per side`);
@@ -87,12 +107,28 @@ export async function compareWithRawDocker<H>(
     { p50: { kind: "delta", max: 5 } },
   );
   return {
-    rows: [...create.rows, ...pause.rows, ...resume.rows, ...remove.rows],
+    rows: [...create.rows, ...pause.rows, ...resume.rows, ...overFloor.flatMap((r) => r.rows), ...remove.rows],
     notes: [
       "baseline = raw dockerode, same image and container config; both create paths end when GET /id answers the id",
       `the first ${warmup} round(s) per side are warm-up, not recorded`,
-      `engine pause-flag races retried: raw ${races.baseline.count}, corral ${races.corral.count} (see DockerRaceRetry)`,
+      `engine pause-flag races retried: raw ${races.baseline.count}, corral ${races.corral.count}, floor ${races.floor.count} (see DockerRaceRetry)`,
+      ...(floorCycles ? [floorNote(rawCycles!, floorCycles)] : []),
     ],
-    details: { create: create.summaries, pause: pause.summaries, resume: resume.summaries, remove: remove.summaries },
+    details: {
+      create: create.summaries,
+      pause: pause.summaries,
+      resume: resume.summaries,
+      remove: remove.summaries,
+      ...(overFloor.length ? { pauseOverFloor: overFloor[0]!.summaries, resumeOverFloor: overFloor[1]!.summaries } : {}),
+    },
   };
+}
+
+/** What the contract's own round trips cost over raw docker (paired p50 of the floor against raw). */
+function floorNote(raw: { first: number[]; second: number[] }, floor: { first: number[]; second: number[] }): string {
+  const paired = (a: number[], b: number[]) => pairedDeltaP50({ baseline: b, corral: a }).toFixed(2);
+  return (
+    "contract floor = bench/lib/contract-floor.mjs (raw nats.js + dockerode: request, intent CAS + event beside the engine call, outcome CAS + event, reply); " +
+    `floor over raw docker, paired p50: pause +${paired(floor.first, raw.first)} ms, resume +${paired(floor.second, raw.second)} ms`
+  );
 }

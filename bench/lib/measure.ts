@@ -20,23 +20,30 @@ export interface Paired {
 export type Probe = (recorded: boolean) => Promise<number>;
 
 /**
- * Runs `warmup` unrecorded rounds, then `n` recorded rounds of both probes;
- * even rounds run the baseline first, odd rounds Corral first.
+ * Runs `warmup` unrecorded rounds, then `n` recorded rounds of every probe.
+ * With k probes, round i starts with probe i mod k and goes up, or down in
+ * every other block of k rounds: over 2k rounds each probe goes first, and
+ * runs right after each other probe, equally often. Returns each probe's
+ * samples.
  */
-export async function alternate(n: number, warmup: number, baseline: Probe, corral: Probe): Promise<Paired> {
-  const out: Paired = { baseline: [], corral: [] };
+export async function alternateAll(n: number, warmup: number, probes: Probe[]): Promise<number[][]> {
+  const out = probes.map((): number[] => []);
   for (let i = 0; i < warmup + n; i++) {
-    const order: [Probe, number[]][] = [
-      [baseline, out.baseline],
-      [corral, out.corral],
-    ];
-    if (i % 2 === 1) order.reverse();
-    for (const [probe, samples] of order) {
-      const ms = await probe(i >= warmup);
-      if (i >= warmup) samples.push(ms);
+    for (let j = 0; j < probes.length; j++) {
+      const k = probes.length;
+      const step = Math.floor(i / k) % 2 === 0 ? j : k - j;
+      const which = (i + step) % k;
+      const ms = await probes[which]!(i >= warmup);
+      if (i >= warmup) out[which]!.push(ms);
     }
   }
   return out;
+}
+
+/** {@link alternateAll} of a baseline and Corral: even rounds run the baseline first, odd rounds Corral first. */
+export async function alternate(n: number, warmup: number, baseline: Probe, corral: Probe): Promise<Paired> {
+  const [b, c] = await alternateAll(n, warmup, [baseline, corral]);
+  return { baseline: b!, corral: c! };
 }
 
 /** Targets per statistic of a latency comparison. */
@@ -47,12 +54,17 @@ export interface LatencyTargets {
 
 /**
  * p50 and p99 rows of one paired latency measurement, plus both summaries for
- * the JSON. With a `delta` target on p50, a context row follows: the median of
+ * the JSON. With a `delta` target on p50 (or `pairedDelta`), a context row follows: the median of
  * the per-round differences (corral_i - baseline_i of adjacent runs), which
  * is far less sensitive than a difference of medians to the engine's own
  * spread (a docker remove varies by tens of ms) and to drift on a shared machine.
  */
-export function latencyRows(metric: string, paired: Paired, targets: LatencyTargets = {}): { rows: Row[]; summaries: { baseline: Summary; corral: Summary } } {
+export function latencyRows(
+  metric: string,
+  paired: Paired,
+  targets: LatencyTargets = {},
+  { pairedDelta = targets.p50?.kind === "delta" } = {},
+): { rows: Row[]; summaries: { baseline: Summary; corral: Summary } } {
   const baseline = summarize(paired.baseline);
   const corral = summarize(paired.corral);
   const rows: Row[] = (["p50", "p99"] as const).map((stat) => ({
@@ -62,11 +74,13 @@ export function latencyRows(metric: string, paired: Paired, targets: LatencyTarg
     corral: corral[stat],
     target: targets[stat] ?? null,
   }));
-  if (targets.p50?.kind === "delta") {
-    const diffs = paired.corral.map((ms, i) => ms - paired.baseline[i]!).filter(Number.isFinite);
-    rows.push({ metric: `${metric} paired delta p50`, unit: "ms", baseline: null, corral: summarize(diffs).p50, target: null });
-  }
+  if (pairedDelta) rows.push({ metric: `${metric} paired delta p50`, unit: "ms", baseline: null, corral: pairedDeltaP50(paired), target: null });
   return { rows, summaries: { baseline, corral } };
+}
+
+/** The median of the per-round differences corral_i - baseline_i. */
+export function pairedDeltaP50({ baseline, corral }: Paired): number {
+  return summarize(corral.map((ms, i) => ms - baseline[i]!).filter(Number.isFinite)).p50;
 }
 
 /** One step of a cycle (e.g. pause); its duration is measured by {@link alternateCycle}. */
@@ -74,23 +88,31 @@ export type Step = () => Promise<unknown>;
 
 /**
  * Two-step cycles (pause then resume) on each side, interleaved like
- * {@link alternate}; each step is timed on its own. Returns the samples of
- * the first steps and of the second steps.
+ * {@link alternateAll}; each step is timed on its own. Returns, per side, the
+ * samples of its first steps and of its second steps.
  */
-export async function alternateCycle(n: number, warmup: number, baseline: [Step, Step], corral: [Step, Step]): Promise<[Paired, Paired]> {
-  const first: Paired = { baseline: [], corral: [] };
-  const second: Paired = { baseline: [], corral: [] };
-  const side = (steps: [Step, Step], key: keyof Paired): Probe => async (recorded) => {
+export async function alternateCycles(n: number, warmup: number, sides: [Step, Step][]): Promise<{ first: number[]; second: number[] }[]> {
+  const out = sides.map(() => ({ first: [] as number[], second: [] as number[] }));
+  const probes = sides.map((steps, k): Probe => async (recorded) => {
     const a = await timeMs(steps[0]);
     const b = await timeMs(steps[1]);
     if (recorded) {
-      first[key].push(a);
-      second[key].push(b);
+      out[k]!.first.push(a);
+      out[k]!.second.push(b);
     }
     return a + b;
-  };
-  await alternate(n, warmup, side(baseline, "baseline"), side(corral, "corral"));
-  return [first, second];
+  });
+  await alternateAll(n, warmup, probes);
+  return out;
+}
+
+/** {@link alternateCycles} of a baseline and Corral: the first steps' samples and the second steps'. */
+export async function alternateCycle(n: number, warmup: number, baseline: [Step, Step], corral: [Step, Step]): Promise<[Paired, Paired]> {
+  const [b, c] = await alternateCycles(n, warmup, [baseline, corral]);
+  return [
+    { baseline: b!.first, corral: c!.first },
+    { baseline: b!.second, corral: c!.second },
+  ];
 }
 
 /** What {@link closedLoop} measured. */

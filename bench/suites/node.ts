@@ -9,19 +9,24 @@
  * - kill (reply = killed, container removed) <= raw remove --force + 5 ms (p50).
  * The node's path adds, per operation, a NATS round trip, the mailbox, the
  * machine and two CAS writes with their events (e.g. running -> pausing ->
- * paused) around the same engine call.
+ * paused) around the same engine call. Pause and resume are also compared
+ * with the contract's floor (lib/contract-floor.mjs: those round trips and
+ * writes done with the raw libraries), which separates what the contract's
+ * NATS work costs on the machine from what Corral's own code costs.
  */
 import { upstreamOf } from "../../actors/proxy/upstream.js";
 import { resolveCreate } from "../../src/api/resolve-create.js";
+import { encodeMsgpack } from "../../src/codec.js";
 import { resolveConfig } from "../../src/config.js";
 import { newSandboxId, type NodeId, type SandboxId } from "../../src/ids.js";
 import { requestNode, type SandboxNodeCommand } from "../../src/node-protocol.js";
 import { BASE_TEMPLATE, TemplateRegistry } from "../../src/templates.js";
 import { removeContainersOf, requireDocker, testNodeId } from "../../test/helpers/docker.js";
 import { startBenchNode } from "../lib/bench-node.js";
+import { startContractFloor } from "../lib/contract-floor.js";
 import { compareWithRawDocker, type CompareParams } from "../lib/docker-compare.js";
 import { waitHttpId } from "../lib/http.js";
-import { BENCH_RESOURCES } from "../lib/raw-docker.js";
+import { BENCH_RESOURCES, rawCreateReady } from "../lib/raw-docker.js";
 import { nowMs } from "../lib/stats.js";
 import type { Suite } from "../lib/types.js";
 
@@ -64,6 +69,11 @@ export const suite: Suite = {
         remove: (sandboxId) => command({ op: "kill", sandboxId }),
       },
       "kill (running)",
+      async (sandboxId) => {
+        const { record } = await command({ op: "get", sandboxId });
+        const { sandbox } = await rawCreateReady(docker, rawLabel);
+        return startContractFloor(ctx, nc, sandbox.container.id, encodeMsgpack(record).length);
+      },
     );
     result.notes.unshift(`node ${node.nodeId}: a \`corral node --driver docker\` child process; requests go straight to its command subject (no API hop)`);
     return result;

@@ -1,6 +1,6 @@
 /** The benchmark runner's arithmetic: percentiles, ratios/deltas against targets, the table, interleaving. */
 import { describe, expect, it } from "vitest";
-import { alternate, alternateCycle, closedLoop, latencyRows } from "../../bench/lib/measure.js";
+import { alternate, alternateAll, alternateCycle, closedLoop, latencyRows } from "../../bench/lib/measure.js";
 import { evaluate, formatNumber, formatTable, formatTarget } from "../../bench/lib/report.js";
 import { percentile, summarize } from "../../bench/lib/stats.js";
 import type { Row } from "../../bench/lib/types.js";
@@ -84,6 +84,22 @@ describe("measure", () => {
     const paired = await alternate(3, 1, probe("b"), probe("c"));
     expect(order).toEqual(["b*", "c*", "c", "b", "b", "c", "c", "b"]);
     expect(paired).toEqual({ baseline: [1, 1, 1], corral: [2, 2, 2] });
+  });
+
+  it("with three probes, each goes first and runs right after each other one equally often", async () => {
+    const order: string[] = [];
+    const probe = (side: string) => async (recorded: boolean) => {
+      if (recorded) order.push(side);
+      return side.charCodeAt(0);
+    };
+    const samples = await alternateAll(6, 2, [probe("a"), probe("b"), probe("c")]);
+    expect(samples.map((s) => s.length)).toEqual([6, 6, 6]);
+    expect(samples[1]).toEqual(Array(6).fill(98));
+    const rounds = Array.from({ length: 6 }, (_, i) => order.slice(i * 3, i * 3 + 3).join(""));
+    expect(rounds.map((r) => r[0]).sort().join("")).toBe("aabbcc");
+    const follows = new Map<string, number>();
+    for (const r of rounds) for (const pair of [r.slice(0, 2), r.slice(1, 3)]) follows.set(pair, (follows.get(pair) ?? 0) + 1);
+    expect([...follows.values()]).toEqual(Array(6).fill(2));
   });
 
   it("times both steps of a cycle separately", async () => {
