@@ -282,8 +282,8 @@ export class NodeActor {
       reply = failure(err);
     }
     if (msg.reply) msg.respond(encodeNodeReply(reply));
-    // The events of the writes behind this reply go out with it, in one socket write.
-    this.#store.flushEvents();
+    // The events of the writes behind this reply go out right behind it.
+    this.#store.flushEventsAfterReply();
   }
 
   #onDriverEvent(event: DriverEvent): void {

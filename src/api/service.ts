@@ -40,8 +40,8 @@ async function serve(deps: ApiDeps, op: ApiOp, msg: ServiceMsg): Promise<void> {
     else deps.log.debug({ op, code: err.code, message: err.message }, "api: error reply");
     msg.respondError(err.status, err.message, encodeAs(encoding, err.toJSON()), { headers: contentHeaders(encoding) });
   }
-  // The events of writes this process acknowledged for the request go out with its reply.
-  deps.store.flushEvents();
+  // The events of writes this process acknowledged for the request go out right behind its reply.
+  deps.store.flushEventsAfterReply();
 }
 
 /** Starts the service on `deps.nc`; `stop()` drains its endpoints. */

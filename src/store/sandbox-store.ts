@@ -247,9 +247,9 @@ export class SandboxStore {
 
   /**
    * Publishes the events held so far. `updateAt` holds its event until the
-   * caller's reply has been sent (the node calls this right after sending
-   * it: the reply and the event then leave in one socket write) or until
-   * the current macrotask ends, whichever comes first. Other writes publish
+   * caller's reply has been sent (`flushEventsAfterReply`: the event then
+   * leaves right behind the reply) or until the current macrotask ends,
+   * whichever comes first. Other writes publish
    * at once. Events leave in the order their writes were acknowledged.
    */
   flushEvents(): void {
@@ -265,6 +265,17 @@ export class SandboxStore {
         log.error({ err, sandboxId: event.sandboxId, revision: event.revision }, "event not published after a successful write");
       }
     }
+  }
+
+  /**
+   * `flushEvents` for a caller that has just sent its reply: nats.js writes
+   * what was published in a microtask queued by the first publish, so the
+   * held events are encoded and published in a later microtask. The reply's
+   * bytes leave first and the events in the next socket write, instead of
+   * the reply waiting for the events' encoding.
+   */
+  flushEventsAfterReply(): void {
+    if (this.#outbox.length > 0) queueMicrotask(() => this.flushEvents());
   }
 
   /** Flushes published events so none is lost when the caller closes the connection next. The connection itself is the caller's. */

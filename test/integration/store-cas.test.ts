@@ -5,7 +5,7 @@
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { resolveConfig } from "../../src/config.js";
 import { ConflictError, GoneError, InternalError, NotFoundError } from "../../src/errors.js";
 import { decodeEvent, subscribeEvents, type SandboxEvent } from "../../src/events.js";
@@ -170,6 +170,27 @@ describe("SandboxStore CAS and events", () => {
       [third.revision, "refresh"],
     ]);
     expect(events[1]!.record).toEqual(second);
+  });
+
+  it("flushEventsAfterReply publishes the held event in a later microtask, behind the reply", async () => {
+    const { record: created } = await store.createIfAbsent(makeStoredSandbox());
+    const { settle, sub } = collect(created.sandboxId);
+    await nc.flush();
+    const updated = await store.updateAt(created, { record: { ...created, endAt: created.endAt! + 1 }, event: "set_timeout" });
+    const publish = vi.spyOn(nc, "publish");
+    try {
+      nc.publish(`test.reply.${created.sandboxId}`, new Uint8Array(0)); // the caller's reply
+      store.flushEventsAfterReply();
+      // nats.js writes the reply in the microtask its publish queued; the event is not even encoded yet.
+      expect(publish.mock.calls.map(([subject]) => subject)).toEqual([`test.reply.${created.sandboxId}`]);
+      await new Promise<void>((resolve) => queueMicrotask(resolve));
+      expect(publish.mock.calls.map(([subject]) => subject)).toEqual([`test.reply.${created.sandboxId}`, subjects.sandboxEvents(created.sandboxId)]);
+    } finally {
+      publish.mockRestore();
+    }
+    const events = await settle();
+    sub.unsubscribe();
+    expect(events.map((e) => [e.revision, e.event])).toEqual([[updated.revision, "set_timeout"]]);
   });
 
   it("refuses to write an invalid decided record", async () => {
