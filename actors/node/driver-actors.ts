@@ -14,7 +14,9 @@ import type { NodeId, SandboxId } from "../../src/ids.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import type { TemplateRegistry } from "../../src/templates.js";
 import type { DriverCallsAhead } from "./driver-calls-ahead.js";
+import type { Hosting } from "./hosting.js";
 import {
+  DRIVER_OUTCOMES,
   sandboxMachine,
   type PauseSandboxInput,
   type PauseSandboxOutput,
@@ -35,6 +37,8 @@ export interface DriverActorDeps {
   takeEnv: (id: SandboxId) => Record<string, string>;
   /** Pauses and resumes a command already started (adopted instead of started again). */
   ahead?: Pick<DriverCallsAhead, "takePause" | "takeResume">;
+  /** Decides a completed pause/resume's outcome and sends its write ahead of the machine (Hosting.decideAhead). */
+  decideAhead?: Hosting["decideAhead"];
 }
 
 function handleOf(record: StoredSandbox): string {
@@ -73,13 +77,25 @@ export function provideDriverActors(deps: DriverActorDeps) {
           incarnation: record.internal.incarnation,
         });
       }),
-      pauseSandbox: fromPromise<PauseSandboxOutput | void, PauseSandboxInput>(async ({ input }) => {
-        await (deps.ahead?.takePause(input.record.sandboxId) ?? driver.pause(handleOf(input.record), pauseMode));
-        return { endpointKept: driver.keepsEndpointWhenPaused(pauseMode) };
+      pauseSandbox: fromPromise<PauseSandboxOutput | void, PauseSandboxInput>(async ({ input, self }) => {
+        const id = input.record.sandboxId;
+        await (deps.ahead?.takePause(id) ?? driver.pause(handleOf(input.record), pauseMode));
+        const output: PauseSandboxOutput = { endpointKept: driver.keepsEndpointWhenPaused(pauseMode) };
+        const decided = deps.decideAhead?.(id, "pausing", self, {
+          event: DRIVER_OUTCOMES.pausing.event,
+          decide: (context) => DRIVER_OUTCOMES.pausing.decide(context, output),
+        });
+        return decided ? { ...output, decided } : output;
       }),
-      resumeSandbox: fromPromise<ResumeSandboxOutput, ResumeSandboxInput>(async ({ input }) => ({
-        endpoint: await (deps.ahead?.takeResume(input.record.sandboxId) ?? driver.resume(handleOf(input.record), pauseMode)),
-      })),
+      resumeSandbox: fromPromise<ResumeSandboxOutput, ResumeSandboxInput>(async ({ input, self }) => {
+        const id = input.record.sandboxId;
+        const output: ResumeSandboxOutput = { endpoint: await (deps.ahead?.takeResume(id) ?? driver.resume(handleOf(input.record), pauseMode)) };
+        const decided = deps.decideAhead?.(id, "resuming", self, {
+          event: DRIVER_OUTCOMES.resuming.event,
+          decide: (context) => DRIVER_OUTCOMES.resuming.decide(context, output),
+        });
+        return decided ? { ...output, decided } : output;
+      }),
       removeSandbox: fromPromise<void, RemoveSandboxInput>(async ({ input, signal }) => {
         await sleep(input.delayMs, signal);
         if (signal.aborted) return;

@@ -21,7 +21,7 @@ import type { NodeId, SandboxId } from "../../src/ids.js";
 import type { Logger } from "../../src/log.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import type { SandboxStore } from "../../src/store/sandbox-store.js";
-import { restoreSnapshot, type SandboxMachineEvent } from "../../machines/sandbox/index.js";
+import { restoreSnapshot, type SandboxContext, type SandboxMachineEvent, type WriteEventName } from "../../machines/sandbox/index.js";
 import type { CapacityLedger } from "./capacity.js";
 import { DeadlineTimers } from "./deadline-timers.js";
 import type { NodeSandboxMachine } from "./driver-actors.js";
@@ -158,6 +158,30 @@ export class Hosting {
     const snapshot = restoreSnapshot(record, { writer: this.writer.ref, limits: this.#deps.config }, this.#deps.machine);
     const actor = createActor(this.#deps.machine, { parent: this.#root, snapshot, input: { record, writer: this.writer.ref, limits: this.#deps.config } });
     this.#attach(host, actor);
+  }
+
+  /**
+   * Decides a pause or resume call's outcome with `decide` (the machine's
+   * own rule, `DRIVER_OUTCOMES`) on the machine's current context and sends
+   * its write now, ahead of the machine's transition (machines/sandbox
+   * `DecidedAhead`): ~0.2 ms of cold xstate work then runs beside the KV
+   * round trip instead of before it. Only while `call` (the driver actor
+   * whose engine call just completed) is still the machine's invoke in
+   * `state`; otherwise undefined and the machine decides as usual. Called in
+   * the call's own continuation: the machine takes the completion a few
+   * microtasks later, with no event in between.
+   */
+  decideAhead(
+    id: SandboxId,
+    state: "pausing" | "resuming",
+    call: AnyActorRef,
+    outcome: { event: WriteEventName; decide: (context: SandboxContext) => StoredSandbox },
+  ): StoredSandbox | undefined {
+    const snapshot = this.#hosts.get(id)?.actor?.getSnapshot();
+    if (snapshot?.status !== "active" || snapshot.value !== state || !Object.values(snapshot.children).includes(call)) return undefined;
+    const record = outcome.decide(snapshot.context);
+    this.writer.writeAhead({ record, event: outcome.event, from: snapshot.context.writtenState });
+    return record;
   }
 
   /** Sends an event to a hosted machine (no-op when not hosted). */

@@ -120,6 +120,7 @@ export class NodeActor {
           return env;
         },
         ahead,
+        decideAhead: (...args) => this.#hosting.decideAhead(...args),
       }),
     });
     this.#commandDeps = {

@@ -56,6 +56,8 @@ export class RecordWriter {
   readonly #chains = new Map<SandboxId, Promise<void>>();
   /** The record each sandbox's last successful write stored (the CAS base of the next). */
   readonly #last = new Map<SandboxId, StoredSandbox>();
+  /** Writes sent ahead of the machine's request for them (`writeAhead`), until the machine's request adopts them. */
+  readonly #ahead = new Map<SandboxId, AheadWrite>();
   #stopped = false;
   /** The actor the machines send `write` requests to. */
   readonly ref: AnyActorRef;
@@ -81,6 +83,30 @@ export class RecordWriter {
   /** Forgets a sandbox the node no longer hosts. */
   forget(id: SandboxId): void {
     this.#last.delete(id);
+    this.#ahead.delete(id);
+  }
+
+  /**
+   * Starts the write of a driver call's outcome before the machine asks for
+   * it (machines/sandbox `DecidedAhead`): the host decided `write.record`
+   * with the machine's own rule on its current context, and the machine is
+   * about to take that very object and send it here. That request (same
+   * record object, same event) is then answered by this write instead of
+   * starting another; the write is ordered after every write sent before it,
+   * like any other.
+   */
+  writeAhead(write: Omit<WriteRequest, "type" | "replyTo">): void {
+    const id = write.record.sandboxId;
+    this.#dropUnadopted(id);
+    const ahead: AheadWrite = { write, outcome: null, replyTo: null };
+    this.#ahead.set(id, ahead);
+    this.#chain(id, (start) =>
+      start(write).then((outcome) => {
+        ahead.outcome = outcome;
+        if (ahead.replyTo) reply(ahead.replyTo, outcome);
+        this.#afterOutcome(id, outcome);
+      }),
+    );
   }
 
   /** Resolves with the last stored record once every write sent so far for `id` has settled. */
@@ -97,12 +123,43 @@ export class RecordWriter {
 
   #enqueue(request: WriteRequest): void {
     const id = request.record.sandboxId;
+    const ahead = this.#ahead.get(id);
+    if (ahead && ahead.write.record === request.record && ahead.write.event === request.event) {
+      this.#ahead.delete(id);
+      if (ahead.outcome) reply(request.replyTo, ahead.outcome);
+      else ahead.replyTo = request.replyTo;
+      return;
+    }
+    this.#dropUnadopted(id);
+    this.#chain(id, (start) =>
+      start(request).then((outcome) => {
+        reply(request.replyTo, outcome);
+        this.#afterOutcome(id, outcome);
+      }),
+    );
+  }
+
+  /** A write refused because the sandbox was taken over: once the machine has heard, the owner stops hosting it. */
+  #afterOutcome(id: SandboxId, outcome: Outcome): void {
+    if (outcome.type === "persist.failed" && outcome.error instanceof OwnershipLostError) this.#opts.onOwnershipLost(id, outcome.error);
+  }
+
+  /** Runs `write` after every write already sent for `id`; `start` is `#startWrite` when nothing is in flight, else `#apply`. */
+  #chain(id: SandboxId, write: (start: (w: Write) => Promise<Outcome>) => Promise<void>): void {
     const previous = this.#chains.get(id);
-    const next = previous ? previous.then(() => this.#apply(request)) : this.#startWrite(request);
+    const next = previous ? previous.then(() => write((w) => this.#apply(w))) : write((w) => this.#startWrite(w));
     this.#chains.set(id, next);
     void next.finally(() => {
       if (this.#chains.get(id) === next) this.#chains.delete(id);
     });
+  }
+
+  /** A write sent ahead that the machine did not ask for: it lands anyway (it is what the machine decides), but that is a host bug. */
+  #dropUnadopted(id: SandboxId): void {
+    const ahead = this.#ahead.get(id);
+    if (!ahead) return;
+    this.#ahead.delete(id);
+    this.#opts.log.warn({ sandboxId: id, event: ahead.write.event }, "a write sent ahead was not adopted by the machine");
   }
 
   /**
@@ -116,33 +173,30 @@ export class RecordWriter {
    * and the write is settled by reconciliation (record and container are
    * compared at start-up; see reconcile.ts).
    */
-  #startWrite(request: WriteRequest): Promise<void> {
+  #startWrite(request: Write): Promise<Outcome> {
     if (!TRANSIENT_STATES.includes(request.record.state)) return this.#apply(request);
     return new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#apply(request));
   }
 
-  async #apply(request: WriteRequest): Promise<void> {
+  /** Applies one write (retrying transient failures); resolves with the answer for the machine. */
+  async #apply(request: Write): Promise<Outcome> {
     const id = request.record.sandboxId;
     const retry = this.#opts.retry ?? { baseMs: 50, maxMs: 5_000 };
     for (let attempt = 1; ; attempt++) {
       try {
         const stored = await this.#write(request);
         this.#last.set(id, stored);
-        reply(request.replyTo, { type: "persisted", record: stored });
-        return;
+        return { type: "persisted", record: stored };
       } catch (err) {
         if (err instanceof OwnershipLostError || (err instanceof CorralError && err.code === "not_found")) {
           const lost = err instanceof OwnershipLostError ? err : new OwnershipLostError(id, null, "record deleted");
           this.#opts.log.warn({ sandboxId: id, event: request.event, reason: lost.message }, "write refused: sandbox taken over");
-          reply(request.replyTo, { type: "persist.failed", error: lost });
-          this.#opts.onOwnershipLost(id, lost);
-          return;
+          return { type: "persist.failed", error: lost };
         }
         const transient = err instanceof CorralError ? err.retryable : true;
         if (!transient || this.#stopped) {
           this.#opts.log.error({ sandboxId: id, event: request.event, err }, "record write failed");
-          reply(request.replyTo, { type: "persist.failed", error: err });
-          return;
+          return { type: "persist.failed", error: err };
         }
         const delayMs = Math.min(retry.maxMs, retry.baseMs * 2 ** Math.min(attempt - 1, 20));
         if (attempt === 1 || attempt % 10 === 0) {
@@ -158,7 +212,7 @@ export class RecordWriter {
    * trip), falling back on a conflict to `mutate`, which re-reads and runs the
    * "still mine" check.
    */
-  async #write(request: WriteRequest): Promise<StoredSandbox> {
+  async #write(request: Write): Promise<StoredSandbox> {
     const id = request.record.sandboxId;
     const base = this.#last.get(id);
     if (base) {
@@ -186,13 +240,13 @@ export class RecordWriter {
    * the server but its acknowledgement was lost (a timeout under load). That
    * is not someone else's write, and writing again would be a duplicate.
    */
-  #alreadyLanded(request: WriteRequest, latest: StoredSandbox): boolean {
+  #alreadyLanded(request: Write, latest: StoredSandbox): boolean {
     const base = this.#last.get(request.record.sandboxId);
     if (!base || latest.revision === base.revision) return false;
     return isDeepStrictEqual({ ...latest, revision: 0 }, { ...request.record, revision: 0 });
   }
 
-  #decide(request: WriteRequest, latest: StoredSandbox) {
+  #decide(request: Write, latest: StoredSandbox) {
     const id = request.record.sandboxId;
     const base = this.#last.get(id);
     if (latest.nodeId !== this.#opts.nodeId) throw new OwnershipLostError(id, latest, `now owned by node ${latest.nodeId}`);
@@ -206,8 +260,20 @@ export class RecordWriter {
   }
 }
 
+/** What a write needs (a machine's request without its reply address). */
+type Write = Omit<WriteRequest, "type" | "replyTo">;
+/** The answer a machine gets for a write. */
+type Outcome = { type: "persisted"; record: StoredSandbox } | { type: "persist.failed"; error: unknown };
+
+/** A write started by `writeAhead`: its answer, kept until the machine's request for it arrives. */
+interface AheadWrite {
+  write: Write;
+  outcome: Outcome | null;
+  replyTo: AnyActorRef | null;
+}
+
 /** Answers a machine unless it already stopped (a `killed` machine is final and takes no acks). */
-function reply(to: AnyActorRef, event: { type: "persisted"; record: StoredSandbox } | { type: "persist.failed"; error: unknown }): void {
+function reply(to: AnyActorRef, event: Outcome): void {
   if (to.getSnapshot().status !== "active") return;
   to.send(event);
 }

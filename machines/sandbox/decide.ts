@@ -13,7 +13,7 @@
  */
 import { clearDeadline, startDeadline, type DeadlineLimits } from "../../src/lifecycle/deadline.js";
 import type { Endpoint, KillReason, StoredSandbox } from "../../src/schema/record.js";
-import type { KillRequestReason, PauseSandboxOutput, StartSandboxOutput, WriteEventName } from "./types.js";
+import type { KillRequestReason, PauseSandboxOutput, ResumeSandboxOutput, SandboxContext, StartSandboxOutput, WriteEventName } from "./types.js";
 
 /** The message of anything a driver actor rejected with. */
 export function errorMessage(error: unknown): string {
@@ -124,3 +124,21 @@ export function toRemoveFailed(record: StoredSandbox, error: unknown, now: numbe
 export function toKilled(record: StoredSandbox, now: number): StoredSandbox {
   return { ...record, state: "killed", endAt: null, error: null, internal: withInternal(record, { endpoint: null, killedAt: now, attempts: 0 }) };
 }
+
+/**
+ * What the machine decides when a pause or resume driver call succeeds: the
+ * record (from its context and the call's output) and the write's event name.
+ * The `pausing` and `resuming` states' `onDone` apply exactly these; a host
+ * may apply them itself at the call's completion (see `DecidedAhead`).
+ */
+export const DRIVER_OUTCOMES = {
+  pausing: {
+    event: "paused" satisfies WriteEventName,
+    decide: (context: Pick<SandboxContext, "record">, output: PauseSandboxOutput | undefined): StoredSandbox => toPaused(context.record, output),
+  },
+  resuming: {
+    event: "resumed" satisfies WriteEventName,
+    decide: (context: Pick<SandboxContext, "record" | "now" | "limits">, output: ResumeSandboxOutput): StoredSandbox =>
+      toResumed(context.record, output.endpoint, context.now(), context.limits),
+  },
+} as const;

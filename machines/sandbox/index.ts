@@ -62,7 +62,7 @@ export { restoreSnapshot, createRestoredActor, isRestorable, RESTORABLE_STATES, 
 export { TRANSITIONS, DRIVER_EVENTS, PAUSE_RETRY_EVENT, type TransitionRow } from "./transitions.js";
 export { checkCommand, commandEvent, type CommandOp, type SandboxCommand, type CommandDecision } from "./commands.js";
 export { lifecycleMermaid } from "./mermaid.js";
-export { killEventName, errorMessage, toKilled, toPaused } from "./decide.js";
+export { DRIVER_OUTCOMES, killEventName, errorMessage, toKilled, toPaused } from "./decide.js";
 export {
   WRITE_EVENTS,
   type WriteEventName,
@@ -80,5 +80,6 @@ export {
   type PauseSandboxOutput,
   type ResumeSandboxInput,
   type ResumeSandboxOutput,
+  type DecidedAhead,
   type RemoveSandboxInput,
 } from "./types.js";

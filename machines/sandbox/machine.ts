@@ -13,14 +13,13 @@ import { backoffMs } from "../../src/lifecycle/backoff.js";
 import { applyActivity, applyRefresh, applySetTimeout, isExpired } from "../../src/lifecycle/deadline.js";
 import { InternalError } from "../../src/errors.js";
 import {
+  DRIVER_OUTCOMES,
   killEventName,
   toKilled,
   toKilling,
-  toPaused,
   toPauseFailed,
   toPausing,
   toRemoveFailed,
-  toResumed,
   toResumeFailed,
   toResuming,
   toStarted,
@@ -230,8 +229,11 @@ export const sandboxMachine = setup({
         onDone: {
           target: "paused",
           actions: [
-            assign({ record: ({ context, event }) => toPaused(context.record, event.output ?? undefined), pauseRetry: null }),
-            { type: "persist", params: { event: "paused" } },
+            assign({
+              record: ({ context, event }) => event.output?.decided ?? DRIVER_OUTCOMES.pausing.decide(context, event.output ?? undefined),
+              pauseRetry: null,
+            }),
+            { type: "persist", params: { event: DRIVER_OUTCOMES.pausing.event } },
           ],
         },
         onError: {
@@ -283,8 +285,8 @@ export const sandboxMachine = setup({
         onDone: {
           target: "running",
           actions: [
-            assign({ record: ({ context, event }) => toResumed(context.record, event.output.endpoint, context.now(), context.limits) }),
-            { type: "persist", params: { event: "resumed" } },
+            assign({ record: ({ context, event }) => event.output.decided ?? DRIVER_OUTCOMES.resuming.decide(context, event.output) }),
+            { type: "persist", params: { event: DRIVER_OUTCOMES.resuming.event } },
           ],
         },
         onError: {

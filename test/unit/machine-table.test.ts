@@ -4,6 +4,7 @@
 // the row lists, asserting the state reached and the record written.
 import { describe, expect, it, vi } from "vitest";
 import { TRANSITIONS, PAUSE_RETRY_EVENT, type TransitionRow } from "../../machines/sandbox/transitions.js";
+import { DRIVER_OUTCOMES } from "../../machines/sandbox/decide.js";
 import type { SandboxState, StoredSandbox } from "../../src/schema/record.js";
 import { makeStoredSandbox, type StoredSandboxOverrides } from "../helpers/records.js";
 import { createHarness, useHarnesses, RESUME_OUTPUT, START_OUTPUT, startingRecord, type Harness } from "../helpers/sandbox-machine.js";
@@ -99,6 +100,12 @@ const SCENARIOS: Record<string, Scenario> = {
       await t.h.settled("paused");
       expect(last(t.h).record.internal.endpoint).toEqual(expected);
     }
+    const t = await transient("pausing");
+    const decided = DRIVER_OUTCOMES.pausing.decide(t.h.actor.getSnapshot().context, { endpointKept: true });
+    t.call.resolve({ endpointKept: true, decided });
+    await t.h.settled("paused");
+    expect([last(t.h).event, last(t.h).record]).toEqual(["paused", decided]);
+    expect(last(t.h).record).toBe(decided);
   },
   "pausing|driver failed": async () => {
     const { h, call } = await transient("pausing");
@@ -129,6 +136,14 @@ const SCENARIOS: Record<string, Scenario> = {
     expect([w.event, w.record.state, w.record.error]).toEqual(["resumed", "running", null]);
     expectDeadlineFromNow(w.record, T0 + 5_000);
     expect(w.record.internal.endpoint).toEqual(RESUME_OUTPUT.endpoint);
+    // A host that decided the outcome ahead with the machine's own rule hands that object over; the machine persists it as is.
+    const t = await transient("resuming");
+    const decided = DRIVER_OUTCOMES.resuming.decide(t.h.actor.getSnapshot().context, RESUME_OUTPUT);
+    vi.setSystemTime(T0 + 9_000);
+    t.call.resolve({ ...RESUME_OUTPUT, decided });
+    await t.h.settled("running");
+    expect(last(t.h).record).toBe(decided);
+    expect([last(t.h).event, decided.startedAt]).toEqual(["resumed", T0 + 5_000]); // when it was decided, not when the machine took it
   },
   "resuming|driver failed": async () => {
     const { h, call } = await transient("resuming");
