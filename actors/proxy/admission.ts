@@ -74,7 +74,8 @@ async function runningBroadcast(table: RouteTable, id: SandboxId, revision: numb
 /**
  * Asks the owner to resume `current` and resolves with whichever says so
  * first: the node's reply, or the broadcast of the `running` record (the node
- * publishes it before it replies). Refusals always come from the reply.
+ * publishes it right behind its reply; this replica may still read it
+ * first). Refusals always come from the reply.
  */
 async function resumedFirst(table: RouteTable, resumer: AutoResumer, current: StoredSandbox, timeoutMs: number): Promise<ResumeOutcome> {
   const reply = resumer.resume(current, timeoutMs);
