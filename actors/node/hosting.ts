@@ -164,7 +164,7 @@ export class Hosting {
    * Decides a pause or resume call's outcome with `decide` (the machine's
    * own rule, `DRIVER_OUTCOMES`) on the machine's current context and sends
    * its write now, ahead of the machine's transition (machines/sandbox
-   * `DecidedAhead`): ~0.2 ms of cold xstate work then runs beside the KV
+   * `PauseSandboxOutput.decided`): ~0.2 ms of cold xstate work then runs beside the KV
    * round trip instead of before it. Only while `call` (the driver actor
    * whose engine call just completed) is still the machine's invoke in
    * `state`; otherwise undefined and the machine decides as usual. Called in

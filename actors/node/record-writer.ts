@@ -88,14 +88,14 @@ export class RecordWriter {
 
   /**
    * Starts the write of a driver call's outcome before the machine asks for
-   * it (machines/sandbox `DecidedAhead`): the host decided `write.record`
+   * it (machines/sandbox `PauseSandboxOutput.decided`): the host decided `write.record`
    * with the machine's own rule on its current context, and the machine is
    * about to take that very object and send it here. That request (same
    * record object, same event) is then answered by this write instead of
    * starting another; the write is ordered after every write sent before it,
    * like any other.
    */
-  writeAhead(write: Omit<WriteRequest, "type" | "replyTo">): void {
+  writeAhead(write: Write): void {
     const id = write.record.sandboxId;
     this.#dropUnadopted(id);
     const ahead: AheadWrite = { write, outcome: null, replyTo: null };

@@ -129,7 +129,7 @@ export function toKilled(record: StoredSandbox, now: number): StoredSandbox {
  * What the machine decides when a pause or resume driver call succeeds: the
  * record (from its context and the call's output) and the write's event name.
  * The `pausing` and `resuming` states' `onDone` apply exactly these; a host
- * may apply them itself at the call's completion (see `DecidedAhead`).
+ * may apply them itself at the call's completion (see `PauseSandboxOutput.decided`).
  */
 export const DRIVER_OUTCOMES = {
   pausing: {

@@ -80,6 +80,5 @@ export {
   type PauseSandboxOutput,
   type ResumeSandboxInput,
   type ResumeSandboxOutput,
-  type DecidedAhead,
   type RemoveSandboxInput,
 } from "./types.js";

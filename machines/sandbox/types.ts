@@ -145,7 +145,15 @@ export interface PauseSandboxInput {
  */
 export interface PauseSandboxOutput {
   endpointKept: boolean;
-  /** The outcome the host already decided and sent to the writer (see {@link DecidedAhead}). */
+  /**
+   * The record the machine's `onDone` would decide, computed by the host
+   * with the machine's own rule (`DRIVER_OUTCOMES`) on the machine's context
+   * at the moment the engine call completed, and already sent to the writer
+   * (so that the write leaves before the machine's transition runs). The
+   * machine then takes that very object as its record and persists it; the
+   * writer recognises the request by identity and answers it with the write
+   * already under way. Absent: the machine decides itself.
+   */
   decided?: StoredSandbox;
 }
 /** Input of `resumeSandbox`. */
@@ -155,20 +163,9 @@ export interface ResumeSandboxInput {
 /** Output of `resumeSandbox` (a resumed container may get a new address). */
 export interface ResumeSandboxOutput {
   endpoint: Endpoint;
-  /** The outcome the host already decided and sent to the writer (see {@link DecidedAhead}). */
+  /** As {@link PauseSandboxOutput.decided}. */
   decided?: StoredSandbox;
 }
-
-/**
- * A pause or resume driver actor may return, as `decided`, the record the
- * machine's `onDone` would decide, computed by the host with the machine's
- * own rule (`DRIVER_OUTCOMES`) on the machine's context at the moment the
- * engine call completed, and already sent to the writer (so that the write
- * leaves before the machine's transition runs). The machine then takes that
- * very object as its record and persists it; the writer recognises the
- * request by identity and answers it with the write already under way.
- */
-export type DecidedAhead = StoredSandbox;
 /** Input of `removeSandbox`: wait `delayMs` (backoff of earlier failures), then remove. */
 export interface RemoveSandboxInput {
   record: StoredSandbox;
