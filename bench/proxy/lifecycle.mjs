@@ -2,7 +2,10 @@
 //
 // - auto-resume cold path: a request through the proxy to a paused
 //   auto-resume sandbox until its answer, against the raw floor (the driver's
-//   own resume of a paused sandbox plus one request straight to it);
+//   own resume of a paused sandbox plus one request straight to it) and,
+//   with docker, against the contract's floor (a raw proxy and a raw node
+//   doing only what the contract requires: contract-floor-proxy.mjs and
+//   bench/lib/contract-floor.mjs);
 // - convergence: after a pause / resume through the API, the time from the
 //   write of the settling record (the event's `at`) until each of three
 //   replicas answers by the new state. A prober per replica sends requests
@@ -12,8 +15,9 @@
 //   the answer marks the moment of convergence within one round trip.
 import http from "node:http";
 import path from "node:path";
-import { dist, startCorralNode, startCorralProxy } from "./corral.mjs";
+import { dist, ROOT, startCorralNode, startCorralProxy } from "./corral.mjs";
 import { request } from "./http.mjs";
+import { spawnReady, stop } from "./procs.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Idle time before each resume measurement (the same for the three paths). */
@@ -95,17 +99,47 @@ async function eventOf(nc, subjects, decodeEvent, id, to, action) {
 }
 
 /**
+ * The cold path's contract floor (docker only): a raw container, the
+ * contract's floor node on it (bench/lib/contract-floor.mjs) and the floor
+ * proxy in front (contract-floor-proxy.mjs), each its own process.
+ * `pause()` pauses it through the floor node; `port` is the floor proxy's.
+ */
+async function startColdFloor(natsUrl, nc, sandbox, recordBytes) {
+  const prefix = `bench.floor.${process.pid}`;
+  const node = await spawnReady("contract floor node", process.execPath, [path.join(ROOT, "bench/lib/contract-floor.mjs"), natsUrl, sandbox.handle, prefix, String(recordBytes)], {
+    ready: (line) => line === "ready",
+  });
+  const { host, ports } = sandbox.endpoint;
+  const proxy = await spawnReady("contract floor proxy", process.execPath, [path.join(ROOT, "bench/proxy/contract-floor-proxy.mjs"), natsUrl, prefix, host, String(ports["8080"] ?? 8080)], {
+    ready: (line) => Number(/^port (\d+)$/.exec(line)?.[1]) || undefined,
+  });
+  return {
+    port: proxy.value,
+    async pause() {
+      const reply = await nc.request(`${prefix}.pause`, new Uint8Array(0), { timeout: 60_000 });
+      if (reply.data.length < 200 && new TextDecoder().decode(reply.data).startsWith("error: ")) throw new Error(`floor pause: ${new TextDecoder().decode(reply.data)}`);
+    },
+    async stop() {
+      await stop(proxy.child);
+      await stop(node.child);
+    },
+  };
+}
+
+/**
  * Runs both measurements with a `corral node` on `driver`. Returns
- * `{driver, rawMs, apiMs, coldMs, convergeMs}` (arrays of ms).
+ * `{driver, rawMs, apiMs, coldMs, floorMs, convergeMs}` (arrays of ms;
+ * `floorMs` empty but for docker).
  */
 export async function runLifecycle({ natsUrl, driver, iterations, logDir }) {
-  const [{ CorralClient }, { createDriver }, { BASE_TEMPLATE }, { newSandboxId }, { subjects }, { decodeEvent }] = await Promise.all([
+  const [{ CorralClient }, { createDriver }, { BASE_TEMPLATE }, { newSandboxId }, { subjects }, { decodeEvent }, { encodeMsgpack }] = await Promise.all([
     dist("src/client/client.js"),
     dist("src/drivers/create.js"),
     dist("src/templates.js"),
     dist("src/ids.js"),
     dist("src/subjects.js"),
     dist("src/events.js"),
+    dist("src/codec.js"),
   ]);
   const node = await startCorralNode(natsUrl, { driver, logFile: path.join(logDir, "corral-node.log") });
   const replicas = [];
@@ -114,6 +148,8 @@ export async function runLifecycle({ natsUrl, driver, iterations, logDir }) {
   const raw = createDriver(driver, { dataDir: node.dataDir });
   const probers = [];
   let rawHandle;
+  let floorHandle;
+  let floor;
   try {
     for (let i = 0; i < 3; i++) replicas.push(await startCorralProxy(natsUrl, { logFile: path.join(logDir, `corral-replica-${i}.log`) }));
 
@@ -135,9 +171,17 @@ export async function runLifecycle({ natsUrl, driver, iterations, logDir }) {
     const cold = await client.create({ timeoutMs: 3_600_000, lifecycle: { autoResume: true } });
     const via = replicas[0];
     const coldHeaders = { Host: `8080-${cold.sandboxId}.corral.localhost`, "X-Corral-Traffic-Token": cold.trafficToken };
+    // The contract's floor of the cold path: what any proxy and node keeping the contract must do (docker only).
+    const floorId = newSandboxId();
+    if (driver === "docker") {
+      const sandbox = await raw.start({ sandboxId: floorId, nodeId: `${node.nodeId}-raw`, template: BASE_TEMPLATE, env: {}, resources: { cpu: 1, memoryMB: 128 }, incarnation: 1 });
+      floorHandle = sandbox.handle;
+      floor = await startColdFloor(natsUrl, nc, sandbox, encodeMsgpack(await store.get(cold.sandboxId)).length);
+    }
     const rawMs = [];
     const apiMs = [];
     const coldMs = [];
+    const floorMs = [];
     for (let i = 0; i < iterations; i++) {
       await raw.pause(rawHandle, "freeze");
       await sleep(IDLE_MS);
@@ -160,6 +204,15 @@ export async function runLifecycle({ natsUrl, driver, iterations, logDir }) {
       const c = await request(via.port, "/id", coldHeaders);
       if (c.status !== 200 || c.body !== cold.sandboxId) throw new Error(`cold path answered ${c.status}: ${c.body}`);
       coldMs.push(performance.now() - t0);
+
+      if (floor) {
+        await floor.pause();
+        await sleep(IDLE_MS);
+        t0 = performance.now();
+        const f = await request(floor.port, "/id");
+        if (f.status !== 200 || f.body !== floorId) throw new Error(`the contract floor's cold path answered ${f.status}: ${f.body}`);
+        floorMs.push(performance.now() - t0);
+      }
     }
     await client.kill(api.sandboxId);
 
@@ -183,9 +236,11 @@ export async function runLifecycle({ natsUrl, driver, iterations, logDir }) {
     }
     // A kill answers 410 from `killing` on: that write is the one to converge on.
     await measure(410, "killing", () => client.kill(conv.sandboxId));
-    return { driver, rawMs, apiMs, coldMs, convergeMs };
+    return { driver, rawMs, apiMs, coldMs, floorMs, convergeMs };
   } finally {
     for (const p of probers) p.stop();
+    await floor?.stop().catch(() => {});
+    if (floorHandle) await raw.remove(floorHandle).catch(() => {});
     if (rawHandle) await raw.remove(rawHandle).catch(() => {});
     await client.close().catch(() => {});
     for (const r of replicas) await r.stop().catch(() => {});
