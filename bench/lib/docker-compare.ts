@@ -111,7 +111,7 @@ export async function compareWithRawDocker<H>(
     notes: [
       "baseline = raw dockerode, same image and container config; both create paths end when GET /id answers the id",
       `the first ${warmup} round(s) per side are warm-up, not recorded`,
-      `engine pause-flag races retried: raw ${races.baseline.count}, corral ${races.corral.count}, floor ${races.floor.count} (see DockerRaceRetry)`,
+      `engine pause-flag races retried: raw ${races.baseline.count}, corral ${races.corral.count}${floor ? `, floor ${races.floor.count}` : ""} (see DockerRaceRetry)`,
       ...(floorCycles ? [floorNote(rawCycles!, floorCycles)] : []),
     ],
     details: {
