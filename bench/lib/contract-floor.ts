@@ -6,26 +6,22 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
+import type { FloorOps } from "./docker-compare.js";
 import type { SuiteContext } from "./types.js";
-
-/** Pause and resume requests to the floor's process. */
-export interface ContractFloor {
-  pause(): Promise<void>;
-  resume(): Promise<void>;
-}
 
 const REQUEST_TIMEOUT_MS = 60_000;
 
 /**
  * Spawns the floor on `containerId` (a running raw container of the suite's);
- * it writes records of `recordBytes` bytes. Stopped by the suite's cleanup.
+ * it writes records of `recordBytes` bytes. Resolves with its pause and
+ * resume requests. Stopped by the suite's cleanup.
  */
 export async function startContractFloor(
   ctx: Pick<SuiteContext, "nats" | "benchDir" | "cleanup">,
   nc: NatsConnection,
   containerId: string,
   recordBytes: number,
-): Promise<ContractFloor> {
+): Promise<FloorOps> {
   const prefix = `bench.floor.${process.pid}`;
   const child = spawn(process.execPath, [path.join(ctx.benchDir, "lib", "contract-floor.mjs"), ctx.nats.url, containerId, prefix, String(recordBytes)], {
     stdio: ["ignore", "pipe", "inherit"],

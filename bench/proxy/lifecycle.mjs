@@ -20,7 +20,7 @@ import { request } from "./http.mjs";
 import { spawnReady, stop } from "./procs.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** Idle time before each resume measurement (the same for the three paths). */
+/** Idle time before each resume measurement (the same for every path). */
 const IDLE_MS = 20;
 
 /** GET /id straight to a sandbox endpoint; resolves with the status. */
@@ -153,12 +153,13 @@ export async function runLifecycle({ natsUrl, driver, iterations, logDir }) {
   try {
     for (let i = 0; i < 3; i++) replicas.push(await startCorralProxy(natsUrl, { logFile: path.join(logDir, `corral-replica-${i}.log`) }));
 
-    // The three paths, interleaved per iteration so that a drift of the
-    // machine's speed during the run weighs on each the same, each after the
-    // same idle time:
+    // The paths, interleaved per iteration so that a drift of the machine's
+    // speed during the run weighs on each the same, each after the same idle
+    // time:
     // - raw floor: the driver resumes a sandbox it paused, then one GET /id straight to it;
     // - the API's own resume, plus the same GET, without the proxy;
-    // - the cold path: paused by the API, woken by one request through a replica.
+    // - the cold path: paused by the API, woken by one request through a replica;
+    // - with docker, the contract's floor: the same cold request through the floor proxy and node.
     const rawId = newSandboxId();
     const started = await raw.start({ sandboxId: rawId, nodeId: `${node.nodeId}-raw`, template: BASE_TEMPLATE, env: {}, resources: { cpu: 1, memoryMB: 128 }, incarnation: 1 });
     rawHandle = started.handle;
