@@ -12,21 +12,19 @@ import { startNats } from "../test/helpers/nats.js";
 import { UsageError, parseArgs, resolveParams, unknownFlags, usage, type BenchArgs } from "./lib/args.js";
 import { machineInfo } from "./lib/machine.js";
 import { evaluate, formatTable, type EvaluatedRow } from "./lib/report.js";
-import { discoverScripts, runScript } from "./lib/script-suite.js";
 import type { Suite, SuiteContext, SuiteResult } from "./lib/types.js";
+import { suite as api } from "./suites/api.js";
+import { suite as density } from "./suites/density.js";
+import { suite as driver } from "./suites/driver.js";
+import { suite as node } from "./suites/node.js";
+import { suite as proxy } from "./suites/proxy.js";
+import { suite as store } from "./suites/store.js";
 
-/** The TypeScript suites, in the order a full run takes them. */
-const SUITES: Record<string, () => Promise<Suite>> = {
-  store: async () => (await import("./suites/store.js")).suite,
-  driver: async () => (await import("./suites/driver.js")).suite,
-  node: async () => (await import("./suites/node.js")).suite,
-  api: async () => (await import("./suites/api.js")).suite,
-  density: async () => (await import("./suites/density.js")).suite,
-};
+/** The suites by name, in the order a full run takes them. */
+const SUITES = new Map([store, driver, node, api, density, proxy].map((s) => [s.name, s]));
 
 /** One suite's outcome in the JSON result. */
 interface SuiteOutcome {
-  kind: "suite" | "script";
   params: Record<string, number>;
   durationMs: number;
   rows: EvaluatedRow[];
@@ -51,23 +49,21 @@ async function runCleanups(): Promise<void> {
   }
 }
 
-function select(args: BenchArgs, scripts: string[]): string[] {
-  const all = [...Object.keys(SUITES), ...scripts];
-  if (args.suites.length === 0) return all;
-  const unknown = args.suites.filter((s) => !all.includes(s));
-  if (unknown.length > 0) throw new UsageError(`no such suite: ${unknown.join(", ")} (there are: ${all.join(", ")})`);
-  return args.suites;
+function select(args: BenchArgs): Suite[] {
+  const unknown = args.suites.filter((s) => !SUITES.has(s));
+  if (unknown.length > 0) throw new UsageError(`no such suite: ${unknown.join(", ")} (there are: ${[...SUITES.keys()].join(", ")})`);
+  return args.suites.length === 0 ? [...SUITES.values()] : args.suites.map((s) => SUITES.get(s)!);
 }
 
-async function runOne(benchDir: string, name: string, suite: Suite | null, args: BenchArgs, ctxBase: Omit<SuiteContext, "params">): Promise<SuiteOutcome> {
-  const params = suite ? resolveParams(name, suite.params, args) : {};
+async function runOne(suite: Suite, args: BenchArgs, ctxBase: Omit<SuiteContext, "params">): Promise<SuiteOutcome> {
+  const { name } = suite;
+  const params = resolveParams(name, suite.params, args);
   const started = Date.now();
-  const kind = suite ? "suite" : "script";
-  progress(`${name}: ${suite?.description ?? `bench/${name}.mjs`} ${JSON.stringify(params)}`);
+  progress(`${name}: ${suite.description} ${JSON.stringify(params)}`);
   let result: SuiteResult;
   let watchdog: NodeJS.Timeout | undefined;
   try {
-    const running = suite ? suite.run({ ...ctxBase, params }) : runScript(benchDir, name, args);
+    const running = suite.run({ ...ctxBase, params });
     // A wedged engine call (seen: dockerd stuck on a container killed behind its back) must not hang the run.
     const timedOut = new Promise<never>((_, reject) => {
       watchdog = setTimeout(() => reject(new Error(`${name} did not finish within ${args.suiteTimeoutS} s (--suite-timeout)`)), args.suiteTimeoutS * 1000);
@@ -76,32 +72,27 @@ async function runOne(benchDir: string, name: string, suite: Suite | null, args:
   } catch (err) {
     const message = (err as Error).stack ?? String(err);
     progress(`${name} FAILED: ${message}`);
-    return { kind, params, durationMs: Date.now() - started, rows: [], notes: [], error: message };
+    return { params, durationMs: Date.now() - started, rows: [], notes: [], error: message };
   } finally {
     clearTimeout(watchdog);
     await runCleanups();
   }
-  return { kind, params, durationMs: Date.now() - started, rows: result.rows.map(evaluate), notes: result.notes, ...(result.details ? { details: result.details } : {}) };
+  return { params, durationMs: Date.now() - started, rows: result.rows.map(evaluate), notes: result.notes, ...(result.details ? { details: result.details } : {}) };
 }
 
 /** Runs the command line; `benchDir` is the bench/ folder (the bundle runs from a cache dir). Resolves with the exit code. */
 export async function main(argv: readonly string[], benchDir: string): Promise<number> {
   let args: BenchArgs;
-  let names: string[];
-  const scripts = discoverScripts(benchDir);
-  const loaded = new Map<string, Suite>();
+  let suites: Suite[];
   try {
     args = parseArgs(argv);
-    for (const [name, load] of Object.entries(SUITES)) loaded.set(name, await load());
     if (args.help) {
-      process.stdout.write(`${usage([...loaded.values()], scripts)}\n`);
+      process.stdout.write(`${usage([...SUITES.values()])}\n`);
       return 0;
     }
-    names = select(args, scripts);
-    const unknown = unknownFlags(args, names.flatMap((n) => loaded.get(n) ?? { name: n, params: {} }));
-    // A script's flags are its own business; only flags for no suite at all are typos.
-    const stray = unknown.filter((k) => !scripts.some((s) => k.startsWith(`${s}.`)));
-    if (stray.length > 0) throw new UsageError(`unknown parameter(s): ${stray.map((k) => `--${k}`).join(", ")} (see --help)`);
+    suites = select(args);
+    const unknown = unknownFlags(args, suites);
+    if (unknown.length > 0) throw new UsageError(`unknown parameter(s): ${unknown.map((k) => `--${k}`).join(", ")} (see --help)`);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`bench: ${err.message}\n`);
@@ -117,13 +108,13 @@ export async function main(argv: readonly string[], benchDir: string): Promise<n
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
-    for (const name of names) {
+    for (const suite of suites) {
       // A fresh server per suite: no suite sees another's records, nodes or tombstone timers.
       const nats = await startNats();
       cleanups.push(() => nats.stop());
-      const outcome = await runOne(benchDir, name, loaded.get(name) ?? null, args, { nats, benchDir, progress, cleanup: (fn) => void cleanups.push(fn) });
-      outcomes[name] = outcome;
-      const title = `${name} (${(outcome.durationMs / 1000).toFixed(1)} s)${outcome.error ? " FAILED" : ""}`;
+      const outcome = await runOne(suite, args, { nats, benchDir, progress, cleanup: (fn) => void cleanups.push(fn) });
+      outcomes[suite.name] = outcome;
+      const title = `${suite.name} (${(outcome.durationMs / 1000).toFixed(1)} s)${outcome.error ? " FAILED" : ""}`;
       process.stdout.write(`\n${formatTable(title, outcome.rows, outcome.error ? [...outcome.notes, outcome.error.split("\n")[0]!] : outcome.notes)}\n`);
     }
   } finally {

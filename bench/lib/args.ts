@@ -96,7 +96,7 @@ export function unknownFlags(args: Pick<BenchArgs, "values">, suites: { name: st
 }
 
 /** `--help` text: every suite with its parameters, defaults and env names. */
-export function usage(suites: { name: string; description: string; params: Record<string, ParamSpec> }[], scripts: string[]): string {
+export function usage(suites: { name: string; description: string; params: Record<string, ParamSpec> }[]): string {
   const lines = [
     "usage: node bench/run.mjs [suite...] [--quick] [--<suite>.<param>=N] [--out DIR] [--no-save] [--suite-timeout S]",
     "  no suite named: every suite that exists. Results: one table per suite, JSON in bench/results/.",
@@ -109,6 +109,5 @@ export function usage(suites: { name: string; description: string; params: Recor
       lines.push(`  --${s.name}.${name}=N  ${p.doc} (default ${p.default}${quick}; env ${envName(s.name, name)})`);
     }
   }
-  for (const name of scripts) lines.push(`${name}: standalone script bench/${name}.mjs (run as a child process; see docs/performance.md)`);
   return lines.join("\n");
 }

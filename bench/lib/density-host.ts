@@ -6,11 +6,11 @@
  * reports is the node's cost alone: not the bench's, not nats-server's, not
  * the sandboxes' (those are separate processes).
  *
- * This file is both the host's entry (bench/lib/density-host.mjs runs
- * `hostMain`) and the suite's side of the protocol (`spawnDensityHost`).
+ * This file is both the host process (`hostMain`, run through
+ * bench/lib/child.mjs) and the suite's side of the protocol (`spawnDensityHost`).
  */
 import type { NatsConnection } from "@nats-io/nats-core";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { Session } from "node:inspector/promises";
 import path from "node:path";
@@ -18,6 +18,7 @@ import v8 from "node:v8";
 import { decodeJson, encodeJson } from "../../src/codec.js";
 import type { NodeId } from "../../src/ids.js";
 import { startNode } from "../../test/helpers/node.js";
+import { childArgs, spawnReady, stopChild } from "./procs.js";
 
 /** What the host reports. Bytes, microseconds of CPU, ms since epoch. */
 export interface HostStats {
@@ -118,22 +119,15 @@ export interface DensityHost {
   stop(): Promise<void>;
 }
 
-/** Spawns the host (bench/lib/density-host.mjs) and resolves once its node takes commands. */
+/** Spawns the host and resolves once its node takes commands. */
 export async function spawnDensityHost(benchDir: string, nc: NatsConnection, opts: HostOptions): Promise<DensityHost> {
-  const child = spawn(process.execPath, ["--expose-gc", path.join(benchDir, "lib", "density-host.mjs"), JSON.stringify(opts)], {
-    stdio: ["ignore", "pipe", "inherit"],
+  const args = childArgs(benchDir, "bench/lib/density-host.ts", "hostMain", [JSON.stringify(opts)], ["--expose-gc"]);
+  const { child, value: nodeId } = await spawnReady("density host", process.execPath, args, {
+    ready: (line) => (line.startsWith(READY) ? (line.slice(READY.length).trim() as NodeId) : undefined),
+    stderr: "inherit",
     // No whole-run profiler here: the suite profiles the idle window through the stats protocol instead.
     env: { ...process.env, CORRAL_LOG_LEVEL: process.env.CORRAL_LOG_LEVEL ?? "warn" },
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const nodeId = await new Promise<NodeId>((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split("\n").find((l) => l.startsWith(READY));
-      if (line) resolve(line.slice(READY.length).trim() as NodeId);
-    });
-    void exited.then(() => reject(new Error(`density host exited before it was ready:\n${out}`)));
+    timeoutMs: 120_000,
   });
   return {
     nodeId,
@@ -144,9 +138,7 @@ export async function spawnDensityHost(benchDir: string, nc: NatsConnection, opt
       if (reply.error) throw new Error(`density host: ${reply.error}`);
       return reply;
     },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
-    },
+    // A node with thousands of sandboxes takes a while to remove them: no SIGKILL after the usual grace.
+    stop: () => stopChild(child, 600_000),
   };
 }

@@ -5,9 +5,9 @@
  * say how Corral does each operation; targets are issue 4's.
  */
 import type Dockerode from "dockerode";
-import { alternate, alternateCycles, latencyRows, pairedDeltaP50, type Step } from "./measure.js";
+import { alternate, alternateCycles, latencyRows, type Step } from "./measure.js";
 import { DockerRaceRetry, rawCreateReady, type RawSandbox } from "./raw-docker.js";
-import { timeMs } from "./stats.js";
+import { pairedDeltaP50, timeMs } from "./stats.js";
 import type { SuiteContext, SuiteResult } from "./types.js";
 
 /** How Corral does each operation on one of its sandboxes (`H`: a handle or a sandbox id). */
@@ -22,7 +22,7 @@ export interface CorralOps<H> {
 
 /**
  * A second baseline for pause and resume: the least a node keeping the
- * contract does around the same engine call (contract-floor.ts), measured
+ * contract does around the same engine call (bench/floors/contract-floor.ts), measured
  * interleaved with the other two sides.
  */
 export interface FloorOps {
@@ -128,7 +128,7 @@ export async function compareWithRawDocker<H>(
 function floorNote(raw: { first: number[]; second: number[] }, floor: { first: number[]; second: number[] }): string {
   const paired = (a: number[], b: number[]) => pairedDeltaP50({ baseline: b, corral: a }).toFixed(2);
   return (
-    "contract floor = bench/lib/contract-floor.mjs (raw nats.js + dockerode: request, intent CAS + event beside the engine call, outcome CAS + event, reply); " +
+    "contract floor = bench/floors/contract-floor.ts (raw nats.js + dockerode: request, intent CAS + event beside the engine call, outcome CAS + event, reply); " +
     `floor over raw docker, paired p50: pause +${paired(floor.first, raw.first)} ms, resume +${paired(floor.second, raw.second)} ms`
   );
 }

@@ -3,14 +3,8 @@
  * interleaved (ABAB..., alternating which goes first) so that drift on a busy
  * shared machine (other builds, GC, page cache) lands on both sides alike.
  */
+import { nowMs, pairedDeltaP50, summarize, timeMs, type Paired, type Summary } from "./stats.js";
 import type { Row, Target } from "./types.js";
-import { nowMs, summarize, timeMs, type Summary } from "./stats.js";
-
-/** Samples (ms) of both sides. */
-export interface Paired {
-  baseline: number[];
-  corral: number[];
-}
 
 /**
  * One measured operation: resolves with the milliseconds it took (setup it
@@ -46,14 +40,14 @@ export async function alternate(n: number, warmup: number, baseline: Probe, corr
   return { baseline: b!, corral: c! };
 }
 
+/** A statistic a latency row reports. */
+export type Stat = "p50" | "p99" | "max";
+
 /** Targets per statistic of a latency comparison. */
-export interface LatencyTargets {
-  p50?: Target;
-  p99?: Target;
-}
+export type LatencyTargets = Partial<Record<Stat, Target>>;
 
 /**
- * p50 and p99 rows of one paired latency measurement, plus both summaries for
+ * p50 and p99 rows (or `stats`) of one paired latency measurement, plus both summaries for
  * the JSON. With a `delta` target on p50 (or `pairedDelta`), a context row follows: the median of
  * the per-round differences (corral_i - baseline_i of adjacent runs), which
  * is far less sensitive than a difference of medians to the engine's own
@@ -63,11 +57,11 @@ export function latencyRows(
   metric: string,
   paired: Paired,
   targets: LatencyTargets = {},
-  { pairedDelta = targets.p50?.kind === "delta" } = {},
+  { pairedDelta = targets.p50?.kind === "delta", stats = ["p50", "p99"] }: { pairedDelta?: boolean; stats?: Stat[] } = {},
 ): { rows: Row[]; summaries: { baseline: Summary; corral: Summary } } {
   const baseline = summarize(paired.baseline);
   const corral = summarize(paired.corral);
-  const rows: Row[] = (["p50", "p99"] as const).map((stat) => ({
+  const rows: Row[] = stats.map((stat) => ({
     metric: `${metric} ${stat}`,
     unit: "ms",
     baseline: baseline[stat],
@@ -78,12 +72,7 @@ export function latencyRows(
   return { rows, summaries: { baseline, corral } };
 }
 
-/** The median of the per-round differences corral_i - baseline_i. */
-export function pairedDeltaP50({ baseline, corral }: Paired): number {
-  return summarize(corral.map((ms, i) => ms - baseline[i]!).filter(Number.isFinite)).p50;
-}
-
-/** One step of a cycle (e.g. pause); its duration is measured by {@link alternateCycle}. */
+/** One step of a cycle (e.g. pause); its duration is measured by {@link alternateCycles}. */
 export type Step = () => Promise<unknown>;
 
 /**
@@ -104,15 +93,6 @@ export async function alternateCycles(n: number, warmup: number, sides: [Step, S
   });
   await alternateAll(n, warmup, probes);
   return out;
-}
-
-/** {@link alternateCycles} of a baseline and Corral: the first steps' samples and the second steps'. */
-export async function alternateCycle(n: number, warmup: number, baseline: [Step, Step], corral: [Step, Step]): Promise<[Paired, Paired]> {
-  const [b, c] = await alternateCycles(n, warmup, [baseline, corral]);
-  return [
-    { baseline: b!.first, corral: c!.first },
-    { baseline: b!.second, corral: c!.second },
-  ];
 }
 
 /** What {@link closedLoop} measured. */

@@ -28,6 +28,8 @@ function meets(target: Target | null, corral: number, ratio: number | null, delt
   switch (target.kind) {
     case "ratio":
       return ratio === null ? null : ratio <= target.max;
+    case "minRatio":
+      return ratio === null ? null : ratio >= target.min;
     case "delta":
       return delta === null ? null : delta <= target.max;
     case "max":
@@ -48,12 +50,14 @@ export function formatNumber(x: number | null): string {
   return x.toFixed(3);
 }
 
-/** "<= 1.10x", "<= +3 ms", "<= 10 KiB", ">= 50 ops/s". */
+/** "<= 1.10x", ">= 0.60x", "<= +3 ms", "<= 10 KiB", ">= 50 ops/s". */
 export function formatTarget(target: Target | null, unit: string): string {
   if (!target) return "-";
   switch (target.kind) {
     case "ratio":
       return `<= ${target.max.toFixed(2)}x`;
+    case "minRatio":
+      return `>= ${target.min.toFixed(2)}x`;
     case "delta":
       return `<= +${target.max} ${unit}`;
     case "max":

@@ -1,4 +1,4 @@
-/** Summaries of latency samples (ms) and a high-resolution clock. */
+/** The bench's one statistics module: nearest-rank percentiles, summaries, paired medians, a high-resolution clock. */
 
 /** The usual statistics of a sample set. */
 export interface Summary {
@@ -11,12 +11,15 @@ export interface Summary {
   mean: number;
 }
 
-/** Nearest-rank percentile of ascending `sorted` (p in 0..100). */
+/** Nearest-rank percentile of ascending `sorted` (p in 0..100); NaN when empty. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 }
+
+/** Nearest-rank median of `samples` (any order). */
+export const median = (samples: readonly number[]): number => percentile([...samples].sort((a, b) => a - b), 50);
 
 /** Summary of `samples` (any order); NaN fields when empty. */
 export function summarize(samples: readonly number[]): Summary {
@@ -31,6 +34,17 @@ export function summarize(samples: readonly number[]): Summary {
     max: sorted[sorted.length - 1] ?? NaN,
     mean,
   };
+}
+
+/** Samples (ms) of both sides of a comparison, index i of each taken in the same round. */
+export interface Paired {
+  baseline: number[];
+  corral: number[];
+}
+
+/** The median of the per-round differences corral_i - baseline_i. */
+export function pairedDeltaP50({ baseline, corral }: Paired): number {
+  return median(corral.map((ms, i) => ms - baseline[i]!).filter(Number.isFinite));
 }
 
 /** Milliseconds since an arbitrary origin, sub-microsecond resolution. */

@@ -8,12 +8,13 @@ import type { NatsServer } from "../../test/helpers/nats.js";
 /**
  * What a row must meet. Targets are reported, never asserted: a miss is a
  * finding for docs/performance.md, not a failed run.
- * - `ratio`: corral / baseline <= max;
+ * - `ratio`: corral / baseline <= max; `minRatio`: corral / baseline >= min (throughput);
  * - `delta`: corral - baseline <= max (in the row's unit);
  * - `max` / `min`: corral alone against a bound (no baseline needed).
  */
 export type Target =
   | { kind: "ratio"; max: number }
+  | { kind: "minRatio"; min: number }
   | { kind: "delta"; max: number }
   | { kind: "max"; max: number }
   | { kind: "min"; min: number };

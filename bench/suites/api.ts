@@ -1,16 +1,10 @@
 /**
- * api: the `corral` service (issue 5) served by a real `corral node` process
- * with the process driver.
- * - set_timeout, sequential: through the service (a bare NATS request with a
- *   JSON body, as `nats req` sends it) and through the typed client
- *   (`CorralClient.setTimeout`), each against one raw KV CAS update
- *   (`kv.update` with the revision) measured in the same run, interleaved.
- *   Target p50 <= 5x raw. The service's path: API handler reads the record,
- *   forwards to the owning node, whose mailbox runs the machine, which
- *   re-reads, CAS-writes and publishes the event; then both replies.
- * - creates/s with 20 concurrent clients (each its own connection), against
- *   the process driver starting sandboxes directly with the same concurrency
- *   (the engine's own ceiling on this machine). Then kills/s the same way.
+ * api: the `corral` service served by a real `corral node` process (process
+ * driver). set_timeout through the service (a bare NATS request with a JSON
+ * body, as `nats req` sends it) and through the typed client, each against
+ * one raw KV CAS update interleaved; then creates/s and kills/s with
+ * `clients` concurrent clients against the process driver alone at the same
+ * concurrency (the engine's own ceiling on the machine).
  */
 import fs from "node:fs";
 import os from "node:os";

@@ -1,27 +1,19 @@
 /**
- * density: many live sandboxes on one node with the process driver (issue 4:
- * 10,000 sandboxes, <= 10 KiB of node memory per sandbox, < 1% of a core
- * while idle, every timeout acting within 1 s of its `endAt`).
- *
- * The node runs in its own process (density-host.ts: the real `startNode`),
- * so its memory and CPU are its own. Steps:
- * 1. warm-up creates and kills (JIT, pools), full GC, memory before;
+ * density: many live sandboxes on one node (process driver), the node in its
+ * own process (density-host.ts) so that its memory and CPU are its own:
+ * 1. warm-up creates and kills, full GC, memory before;
  * 2. `sandboxes` creates through the API, `concurrency` at a time;
  * 3. full GC, memory after: (after - before) / sandboxes;
- * 4. idle: the node's CPU time over `idleS` seconds (the same window with no
- *    sandboxes, measured before step 2, is the baseline);
- * 5. `set_timeout` on `timeouts` of them (every k-th), so their deadlines
- *    are spread over `spreadS` seconds starting `leadS` from now, while all
- *    the others stay live: timer accuracy at that scale, at an expiry rate of
- *    timeouts / spreadS per second (default 50/s; 10,000 sandboxes with
- *    5-minute timeouts expire at ~33/s). Each one's lateness is the `at` of
- *    its `timeout` event (the node's TIMEOUT write, running -> killing) minus
- *    the `endAt` that set_timeout persisted. The `killed` event (process
- *    gone) is reported too, for context. `--density.timeouts=10000
- *    --density.spreadS=30` is the stress variant (333 expiries/s).
- * With CORRAL_BENCH_CPU_PROF=<dir>, the idle window and the timeout window
- * are CPU-profiled (two .cpuprofile files); with CORRAL_BENCH_HEAP_SNAPSHOT=<dir>
- * a heap snapshot of the loaded node is written.
+ * 4. the node's CPU over `idleS` idle seconds (baseline: the same window
+ *    with no sandboxes, before step 2);
+ * 5. `set_timeout` on every k-th of them (`timeouts` in all), deadlines
+ *    spread over `spreadS` seconds from `leadS` on, while the others stay
+ *    live. Lateness = the `at` of each one's `timeout` event (the node's
+ *    TIMEOUT write) minus the `endAt` set_timeout persisted; the `killed`
+ *    event (process gone) is reported too.
+ * With CORRAL_BENCH_CPU_PROF=<dir> the idle and timeout windows are
+ * CPU-profiled; with CORRAL_BENCH_HEAP_SNAPSHOT=<dir> a heap snapshot of the
+ * loaded node is written.
  */
 import fs from "node:fs";
 import { CorralClient } from "../../src/client/client.js";

@@ -1,16 +1,8 @@
 /**
- * driver: the docker driver (src/drivers/docker.ts) against raw dockerode,
- * same engine, same image, same container config, interleaved
- * (lib/docker-compare.ts).
- * - create: raw createContainer -> start -> inspect (address) -> GET /id until
- *   it answers the id, vs `DockerDriver.start` (create, start, inspect, TCP
- *   readiness) followed by the same GET /id. Both end when the sandbox serves HTTP.
- * - pause / resume: raw `docker pause` / `unpause` vs `pause(handle, "freeze")`
- *   / `resume(handle, "freeze")`, each on its own running container.
- * - remove: raw `remove --force` vs `DockerDriver.remove`, on the containers
- *   the create rounds left.
- * Targets are the node's (issue 4) applied to the driver, which is most of
- * the node's path: create <= 1.10x, pause/resume <= raw + 3 ms, remove <= raw + 5 ms.
+ * driver: DockerDriver against raw dockerode, same engine, image and
+ * container config, interleaved (lib/docker-compare.ts): create until GET /id
+ * answers, pause / resume (freeze), remove. The node's targets apply: the
+ * driver is most of the node's path.
  */
 import { DockerDriver } from "../../src/drivers/docker.js";
 import type { SandboxSpec } from "../../src/drivers/types.js";

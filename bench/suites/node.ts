@@ -1,18 +1,10 @@
 /**
- * node: sandbox operations through the node actor's command path
- * (`corral.v1.node.<nodeId>.<op>`, what the API forwards to) of a real
- * `corral node` process with the docker driver, against raw dockerode on the
- * same engine, interleaved (lib/docker-compare.ts). Issue 4's targets:
- * - create (reply = sandbox running, then GET /id answers) <= 1.10x raw
- *   create -> start -> inspect -> GET /id;
- * - pause / resume <= raw docker pause / unpause + 3 ms (p50);
- * - kill (reply = killed, container removed) <= raw remove --force + 5 ms (p50).
- * The node's path adds, per operation, a NATS round trip, the mailbox, the
- * machine and two CAS writes with their events (e.g. running -> pausing ->
- * paused) around the same engine call. Pause and resume are also compared
- * with the contract's floor (lib/contract-floor.mjs: those round trips and
- * writes done with the raw libraries), which separates what the contract's
- * NATS work costs on the machine from what Corral's own code costs.
+ * node: create / pause / resume / kill through the command subject of a real
+ * `corral node` process (docker driver; what the API forwards to) against
+ * raw dockerode on the same engine, interleaved (lib/docker-compare.ts).
+ * Pause and resume are also compared with the contract's floor
+ * (bench/floors/contract-floor.ts), which separates what the contract's NATS
+ * work costs on the machine from what Corral's own code costs.
  */
 import { upstreamOf } from "../../actors/proxy/upstream.js";
 import { resolveCreate } from "../../src/api/resolve-create.js";
@@ -23,7 +15,7 @@ import { requestNode, type SandboxNodeCommand } from "../../src/node-protocol.js
 import { BASE_TEMPLATE, TemplateRegistry } from "../../src/templates.js";
 import { removeContainersOf, requireDocker, testNodeId } from "../../test/helpers/docker.js";
 import { startBenchNode } from "../lib/bench-node.js";
-import { startContractFloor } from "../lib/contract-floor.js";
+import { startContractFloor } from "../floors/contract-floor.js";
 import { compareWithRawDocker, type CompareParams } from "../lib/docker-compare.js";
 import { waitHttpId } from "../lib/http.js";
 import { BENCH_RESOURCES, rawCreateReady } from "../lib/raw-docker.js";

@@ -1,12 +1,10 @@
 /**
- * store: what the sandbox store adds to the raw KV, for context (the node's
- * and the API's numbers stand on it). Baseline: one raw `kv.update` with the
- * revision (CAS) of a record-sized value. Corral: `SandboxStore.mutate`, which
- * re-reads the record, validates and decodes it, decides, validates and
- * encodes the new one, CAS-updates it and publishes its event. Also raw
- * `kv.get` vs `SandboxStore.get` (decode + schema check), and the machine's
- * wake-up cost: one raw `kv.update` sent after `idleMs` of quiet (as a node's
- * write after a ~10 ms engine call is) against the same update back to back.
+ * store: what the sandbox store adds to the raw KV (the floor under every node
+ * and API latency). `SandboxStore.mutate` (re-read, validate, decide, CAS
+ * update, event) against one raw `kv.update` with the revision of a
+ * record-sized value, and against a raw get + update; `SandboxStore.get`
+ * against `kv.get`; and the wake-up cost: a raw `kv.update` after `idleMs` of
+ * quiet (as a node's write after an engine call is) against the same back to back.
  */
 import { resolveConfig } from "../../src/config.js";
 import type { SandboxId } from "../../src/ids.js";

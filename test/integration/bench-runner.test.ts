@@ -1,17 +1,15 @@
 /**
  * The benchmark runner end to end: `node bench/run.mjs` bundles the bench
  * against dist/, spawns its own nats-server, runs a suite (store, quick: a
- * second or two), prints its table and writes the JSON result. Standalone
- * scripts (bench/<name>.mjs, e.g. the proxy bench) run as child processes
- * and may hand their rows back through CORRAL_BENCH_RESULT.
+ * second or two), prints its table and writes the JSON result; the proxy
+ * suite (wrk, nginx, corral proxy processes) reaches the same table and JSON.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { runScript } from "../../bench/lib/script-suite.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const run = promisify(execFile);
@@ -53,7 +51,7 @@ describe("bench/run.mjs", () => {
   it("answers a bad command line with exit 2 and says why", async () => {
     const unknownSuite = await bench(["nosuch"]);
     expect(unknownSuite.code).toBe(2);
-    expect(unknownSuite.stderr).toMatch(/no such suite: nosuch \(there are: store, driver, node, api, density/);
+    expect(unknownSuite.stderr).toMatch(/no such suite: nosuch \(there are: store, driver, node, api, density, proxy\)/);
     const typo = await bench(["store", "--store.iteratons=3"]);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain("unknown parameter(s): --store.iteratons");
@@ -64,33 +62,31 @@ describe("bench/run.mjs", () => {
     expect(code).toBe(0);
     expect(stdout).toContain("--density.sandboxes=N");
     expect(stdout).toContain("env BENCH_API_CLIENTS");
+    expect(stdout).toContain("--proxy.seconds=N  seconds per wrk run (default 5, quick 1; env BENCH_PROXY_SECONDS)");
   });
 });
 
-describe("standalone scripts", () => {
-  const dir = path.join(tmp, "scripts");
-  fs.mkdirSync(dir, { recursive: true });
+// The proxy suite needs wrk and nginx, which only `node scripts/bootstrap --bench` installs.
+const hasProxyTools = ["wrk", "nginx"].every((bin) => spawnSync("sh", ["-c", `command -v ${bin}`]).status === 0);
 
-  it("takes the rows a script writes to CORRAL_BENCH_RESULT and forwards its own flags", async () => {
-    fs.writeFileSync(
-      path.join(dir, "fake.mjs"),
-      `import fs from "node:fs";
-       if (process.argv.length !== 3 || process.env.CORRAL_BENCH_QUICK !== "1") process.exit(4);
-       const rps = Number(process.argv.find((a) => a.startsWith("--rps="))?.slice(6));
-       fs.writeFileSync(process.env.CORRAL_BENCH_RESULT, JSON.stringify({
-         rows: [{ metric: "req/s", unit: "ops/s", baseline: 100, corral: rps, target: { kind: "ratio", max: 2 } }, { bogus: true }],
-         notes: ["from the script"],
-       }));`,
-    );
-    const result = await runScript(dir, "fake", { values: new Map([["fake.rps", "70"], ["other.x", "1"]]), quick: true });
-    expect(result.rows).toEqual([{ metric: "req/s", unit: "ops/s", baseline: 100, corral: 70, target: { kind: "ratio", max: 2 } }]);
-    expect(result.notes).toEqual(["from the script"]);
-  });
-
-  it("keeps a script that prints only its own table, and fails one that exits non-zero", async () => {
-    fs.writeFileSync(path.join(dir, "plain.mjs"), `console.log("my table");`);
-    fs.writeFileSync(path.join(dir, "broken.mjs"), `process.exit(3);`);
-    expect((await runScript(dir, "plain", { values: new Map(), quick: false })).notes[0]).toMatch(/printed its own table/);
-    await expect(runScript(dir, "broken", { values: new Map(), quick: false })).rejects.toThrow("bench/broken.mjs exited with 3");
+describe.skipIf(!hasProxyTools)("the proxy suite", () => {
+  it("hands its rows to the runner's table and JSON", async () => {
+    const out = path.join(tmp, "proxy");
+    const { code, stdout, stderr } = await bench(["proxy", "--quick", "--proxy.lifecycle=0", "--proxy.workers=1", "--out", out]);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/== proxy \(\d+\.\d s\)/);
+    expect(stdout).toMatch(/req\/s, corral \(1 worker\)\s+ops\/s\s+\d+/);
+    const proxy = JSON.parse(fs.readFileSync(path.join(out, fs.readdirSync(out)[0]!), "utf8")).suites.proxy;
+    expect(proxy.params).toMatchObject({ seconds: 1, rounds: 1, workers: 1, lifecycle: 0 });
+    expect(proxy.rows.map((r: { metric: string }) => r.metric)).toEqual([
+      "req/s, direct",
+      "latency p50, direct",
+      "latency p99, direct",
+      "req/s, corral (1 worker)",
+      "latency p50, corral (1 worker)",
+      "latency p99, corral (1 worker)",
+    ]);
+    for (const row of proxy.rows) expect(row.baseline).toBeGreaterThan(0);
+    expect(proxy.rows[3].target).toEqual({ kind: "minRatio", min: 0.6 });
   });
 });

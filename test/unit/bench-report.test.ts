@@ -1,8 +1,8 @@
-/** The benchmark runner's arithmetic: percentiles, ratios/deltas against targets, the table, interleaving. */
+/** The benchmark runner's arithmetic: percentiles, paired medians, ratios/deltas against targets, the table, interleaving. */
 import { describe, expect, it } from "vitest";
-import { alternate, alternateAll, alternateCycle, closedLoop, latencyRows } from "../../bench/lib/measure.js";
+import { alternate, alternateAll, alternateCycles, closedLoop, latencyRows } from "../../bench/lib/measure.js";
 import { evaluate, formatNumber, formatTable, formatTarget } from "../../bench/lib/report.js";
-import { percentile, summarize } from "../../bench/lib/stats.js";
+import { median, pairedDeltaP50, percentile, summarize } from "../../bench/lib/stats.js";
 import type { Row } from "../../bench/lib/types.js";
 
 describe("stats", () => {
@@ -18,6 +18,12 @@ describe("stats", () => {
   it("summarizes unsorted samples", () => {
     const s = summarize([5, 1, 3, 2, 4]);
     expect(s).toMatchObject({ n: 5, min: 1, p50: 3, max: 5, mean: 3 });
+    expect(median([4, 1, 3, 2])).toBe(2);
+  });
+
+  it("takes the median of per-round differences, not the difference of medians", () => {
+    expect(pairedDeltaP50({ baseline: [10, 30, 12], corral: [13, 20, 16] })).toBe(3);
+    expect(pairedDeltaP50({ baseline: [10, 30], corral: [13] })).toBe(3);
   });
 });
 
@@ -27,6 +33,12 @@ describe("evaluate", () => {
   it("judges a ratio target on corral / baseline", () => {
     expect(evaluate(row(109, 100, { kind: "ratio", max: 1.1 }))).toMatchObject({ ratio: 1.09, delta: 9, meets: true });
     expect(evaluate(row(111, 100, { kind: "ratio", max: 1.1 })).meets).toBe(false);
+  });
+
+  it("judges a minimum ratio (throughput) on corral / baseline", () => {
+    expect(evaluate(row(60, 100, { kind: "minRatio", min: 0.6 })).meets).toBe(true);
+    expect(evaluate(row(59, 100, { kind: "minRatio", min: 0.6 })).meets).toBe(false);
+    expect(evaluate(row(59, null, { kind: "minRatio", min: 0.6 })).meets).toBeNull();
   });
 
   it("judges a delta target on corral - baseline", () => {
@@ -59,6 +71,7 @@ describe("formatting", () => {
 
   it("names targets with their unit", () => {
     expect(formatTarget({ kind: "ratio", max: 1.1 }, "ms")).toBe("<= 1.10x");
+    expect(formatTarget({ kind: "minRatio", min: 0.6 }, "ops/s")).toBe(">= 0.60x");
     expect(formatTarget({ kind: "delta", max: 3 }, "ms")).toBe("<= +3 ms");
     expect(formatTarget({ kind: "min", min: 50 }, "ops/s")).toBe(">= 50 ops/s");
     expect(formatTarget(null, "ms")).toBe("-");
@@ -104,10 +117,13 @@ describe("measure", () => {
 
   it("times both steps of a cycle separately", async () => {
     const step = () => Promise.resolve();
-    const [first, second] = await alternateCycle(4, 2, [step, step], [step, step]);
-    expect(first.baseline).toHaveLength(4);
-    expect(second.corral).toHaveLength(4);
-    expect([...first.baseline, ...second.corral].every((ms) => ms >= 0)).toBe(true);
+    const [baseline, corral] = await alternateCycles(4, 2, [
+      [step, step],
+      [step, step],
+    ]);
+    expect(baseline!.first).toHaveLength(4);
+    expect(corral!.second).toHaveLength(4);
+    expect([...baseline!.first, ...corral!.second].every((ms) => ms >= 0)).toBe(true);
   });
 
   it("rows carry p50 and p99 and the targets given", () => {
@@ -115,6 +131,15 @@ describe("measure", () => {
     expect(rows.map((r) => [r.metric, r.baseline, r.corral, r.target?.kind ?? null])).toEqual([
       ["op p50", 2, 3, "ratio"],
       ["op p99", 3, 4, null],
+    ]);
+  });
+
+  it("reports the statistics asked for", () => {
+    const { rows } = latencyRows("op", { baseline: [1, 2, 3], corral: [2, 3, 9] }, { p99: { kind: "max", max: 5 } }, { stats: ["p50", "p99", "max"] });
+    expect(rows.map((r) => [r.metric, r.corral, r.target?.kind ?? null])).toEqual([
+      ["op p50", 3, null],
+      ["op p99", 9, "max"],
+      ["op max", 9, null],
     ]);
   });
 
