@@ -1,20 +1,16 @@
 /**
  * The proxy suite's measurements that need a real node and driver:
- *
- * - auto-resume cold path: a request through a replica to a paused
- *   auto-resume sandbox until its answer, against the raw floor (the driver's
- *   own resume of a paused sandbox plus one request straight to it), the
- *   API's own resume (same GET, no proxy) and, with docker, the contract's
- *   floor (bench/floors: a raw proxy and a raw node doing only what the
- *   contract requires). The paths are interleaved per iteration, each after
- *   the same idle time, so a drift of the machine's speed weighs on each alike.
+ * - the auto-resume cold path (a GET through a replica to a paused
+ *   auto-resume sandbox), the raw resume (the driver's own resume + a GET
+ *   straight to the sandbox), the API's resume + the same GET, and with
+ *   docker the contract's floor (bench/floors), interleaved per iteration,
+ *   each after the same idle time;
  * - convergence: after a pause / resume / kill through the API, the time
- *   from the write of the settling record (the event's `at`) until each of
- *   three replicas answers by the new state. A prober per replica sends
- *   requests to a port nothing listens on: `running` answers 502 at once,
- *   `paused` 409, `killing` 410, and a request that arrives during `pausing`
- *   or `resuming` is held by the replica until it applies the settled state,
- *   so the answer marks the moment of convergence within one round trip.
+ *   from the settling write (its event's `at`) until each of three replicas
+ *   answers by the new state. Probes go to a port nothing listens on:
+ *   `running` answers 502, `paused` 409, `killing` 410, and a request that
+ *   arrives during `pausing` or `resuming` is held until the replica applies
+ *   the settled state, so the answer marks convergence within a round trip.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import http from "node:http";
@@ -44,15 +40,13 @@ const IDLE_MS = 20;
 /** A held request may wait for the sandbox's connect timeout: far longer than any measurement. */
 const HELD_MS = 60_000;
 
-/** Status of `GET /id` straight to a sandbox's port 8080. */
-const getId = async (endpoint: Endpoint) => (await httpGet(endpoint.host, endpoint.ports["8080"] ?? 8080, "/id", { timeoutMs: HELD_MS })).status;
+/** `GET /id` straight to a sandbox's port 8080. */
+const getId = (endpoint: Endpoint) => httpGet(endpoint.host, endpoint.ports["8080"] ?? 8080, "/id", { timeoutMs: HELD_MS });
 
 /**
  * Sends requests to one replica, a new one every millisecond with up to
- * MAX_IN_FLIGHT outstanding, and reports each answer's status and time. Not
- * strictly one after another: a request the replica forwarded to a sandbox
- * that is being torn down can wait for the connect timeout, and must not
- * hide the answers to the requests behind it.
+ * MAX_IN_FLIGHT outstanding (a request forwarded to a sandbox being torn
+ * down can wait for the connect timeout and must not hide the answers behind it).
  */
 const MAX_IN_FLIGHT = 8;
 class Prober {
@@ -114,13 +108,7 @@ function routeHeaders(sandbox: { sandboxId: string; trafficToken?: string | unde
 }
 
 /** Samples (ms) of each path; `floorMs` is empty but with docker. */
-export interface LifecycleSamples {
-  rawMs: number[];
-  apiMs: number[];
-  coldMs: number[];
-  floorMs: number[];
-  convergeMs: number[];
-}
+export type LifecycleSamples = Record<"rawMs" | "apiMs" | "coldMs" | "floorMs" | "convergeMs", number[]>;
 
 /** Runs both measurements, `iterations` each, with a `corral node` on `driver`. */
 export async function runLifecycle(ctx: SuiteContext, driver: DriverKind, iterations: number, logDir: string): Promise<LifecycleSamples> {
@@ -154,37 +142,20 @@ export async function runLifecycle(ctx: SuiteContext, driver: DriverKind, iterat
     floor = { pause: node.pause, port, sandboxId: box.sandboxId };
   }
   const samples: LifecycleSamples = { rawMs: [], apiMs: [], coldMs: [], floorMs: [], convergeMs: [] };
+  // Pause, idle (which also lets the paused event reach the replicas), then time the resume until GET /id answers the id.
+  const timeResume = async (into: number[], pause: () => Promise<unknown>, resumeAndGet: () => Promise<{ status: number; body: string }>, id: string) => {
+    await pause();
+    await sleep(IDLE_MS);
+    const t0 = nowMs();
+    const res = await resumeAndGet();
+    if (res.status !== 200 || res.body.trim() !== id) throw new Error(`GET /id of ${id} answered ${res.status}: ${res.body}`);
+    into.push(nowMs() - t0);
+  };
   for (let i = 0; i < iterations; i++) {
-    await raw.pause(rawBox.handle, "freeze");
-    await sleep(IDLE_MS);
-    let t0 = nowMs();
-    const r = await getId(await raw.resume(rawBox.handle, "freeze"));
-    if (r !== 200) throw new Error(`raw GET /id answered ${r}`);
-    samples.rawMs.push(nowMs() - t0);
-
-    await client.pause(api.sandboxId);
-    await sleep(IDLE_MS);
-    t0 = nowMs();
-    await client.resume(api.sandboxId);
-    const a = await getId(apiEndpoint);
-    if (a !== 200) throw new Error(`GET /id after the API resume answered ${a}`);
-    samples.apiMs.push(nowMs() - t0);
-
-    await client.pause(cold.sandboxId);
-    await sleep(IDLE_MS); // also lets the paused event reach the replica (it leaves with the reply)
-    t0 = nowMs();
-    const c = await httpGet("127.0.0.1", replicas[0]!, "/id", { headers: coldHeaders, timeoutMs: HELD_MS });
-    if (c.status !== 200 || c.body !== cold.sandboxId) throw new Error(`cold path answered ${c.status}: ${c.body}`);
-    samples.coldMs.push(nowMs() - t0);
-
-    if (floor) {
-      await floor.pause();
-      await sleep(IDLE_MS);
-      t0 = nowMs();
-      const f = await httpGet("127.0.0.1", floor.port, "/id", { timeoutMs: HELD_MS });
-      if (f.status !== 200 || f.body !== floor.sandboxId) throw new Error(`the contract floor's cold path answered ${f.status}: ${f.body}`);
-      samples.floorMs.push(nowMs() - t0);
-    }
+    await timeResume(samples.rawMs, () => raw.pause(rawBox.handle, "freeze"), async () => getId(await raw.resume(rawBox.handle, "freeze")), rawBox.sandboxId);
+    await timeResume(samples.apiMs, () => client.pause(api.sandboxId), () => client.resume(api.sandboxId).then(() => getId(apiEndpoint)), api.sandboxId);
+    await timeResume(samples.coldMs, () => client.pause(cold.sandboxId), () => httpGet("127.0.0.1", replicas[0]!, "/id", { headers: coldHeaders, timeoutMs: HELD_MS }), cold.sandboxId);
+    if (floor) await timeResume(samples.floorMs, floor.pause, () => httpGet("127.0.0.1", floor.port, "/id", { timeoutMs: HELD_MS }), floor.sandboxId);
   }
   await client.kill(api.sandboxId);
   await client.kill(cold.sandboxId);
