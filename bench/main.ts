@@ -6,11 +6,12 @@
  * bench/results/<date>.json. Targets are reported, never asserted: the exit
  * code is non-zero only when a suite could not run. See docs/performance.md.
  */
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { startNats } from "../test/helpers/nats.js";
 import { UsageError, parseArgs, resolveParams, unknownFlags, usage, type BenchArgs } from "./lib/args.js";
-import { machineInfo } from "./lib/machine.js";
 import { evaluate, formatTable, type EvaluatedRow } from "./lib/report.js";
 import type { Suite, SuiteContext, SuiteResult } from "./lib/types.js";
 import { suite as api } from "./suites/api.js";
@@ -78,6 +79,32 @@ async function runOne(suite: Suite, args: BenchArgs, ctxBase: Omit<SuiteContext,
     await runCleanups();
   }
   return { params, durationMs: Date.now() - started, rows: result.rows.map(evaluate), notes: result.notes, ...(result.details ? { details: result.details } : {}) };
+}
+
+function commandOutput(cmd: string, args: string[]): string | null {
+  try {
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 5_000 }).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Host, runtime and git facts for the JSON; a fact that cannot be read is null. */
+function machineInfo(): Record<string, unknown> {
+  const cpus = os.cpus();
+  return {
+    hostname: os.hostname(),
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? null,
+    memoryMB: Math.round(os.totalmem() / 2 ** 20),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    natsServer: commandOutput("nats-server", ["--version"]),
+    docker: commandOutput("docker", ["version", "--format", "{{.Server.Version}}"]),
+    gitCommit: commandOutput("git", ["rev-parse", "HEAD"]),
+    gitDirty: (commandOutput("git", ["status", "--porcelain"]) ?? "") !== "",
+    loadAverage: os.loadavg(),
+  };
 }
 
 /** Runs the command line; `benchDir` is the bench/ folder (the bundle runs from a cache dir). Resolves with the exit code. */

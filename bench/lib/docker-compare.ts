@@ -5,6 +5,7 @@
  * say how Corral does each operation; targets are issue 4's.
  */
 import type Dockerode from "dockerode";
+import type { ContractFloor } from "../floors/contract-floor.js";
 import { alternate, alternateCycles, latencyRows, type Step } from "./measure.js";
 import { DockerRaceRetry, rawCreateReady, type RawSandbox } from "./raw-docker.js";
 import { pairedDeltaP50, timeMs } from "./stats.js";
@@ -20,16 +21,6 @@ export interface CorralOps<H> {
   remove(sandbox: H): Promise<unknown>;
 }
 
-/**
- * A second baseline for pause and resume: the least a node keeping the
- * contract does around the same engine call (bench/floors/contract-floor.ts), measured
- * interleaved with the other two sides.
- */
-export interface FloorOps {
-  pause: Step;
-  resume: Step;
-}
-
 /** Counts of the comparison. */
 export interface CompareParams {
   creates: number;
@@ -42,14 +33,14 @@ export interface CompareParams {
  * (removed by the caller's cleanup). Each Corral sandbox made is removed by
  * the removal rounds. With `startFloor` (called with the sandbox the pause
  * cycles use, once the creates are done), pause and resume are also compared
- * with that second baseline, all three sides interleaved.
+ * with the contract's floor (bench/floors), all three sides interleaved.
  */
 export async function compareWithRawDocker<H>(
   ctx: Pick<SuiteContext, "progress"> & { suite: string; docker: Dockerode; rawLabel: string },
   { creates, pauses, warmup }: CompareParams,
   corral: CorralOps<H>,
   removeMetric: string,
-  startFloor?: (first: H) => Promise<FloorOps>,
+  startFloor?: (first: H) => Promise<Pick<ContractFloor, "pause" | "resume">>,
 ): Promise<SuiteResult> {
   const { docker, rawLabel, progress, suite } = ctx;
   const raws: RawSandbox[] = [];

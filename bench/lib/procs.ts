@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
+import type { SuiteContext } from "./types.js";
 
 /** How {@link spawnReady} runs a child. */
 export interface SpawnReadyOptions<T> {
@@ -87,4 +88,23 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Runs `fn` with cleanups of its own, run last-in first-out as soon as it
+ * ends (processes it started must not load the machine during the suite's
+ * next measurement); if the run is interrupted first, the suite's cleanup
+ * runs what is left.
+ */
+export async function scoped<C extends Pick<SuiteContext, "cleanup" | "progress">, T>(ctx: C, fn: (ctx: C) => Promise<T>): Promise<T> {
+  const own: (() => Promise<void> | void)[] = [];
+  const runOwn = async () => {
+    for (let next = own.pop(); next; next = own.pop()) await Promise.resolve(next()).catch((err: Error) => ctx.progress(`cleanup failed: ${err.message}`));
+  };
+  ctx.cleanup(runOwn);
+  try {
+    return await fn({ ...ctx, cleanup: (cleanup: () => Promise<void> | void) => void own.push(cleanup) });
+  } finally {
+    await runOwn();
+  }
 }

@@ -49,14 +49,14 @@ export interface ParamSpec {
   doc: string;
 }
 
-/** What a suite receives. */
-export interface SuiteContext {
+/** What a suite receives (`P`: the names of its parameters). */
+export interface SuiteContext<P extends string = string> {
   /** The run's own nats-server (JetStream, temp store, random port). */
   nats: NatsServer;
   /** The bench/ folder (entries of helper processes live there). */
   benchDir: string;
   /** Resolved values of the suite's parameters. */
-  params: Record<string, number>;
+  params: Record<P, number>;
   /** Progress line on stderr (stdout carries the tables). */
   progress(message: string): void;
   /**
@@ -68,9 +68,12 @@ export interface SuiteContext {
 }
 
 /** A benchmark suite of bench/suites/. */
-export interface Suite {
+export interface Suite<P extends string = string> {
   name: string;
   description: string;
-  params: Record<string, ParamSpec>;
-  run(ctx: SuiteContext): Promise<SuiteResult>;
+  params: Record<P, ParamSpec>;
+  run(ctx: SuiteContext<P>): Promise<SuiteResult>;
 }
+
+/** Declares a suite, typing its `ctx.params` by the names in `params`. */
+export const defineSuite = <P extends string>(suite: Suite<P>): Suite<P> => suite;

@@ -21,12 +21,12 @@ import { alternate, closedLoop, latencyRows } from "../lib/measure.js";
 import { BENCH_RESOURCES } from "../lib/raw-docker.js";
 import { openRawCas } from "../lib/raw-kv.js";
 import { summarize, timeMs } from "../lib/stats.js";
-import type { Row, Suite } from "../lib/types.js";
+import { defineSuite, type Row } from "../lib/types.js";
 
 /** Long enough that no benchmark sandbox times out during the run. */
 const LONG_TIMEOUT_MS = 3_600_000;
 
-export const suite: Suite = {
+export const suite = defineSuite({
   name: "api",
   description: "set_timeout via the service and the client vs raw KV CAS; creates/s with N clients (process driver)",
   params: {
@@ -36,8 +36,8 @@ export const suite: Suite = {
     creates: { default: 600, quick: 40, doc: "sandboxes created (and killed) by the load, and started by the driver baseline" },
   },
   async run(ctx) {
-    const { params, progress, cleanup } = ctx;
-    const { iterations, warmup, clients, creates } = params as Record<string, number> as { iterations: number; warmup: number; clients: number; creates: number };
+    const { progress, cleanup } = ctx;
+    const { iterations, warmup, clients, creates } = ctx.params;
     const node = await startBenchNode(ctx, "process");
     const client = await CorralClient.connect({ natsUrl: ctx.nats.url, timeoutMs: 60_000 });
     cleanup(() => client.close());
@@ -113,4 +113,4 @@ export const suite: Suite = {
       },
     };
   },
-};
+});

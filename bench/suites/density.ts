@@ -22,7 +22,7 @@ import { waitUntil } from "../../test/helpers/wait.js";
 import { spawnDensityHost, type HostStats } from "../lib/density-host.js";
 import { closedLoop } from "../lib/measure.js";
 import { summarize } from "../lib/stats.js";
-import type { Row, Suite } from "../lib/types.js";
+import { defineSuite, type Row } from "../lib/types.js";
 
 const LONG_TIMEOUT_MS = 3_600_000;
 const KIB = 1024;
@@ -39,7 +39,7 @@ function fdCount(pid: number): number | null {
 /** The node's CPU use between two stats, in % of one core. */
 const cpuPercent = (a: HostStats, b: HostStats) => ((b.cpuUserUs + b.cpuSystemUs - a.cpuUserUs - a.cpuSystemUs) / 1000 / (b.at - a.at)) * 100;
 
-export const suite: Suite = {
+export const suite = defineSuite({
   name: "density",
   description: "N process-driver sandboxes on one node: memory, idle CPU, timeout lateness",
   params: {
@@ -53,11 +53,8 @@ export const suite: Suite = {
     createBudgetS: { default: 200, doc: "creates stop after this many seconds; the rest is measured with what started (keeps the run bounded)" },
   },
   async run(ctx) {
-    const { params, progress, cleanup, nats } = ctx;
-    const { sandboxes, concurrency, idleS, timeouts, leadS, spreadS, warmup, createBudgetS } = params as Record<string, number> as Record<
-      "sandboxes" | "concurrency" | "idleS" | "timeouts" | "leadS" | "spreadS" | "warmup" | "createBudgetS",
-      number
-    >;
+    const { progress, cleanup, nats } = ctx;
+    const { sandboxes, concurrency, idleS, timeouts, leadS, spreadS, warmup, createBudgetS } = ctx.params;
     const nc = await nats.connect();
     const host = await spawnDensityHost(ctx.benchDir, nc, { natsUrl: nats.url, sandboxes: sandboxes + warmup + 10 });
     cleanup(() => host.stop());
@@ -166,4 +163,4 @@ export const suite: Suite = {
       details: { before, after, idleEmptyEnd, idleStart, idleEnd, fdsBefore, fdsAfter, lateness, killLateness, created: n, timedOut: m, windowStart, windowEnd, failures, firstError, setTimeoutsPerSecond: setTimeouts.perSecond },
     };
   },
-};
+});

@@ -9,13 +9,13 @@ import type { SandboxSpec } from "../../src/drivers/types.js";
 import { newSandboxId } from "../../src/ids.js";
 import { BASE_TEMPLATE } from "../../src/templates.js";
 import { removeContainersOf, requireDocker, testNodeId } from "../../test/helpers/docker.js";
-import { compareWithRawDocker, type CompareParams } from "../lib/docker-compare.js";
+import { compareWithRawDocker } from "../lib/docker-compare.js";
 import { waitHttpId } from "../lib/http.js";
 import { BENCH_RESOURCES } from "../lib/raw-docker.js";
 import { nowMs } from "../lib/stats.js";
-import type { Suite } from "../lib/types.js";
+import { defineSuite } from "../lib/types.js";
 
-export const suite: Suite = {
+export const suite = defineSuite({
   name: "driver",
   description: "DockerDriver start/pause/resume/remove vs raw dockerode",
   params: {
@@ -33,7 +33,7 @@ export const suite: Suite = {
     });
     return compareWithRawDocker(
       { suite: "driver", progress, docker, rawLabel: nodeId },
-      params as unknown as CompareParams,
+      params,
       {
         async create() {
           const spec: SandboxSpec = { sandboxId: newSandboxId(), nodeId, template: BASE_TEMPLATE, env: {}, resources: BENCH_RESOURCES, incarnation: 1 };
@@ -49,4 +49,4 @@ export const suite: Suite = {
       "remove (running)",
     );
   },
-};
+});

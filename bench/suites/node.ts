@@ -16,15 +16,15 @@ import { BASE_TEMPLATE, TemplateRegistry } from "../../src/templates.js";
 import { removeContainersOf, requireDocker, testNodeId } from "../../test/helpers/docker.js";
 import { startBenchNode } from "../lib/bench-node.js";
 import { startContractFloor } from "../floors/contract-floor.js";
-import { compareWithRawDocker, type CompareParams } from "../lib/docker-compare.js";
+import { compareWithRawDocker } from "../lib/docker-compare.js";
 import { waitHttpId } from "../lib/http.js";
 import { BENCH_RESOURCES, rawCreateReady } from "../lib/raw-docker.js";
 import { nowMs } from "../lib/stats.js";
-import type { Suite } from "../lib/types.js";
+import { defineSuite } from "../lib/types.js";
 
 const REQUEST_TIMEOUT_MS = 60_000;
 
-export const suite: Suite = {
+export const suite = defineSuite({
   name: "node",
   description: "create/pause/resume/kill through a corral node (docker) vs raw dockerode",
   params: {
@@ -45,7 +45,7 @@ export const suite: Suite = {
 
     const result = await compareWithRawDocker<SandboxId>(
       { suite: "node", progress: ctx.progress, docker, rawLabel },
-      ctx.params as unknown as CompareParams,
+      ctx.params,
       {
         async create() {
           const sandboxId = newSandboxId();
@@ -70,4 +70,4 @@ export const suite: Suite = {
     result.notes.unshift(`node ${node.nodeId}: a \`corral node --driver docker\` child process; requests go straight to its command subject (no API hop)`);
     return result;
   },
-};
+});

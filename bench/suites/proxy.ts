@@ -14,14 +14,15 @@ import os from "node:os";
 import path from "node:path";
 import { defaultDriverKind } from "../../src/drivers/detect.js";
 import { latencyRows, type LatencyTargets, type Stat } from "../lib/measure.js";
+import { scoped } from "../lib/procs.js";
 import { summarize } from "../lib/stats.js";
-import type { Row, Suite } from "../lib/types.js";
+import { defineSuite, type Row } from "../lib/types.js";
 import { runLifecycle } from "./proxy/lifecycle.js";
 import { runThroughput } from "./proxy/throughput.js";
 
 const STATS: Stat[] = ["p50", "p99", "max"];
 
-export const suite: Suite = {
+export const suite = defineSuite({
   name: "proxy",
   description: "corral proxy vs nginx and direct (wrk); auto-resume cold path; convergence of 3 replicas",
   params: {
@@ -33,10 +34,11 @@ export const suite: Suite = {
     docker: { default: 1, doc: "1: the node uses docker when an engine answers (with the contract's floor), else process; 0: process" },
   },
   async run(ctx) {
-    const { seconds, rounds, workers, iterations, lifecycle, docker } = ctx.params as Record<string, number> as Record<"seconds" | "rounds" | "workers" | "iterations" | "lifecycle" | "docker", number>;
+    const { seconds, rounds, workers, iterations, lifecycle, docker } = ctx.params;
     const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-bench-proxy-"));
     ctx.progress(`proxy: wrk -t2 -c32, ${seconds} s x ${rounds} interleaved rounds per target; logs in ${logDir}`);
-    const targets = await runThroughput(ctx, { seconds, rounds, workers, logDir });
+    // nginx and the throughput replicas are gone before the cold path is measured.
+    const targets = await scoped(ctx, (scope) => runThroughput(scope, { seconds, rounds, workers, logDir }));
     const nginx = targets.find((t) => t.kind === "nginx")!;
     const rows: Row[] = targets
       .filter((t) => t !== nginx)
@@ -59,19 +61,17 @@ export const suite: Suite = {
       const s = await runLifecycle(ctx, driver, iterations, logDir);
       const vsRaw = (metric: string, corral: number[], targets: LatencyTargets = {}, pairedDelta = targets.p50?.kind === "delta") =>
         latencyRows(metric, { baseline: s.rawMs, corral }, targets, { pairedDelta, stats: STATS });
-      const groups = [
-        vsRaw("cold path via proxy vs raw resume", s.coldMs, { p50: { kind: "delta", max: 5 } }),
-        vsRaw("API resume + GET (no proxy) vs raw resume", s.apiMs),
-        ...(s.floorMs.length > 0
-          ? [
-              vsRaw("floor cold path vs raw resume", s.floorMs, {}, true),
-              latencyRows("cold path over the contract floor", { baseline: s.floorMs, corral: s.coldMs }, {}, { pairedDelta: true, stats: STATS }),
-            ]
-          : []),
-      ];
+      const groups = {
+        cold: vsRaw("cold path via proxy vs raw resume", s.coldMs, { p50: { kind: "delta", max: 5 } }),
+        api: vsRaw("API resume + GET (no proxy) vs raw resume", s.apiMs),
+        ...(s.floorMs.length > 0 && {
+          floor: vsRaw("floor cold path vs raw resume", s.floorMs, {}, true),
+          overFloor: latencyRows("cold path over the contract floor", { baseline: s.floorMs, corral: s.coldMs }, {}, { pairedDelta: true, stats: STATS }),
+        }),
+      };
       const converge = summarize(s.convergeMs);
       rows.push(
-        ...groups.flatMap((g) => g.rows),
+        ...Object.values(groups).flatMap((g) => g.rows),
         ...STATS.map((stat): Row => ({ metric: `convergence, 3 replicas (write -> answer) ${stat}`, unit: "ms", baseline: null, corral: converge[stat], target: stat === "p99" ? { kind: "max", max: 20 } : null })),
       );
       notes.push(
@@ -81,8 +81,8 @@ export const suite: Suite = {
           ? "floor cold path = the same GET through bench/floors/proxy-floor.ts (raw net proxy) resuming through bench/floors/contract-floor.ts (raw node)"
           : "no contract floor: it needs the docker driver",
       );
-      details.lifecycle = { driver, summaries: groups.map((g) => g.summaries), converge };
+      details.lifecycle = { driver, converge, ...Object.fromEntries(Object.entries(groups).map(([k, g]) => [k, g.summaries])) };
     }
     return { rows, notes, details };
   },
-};
+});

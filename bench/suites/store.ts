@@ -13,9 +13,9 @@ import { makeStoredSandbox } from "../../test/helpers/records.js";
 import { alternate, latencyRows } from "../lib/measure.js";
 import { openRawCas } from "../lib/raw-kv.js";
 import { nowMs } from "../lib/stats.js";
-import type { Row, Suite } from "../lib/types.js";
+import { defineSuite, type Row } from "../lib/types.js";
 
-export const suite: Suite = {
+export const suite = defineSuite({
   name: "store",
   description: "SandboxStore.mutate / get vs raw kv.update (CAS) / kv.get",
   params: {
@@ -41,13 +41,12 @@ export const suite: Suite = {
       await store.get(id);
       return nowMs() - t0;
     };
-    const { iterations, warmup } = params as { iterations: number; warmup: number };
+    const { iterations, warmup, idleMs } = params;
     const writes = latencyRows("mutate vs kv.update", await alternate(iterations, warmup, raw.update, mutate));
     // mutate is a read and a write: the raw read+write shows how much of the gap is the extra round trip.
     const rawReadWrite = async () => (await raw.get()) + (await raw.update());
     const readWrite = latencyRows("mutate vs kv.get+kv.update", await alternate(iterations, warmup, rawReadWrite, mutate));
     const reads = latencyRows("get vs kv.get", await alternate(iterations, warmup, raw.get, get));
-    const { idleMs } = params as { idleMs: number };
     const afterIdle = async () => {
       await new Promise((resolve) => setTimeout(resolve, idleMs));
       return raw.update();
@@ -64,4 +63,4 @@ export const suite: Suite = {
       details: { writes: writes.summaries, readWrite: readWrite.summaries, reads: reads.summaries, wake: wake.summaries },
     };
   },
-};
+});

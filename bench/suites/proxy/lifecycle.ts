@@ -137,9 +137,9 @@ export async function runLifecycle(ctx: SuiteContext, driver: DriverKind, iterat
   let floor: { pause(): Promise<void>; port: number; sandboxId: string } | undefined;
   if (driver === "docker") {
     const box = await startRaw();
-    const node = await startContractFloor(ctx, nc, box.handle, encodeMsgpack(await store.get(cold.sandboxId)).length);
-    const port = await startProxyFloor(ctx, node.prefix, { host: box.endpoint.host, port: box.endpoint.ports["8080"] ?? 8080 });
-    floor = { pause: node.pause, port, sandboxId: box.sandboxId };
+    const floorNode = await startContractFloor(ctx, nc, box.handle, encodeMsgpack(await store.get(cold.sandboxId)).length);
+    const port = await startProxyFloor(ctx, floorNode.prefix, { host: box.endpoint.host, port: box.endpoint.ports["8080"] ?? 8080 });
+    floor = { pause: floorNode.pause, port, sandboxId: box.sandboxId };
   }
   const samples: LifecycleSamples = { rawMs: [], apiMs: [], coldMs: [], floorMs: [], convergeMs: [] };
   // Pause, idle (which also lets the paused event reach the replicas), then time the resume until GET /id answers the id.
