@@ -47,11 +47,11 @@ export type Stat = "p50" | "p99" | "max";
 export type LatencyTargets = Partial<Record<Stat, Target>>;
 
 /**
- * p50 and p99 rows (or `stats`) of one paired latency measurement, plus both summaries for
- * the JSON. With a `delta` target on p50 (or `pairedDelta`), a context row follows: the median of
- * the per-round differences (corral_i - baseline_i of adjacent runs), which
- * is far less sensitive than a difference of medians to the engine's own
- * spread (a docker remove varies by tens of ms) and to drift on a shared machine.
+ * p50 and p99 rows (or `stats`) of one paired latency measurement, plus both
+ * summaries for the JSON. With a `delta` target on p50 (or `pairedDelta`), a
+ * context row follows: the median of the per-round differences, far less
+ * sensitive than a difference of medians to the engine's own spread and to
+ * drift on a shared machine.
  */
 export function latencyRows(
   metric: string,

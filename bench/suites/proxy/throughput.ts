@@ -2,8 +2,8 @@
  * Throughput and latency on one fast upstream (nginx `return 200`): direct,
  * through Debian's nginx as a keep-alive reverse proxy, and through Corral's
  * proxy (1 and N workers), with wrk -t2 -c32. The targets are measured in
- * interleaved rounds and summarized by their medians: a shared 2-core
- * machine drifts by tens of percent from one minute to the next.
+ * interleaved rounds and summarized by their medians, so that a shared
+ * machine's drift from one minute to the next weighs on each alike.
  */
 import { spawnSync } from "node:child_process";
 import os from "node:os";
