@@ -99,7 +99,13 @@ export function freePort(): Promise<number> {
 export async function scoped<C extends Pick<SuiteContext, "cleanup" | "progress">, T>(ctx: C, fn: (ctx: C) => Promise<T>): Promise<T> {
   const own: (() => Promise<void> | void)[] = [];
   const runOwn = async () => {
-    for (let next = own.pop(); next; next = own.pop()) await Promise.resolve(next()).catch((err: Error) => ctx.progress(`cleanup failed: ${err.message}`));
+    for (let next = own.pop(); next; next = own.pop()) {
+      try {
+        await next();
+      } catch (err) {
+        ctx.progress(`cleanup failed: ${(err as Error).message}`);
+      }
+    }
   };
   ctx.cleanup(runOwn);
   try {
