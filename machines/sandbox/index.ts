@@ -62,7 +62,7 @@ export { restoreSnapshot, createRestoredActor, isRestorable, RESTORABLE_STATES, 
 export { TRANSITIONS, DRIVER_EVENTS, PAUSE_RETRY_EVENT, type TransitionRow } from "./transitions.js";
 export { checkCommand, commandEvent, type CommandOp, type SandboxCommand, type CommandDecision } from "./commands.js";
 export { lifecycleMermaid } from "./mermaid.js";
-export { DRIVER_OUTCOMES, killEventName, errorMessage, toKilled, toPaused } from "./decide.js";
+export { DRIVER_OUTCOMES, killEventName, errorMessage, toContainerExited, toKilled, type DriverOutcome, type TransientOutcomes } from "./decide.js";
 export {
   WRITE_EVENTS,
   type WriteEventName,
@@ -74,6 +74,7 @@ export {
   type SandboxContext,
   type KillRequestReason,
   type PauseRetry,
+  type PendingWrite,
   type StartSandboxInput,
   type StartSandboxOutput,
   type PauseSandboxInput,
