@@ -23,6 +23,7 @@ import { InvalidArgumentError, UnavailableError } from "../../src/errors.js";
 import { isNodeId, type NodeId } from "../../src/ids.js";
 import { logger } from "../../src/log.js";
 import type { Amounts } from "./capacity.js";
+import { withCrashPoint } from "./crash-points.js";
 import { NodeActor } from "./node-actor.js";
 
 /** cpu capacity per core by default (see the module comment). */
@@ -84,7 +85,9 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UnavailableError(`cannot connect to NATS at ${natsUrl}: ${(err as Error).message}`, { cause: err });
   }
-  const node = await NodeActor.start({ nc, nodeId, driver: createDriver(driverKind, { dataDir }), config, capacity, pauseMode, address: os.hostname() });
+  // CORRAL_CRASH_AT arms a crash point for the crash tests only (./crash-points.ts).
+  const driver = withCrashPoint(createDriver(driverKind, { dataDir }), process.env.CORRAL_CRASH_AT);
+  const node = await NodeActor.start({ nc, nodeId, driver, config, capacity, pauseMode, address: os.hostname() });
   process.stdout.write(`corral node ${nodeId}: ${driverKind} driver, capacity ${capacity.cpu} cpu / ${capacity.memoryMB} MiB / ${capacity.sandboxes} sandboxes, NATS ${natsUrl}\n`);
 
   const signal = await nextStopSignal();
