@@ -33,8 +33,8 @@ export interface CommandDeps {
   /** Bound on waiting for a sandbox to settle; below the API's request timeout. */
   settleTimeoutMs: number;
   /**
-   * Settles and hosts a live record of this node that is not hosted (its
-   * outcome write failed, or a reconciliation is due): true once it is hosted.
+   * Settles a live record of this node that is not hosted (its outcome write
+   * failed, or a reconciliation is due) and hosts it: true once it is hosted.
    */
   adopt?: (record: StoredSandbox) => Promise<boolean>;
   log?: Logger;
@@ -64,7 +64,11 @@ async function fromStore(deps: CommandDeps, command: SandboxOpCommand, adopted =
     throw new GoneError(`sandbox ${record.sandboxId} is killed`);
   }
   if (record.nodeId !== deps.nodeId) throw new UnavailableError(`sandbox ${record.sandboxId} is owned by node ${record.nodeId}`);
-  if (!adopted && deps.adopt && (await deps.adopt(record))) return runSandboxCommand(deps, command, true);
+  if (!adopted && deps.adopt) {
+    // Settled now: hosted again (the command runs on its actor), or killed (answered from the tombstone).
+    await deps.adopt(record);
+    return runSandboxCommand(deps, command, true);
+  }
   throw new UnavailableError(`sandbox ${record.sandboxId} is not hosted by node ${deps.nodeId} right now (reconciling); retry`);
 }
 

@@ -128,6 +128,21 @@ describe("known traps", () => {
     expect(h.writes.map((w) => w.event)).toEqual(["refresh", "pause", "kill"]);
   });
 
+  it("a KILL while a write is in flight waits for its answer, then is written (stored or not)", async () => {
+    for (const answer of ["persisted", "persist.failed"] as const) {
+      const h = runningHarness({}, { ack: false });
+      h.actor.send({ type: "SET_TIMEOUT", timeoutMs: 60_000 });
+      h.actor.send({ type: "KILL", reason: "container_exited" });
+      expect(h.writes.map((w) => w.event)).toEqual(["set_timeout"]);
+      h.actor.send(answer === "persisted" ? { type: "persisted", record: { ...h.writes[0]!.record, revision: 2 } } : { type: "persist.failed", error: new Error("x") });
+      expect(h.writes.map((w) => [w.event, w.record.killReason])).toEqual([
+        ["set_timeout", null],
+        ["container_exited", "container_exited"],
+      ]);
+      expect(h.actor.getSnapshot().value).toBe("running");
+    }
+  });
+
   it("write-ahead — an outcome is stored before the machine leaves the transient state", async () => {
     const h = runningHarness({}, { ack: false });
     h.actor.send({ type: "PAUSE" });
