@@ -159,12 +159,13 @@ export class Hosting {
    * restored actor (no write), `killed` a tombstone timer.
    */
   restore(record: StoredSandbox): void {
+    // Hosted or being created meanwhile (a reconciliation pass read the record earlier): the host owns it.
+    if (this.#hosts.has(record.sandboxId)) return;
     if (record.state === "killed") {
       this.armTombstone(record);
       return;
     }
     const host = this.ensure(record.sandboxId);
-    if (host.actor) return; // hosted meanwhile (a command adopted it): its actor owns it
     this.writer.seed(record);
     const snapshot = restoreSnapshot(record, { writer: this.writer.ref, limits: this.#deps.config }, this.#deps.machine);
     const actor = createActor(this.#deps.machine, { parent: this.#root, snapshot, input: { record, writer: this.writer.ref, limits: this.#deps.config } });

@@ -61,7 +61,7 @@ function withActivity(record: StoredSandbox, context: SandboxContext): { record:
   return { record: applyActivity(record, at, context.limits), dirty: true };
 }
 
-/** The sandbox machine (placeholders for the driver actors; the host calls `.provide`). */
+/** Types, placeholder actors, guards and actions of the machine. */
 const machineSetup = setup({
   types: {
     context: {} as SandboxContext,
