@@ -238,7 +238,9 @@ export class Hosting {
   #onSnapshot(host: SandboxHost, snapshot: SandboxSnapshot): void {
     if (host.actor === null) return;
     const record = snapshot.context.record;
-    const state = snapshot.status === "done" ? "killed" : (snapshot.value as StoredSandbox["state"]);
+    // A state counts from the moment its intent is sent: a resume's quota is taken before its write lands
+    // (so two resumes cannot share one free slot), and given back if the write fails.
+    const state = snapshot.status === "done" ? "killed" : (snapshot.context.writing?.to ?? (snapshot.value as StoredSandbox["state"]));
     if (state !== host.countedState) {
       this.#deps.ledger.move(record.resources, host.countedState, state === "killed" ? null : state);
       host.countedState = state === "killed" ? null : state;

@@ -8,6 +8,8 @@
  * so the store directory and every stream are kept. The server can also be
  * SIGKILLed and started again on the same port and store.
  */
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -20,11 +22,11 @@ export interface FaultyNats {
   storeDir: string;
   /** Reloads the config without JetStream (resolves once the server says it reloaded). */
   disableJetStream(): Promise<void>;
-  /** Reloads the config with JetStream on the same store dir. */
+  /** Reloads the config with JetStream on the same store dir; resolves once every stream it had is served again. */
   enableJetStream(): Promise<void>;
   /** SIGKILL (nothing flushed). */
   kill(): Promise<void>;
-  /** Starts it again on the same port, config and store (after `kill`). */
+  /** Starts it again on the same port, config and store (after `kill`); resolves once every stream it had is served again. */
   start(): Promise<void>;
   /** Stops it and deletes its files. */
   stop(): Promise<void>;
@@ -55,6 +57,30 @@ function logged(child: ChildProcess, log: () => string, from: number, text: stri
   });
 }
 
+/** The names of the streams the server at `url` serves (throws while JetStream does not answer). */
+async function streamNames(url: string): Promise<string[]> {
+  const nc = await connect({ servers: url });
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 1_000 });
+    const names: string[] = [];
+    for await (const name of jsm.streams.names()) names.push(name);
+    return names.sort();
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Waits until the server serves every stream of `names` again (JetStream restores them from the store after a start or reload). */
+async function streamsBack(url: string, names: string[]): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const now = await streamNames(url).catch((): string[] => []);
+    if (names.every((n) => now.includes(n))) return;
+    if (Date.now() > deadline) throw new Error(`nats-server: streams ${names.join(", ")} not back within 15 s (serving ${now.join(", ")})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Starts a nats-server with JetStream on a free port and a temp store. */
 export async function startFaultyNats(): Promise<FaultyNats> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-nats-faults-"));
@@ -82,18 +108,31 @@ export async function startFaultyNats(): Promise<FaultyNats> {
     child.kill("SIGHUP");
     await logged(child, () => log, from, "Reloaded server configuration", jetstream ? "enable JetStream" : "disable JetStream");
   };
+  const url = `nats://127.0.0.1:${port}`;
+  /** Streams served before the last fault, to wait for after it. */
+  let before: string[] = [];
   const exit = () => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once("exit", () => r())));
   await launch();
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url,
     storeDir,
-    disableJetStream: () => reload(false),
-    enableJetStream: () => reload(true),
+    async disableJetStream() {
+      before = await streamNames(url);
+      await reload(false);
+    },
+    async enableJetStream() {
+      await reload(true);
+      await streamsBack(url, before);
+    },
     async kill() {
+      before = await streamNames(url);
       child.kill("SIGKILL");
       await exit();
     },
-    start: launch,
+    async start() {
+      await launch();
+      await streamsBack(url, before);
+    },
     async stop() {
       child.kill("SIGTERM");
       await exit();

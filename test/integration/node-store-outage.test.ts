@@ -92,12 +92,12 @@ describe("store outage (JetStream unavailable for real)", () => {
       // No engine call was made for any of them: the intents were never stored.
       expect(faults.calls).toEqual(calls);
       expect([await processState(a.sandboxId), await processState(b.sandboxId)]).toEqual(["running", "paused"]);
-      // The node still answers reads with the stored records.
-      expect(await client.get(a.sandboxId)).toMatchObject({ state: "running", endAt: a.endAt, revision: a.revision });
-      expect(await client.get(b.sandboxId)).toMatchObject({ state: "paused", revision: paused.revision });
     } finally {
       await server.enableJetStream();
     }
+    // Nothing was written meanwhile: the records are the ones from before the outage.
+    expect(await client.get(a.sandboxId)).toMatchObject({ state: "running", endAt: a.endAt, revision: a.revision });
+    expect(await client.get(b.sandboxId)).toMatchObject({ state: "paused", revision: paused.revision });
     // The store is back: the same operations succeed, and each reply is what was stored.
     const extended = await waitUntil(() => client.setTimeout(a.sandboxId, 30_000).catch(() => null), { what: "set_timeout after the outage", timeoutMs: 20_000, intervalMs: 200 });
     expect(extended.endAt).toBeLessThanOrEqual(Date.now() + 30_000);
@@ -148,8 +148,6 @@ describe("store outage (JetStream unavailable for real)", () => {
         process.kill(-Number(instance.handle.split(":")[1]), "SIGKILL");
       }
       await waitUntil(async () => (await processState(gone.sandboxId)) === null && (await processState(killedByCaller.sandboxId)) === null, { what: "the processes to die" });
-      // The node saw them die; it could not store it: the records still say running.
-      expect((await client.get(gone.sandboxId)).state).toBe("running");
     } finally {
       await server.enableJetStream();
     }
