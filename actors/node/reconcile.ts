@@ -160,8 +160,11 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> 
   const bySandbox = new Map<SandboxId, DriverInstance[]>();
   for (const i of instances) bySandbox.set(i.sandboxId, [...(bySandbox.get(i.sandboxId) ?? []), i]);
 
+  /** Containers a live record of this node names (by handle, or by incarnation before the start wrote one): never orphans. */
+  const named = new Set<string>();
   for await (const record of deps.store.scan()) {
     if (record.nodeId !== deps.nodeId) continue;
+    if (record.state !== "killed") named.add(record.internal.handle ?? `${record.sandboxId}#${record.internal.incarnation}`);
     const host = deps.hosting.get(record.sandboxId);
     if (host) {
       // Hosted (or being created): its mailbox owns it. Only a container the engine does not list alive is re-checked.
@@ -182,6 +185,8 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> 
   }
 
   for (const instance of instances) {
+    // Named by a live record: settled above, or left for the next pass (its write failed), never removed as an orphan.
+    if (named.has(instance.handle) || named.has(`${instance.sandboxId}#${instance.incarnation}`)) continue;
     const host = deps.hosting.get(instance.sandboxId);
     if (host && !host.actor) continue; // a create in progress: its container may not be in the record yet
     const record = host?.record();
