@@ -6,6 +6,7 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import { decodeMsgpack, encodeMsgpack } from "./codec.js";
+import { boundedTimeout, currentDeadline, setDeadline } from "./deadline-header.js";
 import { UnavailableError, errorFromCode, type CorralError, type ErrorCode } from "./errors.js";
 import type { NodeId, SandboxId } from "./ids.js";
 import type { Lifecycle, Metadata, Resources, StoredSandbox } from "./schema/record.js";
@@ -99,11 +100,18 @@ function isTimeout(err: unknown): boolean {
 }
 
 /** Sends a command and returns the node's success reply; see {@link requestNode}. */
-async function send(nc: NatsConnection, nodeId: NodeId, command: NodeCommand, timeoutMs: number): Promise<NodeSuccess | NodeReconciled> {
+async function send(nc: NatsConnection, nodeId: NodeId, command: NodeCommand, maxTimeoutMs: number): Promise<NodeSuccess | NodeReconciled> {
   const op: NodeOp = command.op;
+  // The API request's deadline travels on (the node drops the command once
+  // it has passed) and bounds the wait for the node.
+  const deadline = currentDeadline();
+  const timeoutMs = boundedTimeout(maxTimeoutMs);
   let bytes: Uint8Array;
   try {
-    const msg = await nc.request(subjects.node(nodeId, op), encodeMsgpack(command), { timeout: timeoutMs });
+    const msg = await nc.request(subjects.node(nodeId, op), encodeMsgpack(command), {
+      timeout: timeoutMs,
+      ...(deadline === null ? {} : { headers: setDeadline(deadline) }),
+    });
     bytes = msg.data;
   } catch (err) {
     if (isNoResponders(err)) throw new NodeUnreachableError(`node ${nodeId} is unreachable`, { cause: err });

@@ -24,6 +24,7 @@ import { randomUUID } from "node:crypto";
 import { startApiService } from "../../src/api/service.js";
 import type { CorralConfig } from "../../src/config.js";
 import type { DriverEvent, PauseMode, SandboxDriver } from "../../src/drivers/types.js";
+import { isExpired, readDeadline } from "../../src/deadline-header.js";
 import { toCorralError } from "../../src/errors.js";
 import type { NodeId, SandboxId } from "../../src/ids.js";
 import { logger, type Logger } from "../../src/log.js";
@@ -292,6 +293,13 @@ export class NodeActor {
 
   /** Runs one command and replies; never throws (a bad command is `invalid_argument`, a bug `internal`). */
   async #answer(msg: Msg): Promise<void> {
+    const deadline = readDeadline(msg.headers);
+    if (isExpired(deadline)) {
+      // Its caller has gone (this node was stalled, or the command queued):
+      // dropped before acting, so no ghost create and no late deadline move.
+      this.#log.warn({ subject: msg.subject, deadline, lateMs: Date.now() - deadline! }, "command past its deadline dropped");
+      return;
+    }
     let reply: NodeReply;
     try {
       const command = parseNodeCommand(msg.subject, msg.data);

@@ -13,6 +13,7 @@ import { Match, headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core"
 import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
 import { randomUUID } from "node:crypto";
 import { MSGPACK_CONTENT_TYPE, JSON_CONTENT_TYPE, decodeBody, encodeAs, encodingOf, type Encoding } from "../codec.js";
+import { isExpired, readDeadline, withDeadline } from "../deadline-header.js";
 import { InvalidArgumentError, toCorralError } from "../errors.js";
 import { MAX_REQUEST_BYTES } from "../schema/requests.js";
 import { API_OPS, API_QUEUE, SERVICE_NAME, SERVICE_VERSION, type ApiOp } from "../subjects.js";
@@ -25,6 +26,18 @@ function contentHeaders(encoding: Encoding): MsgHdrs {
 }
 
 async function serve(deps: ApiDeps, op: ApiOp, msg: ServiceMsg): Promise<void> {
+  const deadline = readDeadline(msg.headers);
+  if (isExpired(deadline)) {
+    // The caller has given up (this process was stalled, or the request sat
+    // in a queue): acting now would make a ghost sandbox or move a deadline
+    // nobody is waiting for. No reply: nobody reads it.
+    deps.log.warn({ op, deadline, lateMs: Date.now() - deadline! }, "api: request past its deadline dropped");
+    return;
+  }
+  await withDeadline(deadline, () => answer(deps, op, msg));
+}
+
+async function answer(deps: ApiDeps, op: ApiOp, msg: ServiceMsg): Promise<void> {
   // Header names are case-insensitive (as in HTTP): `content-type` works too.
   const encoding = encodingOf(msg.headers?.get("Content-Type", Match.IgnoreCase));
   try {
