@@ -36,6 +36,12 @@ export interface CorralOptions {
    */
   nodeLostGraceMs?: number;
   /**
+   * How long a node stopped on purpose (SIGTERM: lease marked `stopping`)
+   * keeps its sandboxes before they count as lost; a restart within it
+   * re-adopts them. @default 900000 (env CORRAL_NODE_STOP_GRACE_MS)
+   */
+  nodeStopGraceMs?: number;
+  /**
    * Replicas of `corral_sandboxes`, `corral_nodes` and `CORRAL_EVENTS`
    * (1..5; at most the number of NATS servers). A node that finds them with
    * fewer raises them in place; none is ever lowered. @default 1 (env CORRAL_REPLICAS)
@@ -58,6 +64,7 @@ export const DEFAULTS: CorralConfig = {
   eventsMaxAgeMs: 86_400_000,
   eventsMaxBytes: 268_435_456,
   nodeLostGraceMs: 60_000,
+  nodeStopGraceMs: 900_000,
   replicas: 1,
 };
 
@@ -74,6 +81,7 @@ const ENV_NAMES: Record<keyof CorralConfig, string> = {
   eventsMaxAgeMs: "CORRAL_EVENTS_MAX_AGE_MS",
   eventsMaxBytes: "CORRAL_EVENTS_MAX_BYTES",
   nodeLostGraceMs: "CORRAL_NODE_LOST_GRACE_MS",
+  nodeStopGraceMs: "CORRAL_NODE_STOP_GRACE_MS",
   replicas: "CORRAL_REPLICAS",
 };
 

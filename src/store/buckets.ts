@@ -46,17 +46,27 @@ export async function openSandboxBucket(nc: NatsConnection, config: Pick<CorralC
 }
 
 /**
- * Opens `corral_nodes`, whose max-age is the node lease (`nodeLeaseMs`): a
- * node that stops heartbeating drops out of the bucket by itself (bucket
- * max-age works on nats-server 2.9; per-message TTL does not).
+ * Max-age of `corral_nodes`: the lease plus the stop grace, so the record of
+ * a node stopped on purpose (marked `stopping`) outlives its lease for the
+ * grace. Readers judge leases by `heartbeatAt`, never by presence.
+ */
+export function nodeRecordMaxAgeMs(config: Pick<CorralConfig, "nodeLeaseMs" | "nodeStopGraceMs">): number {
+  return config.nodeLeaseMs + config.nodeStopGraceMs;
+}
+
+/**
+ * Opens `corral_nodes`, whose max-age is {@link nodeRecordMaxAgeMs}: a node
+ * that stops heartbeating drops out of the bucket by itself once that has
+ * passed (bucket max-age works on nats-server 2.9; per-message TTL does not).
  */
 export async function openNodeBucket(nc: NatsConnection, config: CorralConfig): Promise<KV> {
   const op = `open bucket ${NODE_BUCKET}`;
   try {
-    const kv = await new Kvm(nc).create(NODE_BUCKET, { history: 1, ttl: config.nodeLeaseMs, storage: StorageType.File, replicas: config.replicas });
+    const maxAgeMs = nodeRecordMaxAgeMs(config);
+    const kv = await new Kvm(nc).create(NODE_BUCKET, { history: 1, ttl: maxAgeMs, storage: StorageType.File, replicas: config.replicas });
     // An existing bucket keeps the max-age it was made with; a changed lease
     // must reach it, or nodes would expire on the old lease.
-    await reconcileStream(await jetstreamManager(nc), kvStream(NODE_BUCKET), { max_age: nanos(config.nodeLeaseMs) }, config.replicas);
+    await reconcileStream(await jetstreamManager(nc), kvStream(NODE_BUCKET), { max_age: nanos(maxAgeMs) }, config.replicas);
     return kv;
   } catch (err) {
     throw mapStoreError(err, { op });
