@@ -21,7 +21,7 @@ import type { SandboxRecord } from "../schema/record.js";
 import type { CreateRequest, ListRequest } from "../schema/requests.js";
 import { DEFAULT_REQUEST_DEADLINE_MS, setDeadline } from "../deadline-header.js";
 import { API_OPS, subjects, type ApiOp, type ClusterOp } from "../subjects.js";
-import type { ConnectReply, CreateReply, ListReply } from "./types.js";
+import type { ConnectReply, CreateReply, ListReply, NodeEntry, NodesReply } from "./types.js";
 import { watchEvents, type WatchedEvent, type WatchOptions } from "./watch.js";
 
 /** Options of {@link CorralClient.connect} and the constructor. */
@@ -263,6 +263,21 @@ export class CorralClient {
    */
   refresh(sandboxId: string, durationMs?: number): Promise<SandboxRecord> {
     return this.request("refresh", durationMs === undefined ? { sandboxId } : { sandboxId, durationMs });
+  }
+
+  /** Every node with its state (ready, draining, stopping, lost), capacity, allocation and counts. */
+  nodes(): Promise<NodesReply> {
+    return this.request("nodes", {});
+  }
+
+  /**
+   * Drains a node (`drain: true`: it admits no new sandbox; the ones it has
+   * live on) or undoes it; resolves with the node's entry.
+   * @throws NotFoundError for an unknown node
+   * @throws UnavailableError when the node does not answer
+   */
+  drain(nodeId: string, drain = true): Promise<NodeEntry> {
+    return this.request("drain", { nodeId, drain });
   }
 
   /**
