@@ -9,6 +9,7 @@
  * SIGINT/SIGTERM). Then the process exits with the command's code.
  */
 import { CLIENT_COMMANDS } from "../src/cli/client-commands.js";
+import { CLUSTER_COMMANDS } from "../src/cli/cluster-commands.js";
 import { runCommand, type CommandRunner } from "../src/cli/run.js";
 import { runNodeCommand } from "./node/command.js";
 import { runProxyCommand } from "./proxy/command.js";
@@ -22,5 +23,5 @@ const SERVER_COMMANDS: Record<string, CommandRunner> = {
   ui: runUiCommand,
 };
 
-const code = await runCommand({ ...CLIENT_COMMANDS, ...SERVER_COMMANDS }, process.argv.slice(2));
+const code = await runCommand({ ...CLIENT_COMMANDS, ...CLUSTER_COMMANDS, ...SERVER_COMMANDS }, process.argv.slice(2));
 process.exit(code);

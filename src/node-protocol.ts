@@ -6,9 +6,11 @@
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import { decodeMsgpack, encodeMsgpack } from "./codec.js";
+import { boundedTimeout, currentDeadline, setDeadline } from "./deadline-header.js";
 import { UnavailableError, errorFromCode, type CorralError, type ErrorCode } from "./errors.js";
 import type { NodeId, SandboxId } from "./ids.js";
 import type { Lifecycle, Metadata, Resources, StoredSandbox } from "./schema/record.js";
+import type { NodeRecord } from "./store/node-record.js";
 import { subjects, type NodeOp } from "./subjects.js";
 
 /** A create with every default applied (DESIGN.md defaults; `resolveCreate` in src/api). */
@@ -30,7 +32,8 @@ export type NodeCommand =
   | { op: "resume" | "connect"; sandboxId: SandboxId; timeoutMs?: number }
   | { op: "set_timeout"; sandboxId: SandboxId; timeoutMs: number }
   | { op: "refresh"; sandboxId: SandboxId; durationMs: number }
-  | { op: "reconcile" };
+  | { op: "reconcile" }
+  | { op: "drain"; drain: boolean };
 
 export interface NodeSuccess {
   ok: true;
@@ -62,15 +65,21 @@ export interface NodeReconciled {
   summary: ReconcileSummary;
 }
 
-/** Every node command but `reconcile`: the ones about one sandbox. */
-export type SandboxNodeCommand = Exclude<NodeCommand, { op: "reconcile" }>;
+/** Every node command but `reconcile` and `drain`: the ones about one sandbox. */
+export type SandboxNodeCommand = Exclude<NodeCommand, { op: "reconcile" | "drain" }>;
+
+/** The reply to `drain`: the node's record as written. */
+export interface NodeDrained {
+  ok: true;
+  node: NodeRecord;
+}
 
 export interface NodeFailure {
   ok: false;
   error: { code: ErrorCode; message: string };
 }
 
-export type NodeReply = NodeSuccess | NodeReconciled | NodeFailure;
+export type NodeReply = NodeSuccess | NodeReconciled | NodeDrained | NodeFailure;
 
 export function encodeNodeReply(reply: NodeReply): Uint8Array {
   return encodeMsgpack(reply);
@@ -99,11 +108,18 @@ function isTimeout(err: unknown): boolean {
 }
 
 /** Sends a command and returns the node's success reply; see {@link requestNode}. */
-async function send(nc: NatsConnection, nodeId: NodeId, command: NodeCommand, timeoutMs: number): Promise<NodeSuccess | NodeReconciled> {
+async function send(nc: NatsConnection, nodeId: NodeId, command: NodeCommand, maxTimeoutMs: number): Promise<NodeSuccess | NodeReconciled | NodeDrained> {
   const op: NodeOp = command.op;
+  // The API request's deadline travels on (the node drops the command once
+  // it has passed) and bounds the wait for the node.
+  const deadline = currentDeadline();
+  const timeoutMs = boundedTimeout(maxTimeoutMs);
   let bytes: Uint8Array;
   try {
-    const msg = await nc.request(subjects.node(nodeId, op), encodeMsgpack(command), { timeout: timeoutMs });
+    const msg = await nc.request(subjects.node(nodeId, op), encodeMsgpack(command), {
+      timeout: timeoutMs,
+      ...(deadline === null ? {} : { headers: setDeadline(deadline) }),
+    });
     bytes = msg.data;
   } catch (err) {
     if (isNoResponders(err)) throw new NodeUnreachableError(`node ${nodeId} is unreachable`, { cause: err });
@@ -127,4 +143,9 @@ export async function requestNode(nc: NatsConnection, nodeId: NodeId, command: S
 /** Asks a node to reconcile its records with its containers now; resolves with what it did. */
 export async function requestReconcile(nc: NatsConnection, nodeId: NodeId, timeoutMs: number): Promise<ReconcileSummary> {
   return ((await send(nc, nodeId, { op: "reconcile" }, timeoutMs)) as NodeReconciled).summary;
+}
+
+/** Sets or clears a node's drain flag; resolves with its record as written. */
+export async function requestDrain(nc: NatsConnection, nodeId: NodeId, drain: boolean, timeoutMs: number): Promise<NodeRecord> {
+  return ((await send(nc, nodeId, { op: "drain", drain }, timeoutMs)) as NodeDrained).node;
 }

@@ -17,13 +17,21 @@ export const EVENTS_STREAM = "CORRAL_EVENTS";
 export const API_OPS = ["create", "get", "list", "kill", "pause", "resume", "connect", "set_timeout", "refresh"] as const;
 export type ApiOp = (typeof API_OPS)[number];
 
+/** The cluster operations, each on `corral.v1.cluster.<op>` (same service, admin only). */
+export const CLUSTER_OPS = ["drain", "nodes"] as const;
+export type ClusterOp = (typeof CLUSTER_OPS)[number];
+/** Subject prefix (micro-service group) of the cluster operations. */
+export const CLUSTER_GROUP = "corral.v1.cluster";
+
 /** Commands the API forwards to the owning node actor on `corral.v1.node.<nodeId>.<op>`. */
-export const NODE_OPS = ["create", "get", "kill", "pause", "resume", "connect", "set_timeout", "refresh", "reconcile"] as const;
+export const NODE_OPS = ["create", "get", "kill", "pause", "resume", "connect", "set_timeout", "refresh", "reconcile", "drain"] as const;
 export type NodeOp = (typeof NODE_OPS)[number];
 
 export const subjects = {
   /** `corral.v1.sandbox.<op>`: public API endpoint. */
   api: (op: ApiOp) => `corral.v1.sandbox.${op}`,
+  /** `corral.v1.cluster.<op>`: cluster operation (drain, nodes). */
+  cluster: (op: ClusterOp) => `${CLUSTER_GROUP}.${op}`,
   /** `corral.v1.events.sandbox.<id>`: one message per record write. */
   sandboxEvents: (id: SandboxId) => `corral.v1.events.sandbox.${id}`,
   /** Every sandbox's events. */

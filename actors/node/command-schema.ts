@@ -33,6 +33,7 @@ const NodeCommandSchema = z.discriminatedUnion("op", [
   z.strictObject({ op: z.literal("set_timeout"), sandboxId: SandboxIdSchema, timeoutMs: ms(0) }),
   z.strictObject({ op: z.literal("refresh"), sandboxId: SandboxIdSchema, durationMs: ms(1).max(REFRESH_MAX_MS) }),
   z.strictObject({ op: z.literal("reconcile") }),
+  z.strictObject({ op: z.literal("drain"), drain: z.boolean() }),
 ]);
 
 /** The op a command subject names (`corral.v1.node.<nodeId>.<op>`), or null. */

@@ -3,7 +3,12 @@
  * `heartbeatMs` (at most a third of `nodeLeaseMs`, so two heartbeats may be
  * lost before the lease lapses), and written early (debounced) when the
  * allocation changes, so the scheduler places the next create on fresh
- * numbers instead of ones up to `heartbeatMs` old. Removed on graceful stop.
+ * numbers instead of ones up to `heartbeatMs` old.
+ *
+ * A graceful stop does not remove it: the last write marks it `stopping`
+ * (`stoppingAt`), so live nodes keep its sandboxes for the stop grace and a
+ * restart re-adopts them. The drain flag (`corral drain`) is part of the
+ * record and survives a restart: a new start reads it from the last record.
  */
 import type { DriverKind, PauseMode } from "../../src/drivers/types.js";
 import type { NodeId } from "../../src/ids.js";
@@ -13,7 +18,7 @@ import type { CapacityLedger } from "./capacity.js";
 
 /** What the lease writes. */
 export interface LeaseDeps {
-  registry: Pick<NodeRegistry, "put" | "remove">;
+  registry: Pick<NodeRegistry, "put" | "last">;
   nodeId: NodeId;
   version: string;
   address: string | null;
@@ -22,6 +27,10 @@ export interface LeaseDeps {
   ledger: CapacityLedger;
   heartbeatMs: number;
   log: Logger;
+  /** Before each write (the fence checks for a lapse). */
+  beforeWrite?: () => void;
+  /** A write stamped `heartbeatAt` was acknowledged. */
+  onRenewed?: (heartbeatAt: number) => void;
 }
 
 /** Delay of an early write after an allocation change (coalesces bursts of creates). */
@@ -35,6 +44,8 @@ export class NodeLease {
   #bumpTimer: NodeJS.Timeout | null = null;
   #writing: Promise<void> = Promise.resolve();
   #stopped = false;
+  #drain = false;
+  #stoppingAt: number | undefined;
 
   constructor(deps: LeaseDeps) {
     this.#deps = deps;
@@ -54,12 +65,31 @@ export class NodeLease {
       capacity: ledger.capacity,
       allocation: ledger.allocation,
       counts: ledger.counts(),
+      ...(this.#drain ? { drain: true } : {}),
+      ...(this.#stoppingAt === undefined ? {} : { stoppingAt: this.#stoppingAt }),
     };
+  }
+
+  /** Whether the node is draining (admits no new sandbox). */
+  get draining(): boolean {
+    return this.#drain;
+  }
+
+  /** Sets or clears the drain flag and writes it now; resolves with the record as written. */
+  async setDrain(drain: boolean): Promise<NodeRecord> {
+    this.#drain = drain;
+    const record = this.record();
+    await this.#deps.registry.put(record);
+    this.#deps.log.info({ drain }, drain ? "draining: admitting no new sandbox" : "drain undone: admitting again");
+    return record;
   }
 
   /** Registers (first write must succeed) and starts heartbeating. */
   async start(): Promise<void> {
-    await this.#deps.registry.put(this.record());
+    this.#drain = (await this.#deps.registry.last(this.#deps.nodeId))?.drain === true;
+    const first = this.record();
+    await this.#deps.registry.put(first);
+    this.#deps.onRenewed?.(first.heartbeatAt);
     this.#timer = setInterval(() => void this.#write(), this.#deps.heartbeatMs);
   }
 
@@ -72,22 +102,28 @@ export class NodeLease {
     }, BUMP_DELAY_MS);
   }
 
-  /** Stops heartbeating and removes the lease (other nodes see this node gone at once). */
+  /** Stops heartbeating and marks the lease `stopping` (its sandboxes are kept for the stop grace). */
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     if (this.#bumpTimer) clearTimeout(this.#bumpTimer);
     this.#timer = this.#bumpTimer = null;
     await this.#writing;
-    await this.#deps.registry.remove(this.#deps.nodeId).catch((err: unknown) => this.#deps.log.warn({ err }, "could not remove the node lease"));
+    this.#stoppingAt = Date.now();
+    await this.#deps.registry
+      .put(this.record(this.#stoppingAt))
+      .catch((err: unknown) => this.#deps.log.warn({ err }, "could not mark the node lease stopping"));
   }
 
   #write(): Promise<void> {
     // Serial: a slow put must not let an older record overwrite a newer one.
     this.#writing = this.#writing.then(async () => {
       if (this.#stopped) return;
+      this.#deps.beforeWrite?.();
+      const record = this.record();
       try {
-        await this.#deps.registry.put(this.record());
+        await this.#deps.registry.put(record);
+        this.#deps.onRenewed?.(record.heartbeatAt);
       } catch (err) {
         this.#deps.log.warn({ err: (err as Error).message }, "heartbeat failed");
       }

@@ -24,7 +24,8 @@ import { randomUUID } from "node:crypto";
 import { startApiService } from "../../src/api/service.js";
 import type { CorralConfig } from "../../src/config.js";
 import type { DriverEvent, PauseMode, SandboxDriver } from "../../src/drivers/types.js";
-import { toCorralError } from "../../src/errors.js";
+import { isExpired, readDeadline } from "../../src/deadline-header.js";
+import { CapacityExhaustedError, UnavailableError, toCorralError } from "../../src/errors.js";
 import type { NodeId, SandboxId } from "../../src/ids.js";
 import { logger, type Logger } from "../../src/log.js";
 import { encodeNodeReply, failure, type NodeReply, type ReconcileSummary } from "../../src/node-protocol.js";
@@ -39,11 +40,12 @@ import { CapacityLedger, type Amounts } from "./capacity.js";
 import { parseNodeCommand } from "./command-schema.js";
 import { runCreate, type CreateDeps } from "./create.js";
 import { provideDriverActors } from "./driver-actors.js";
-import { DriverCallsAhead } from "./driver-calls-ahead.js";
 import { Hosting } from "./hosting.js";
 import { NodeLease } from "./lease.js";
+import { Fence, stillOwned } from "./fencing.js";
 import { LostNodeSweeper } from "./node-lost.js";
-import { ALIVE_INSTANCE_STATES, reconcile } from "./reconcile.js";
+import { ALIVE_INSTANCE_STATES, reconcile, reconcileOne, type ReconcileDeps } from "./reconcile.js";
+import { ReconcileLoop } from "./reconcile-loop.js";
 import { runSandboxCommand, type CommandDeps } from "./sandbox-commands.js";
 import type { SandboxHost } from "./sandbox-host.js";
 
@@ -65,7 +67,14 @@ export interface NodeActorOptions {
   address?: string | null;
   /** Serve the `corral` API service from this node process too. @default true */
   serveApi?: boolean;
+  /** Between two reconciliation passes while the node runs (./reconcile-loop.ts). @default 60000 */
+  reconcileIntervalMs?: number;
+  /** How long one record write retries an unavailable store before the operation answers `unavailable`. @default 3000 */
+  writeRetryBudgetMs?: number;
 }
+
+/** Delay of the second fencing pass after a lease comes back. */
+const FENCE_RECHECK_MS = 3_000;
 
 /** How much shorter than the API's wait a sandbox may take to settle, so the node's answer arrives first. */
 const SETTLE_MARGIN_MS = 2_000;
@@ -84,6 +93,10 @@ export class NodeActor {
   readonly #activity: ActivityFeed;
   readonly #lease: NodeLease;
   readonly #sweeper: LostNodeSweeper;
+  readonly #reconciler: ReconcileLoop;
+  readonly #fence: Fence;
+  /** Fencing steps (leave the API, fence off, serve again), one at a time. */
+  #fencing: Promise<void> = Promise.resolve();
   readonly #inFlight = new Set<Promise<void>>();
   #bufferedDriverEvents: DriverEvent[] | null = [];
   #unwatchDriver: (() => void) | null = null;
@@ -101,7 +114,6 @@ export class NodeActor {
     const templates = opts.templates ?? TemplateRegistry.fromEnv();
     const envs = new Map<SandboxId, Record<string, string>>();
     this.#ledger = new CapacityLedger(opts.capacity, pauseMode);
-    const ahead = new DriverCallsAhead(opts.driver, pauseMode);
     this.#hosting = new Hosting({
       nodeId: opts.nodeId,
       store,
@@ -109,6 +121,8 @@ export class NodeActor {
       ledger: this.#ledger,
       log: this.#log,
       onDeadline: (host) => this.#track(this.#post(host, "timeout", () => this.#send(host, { type: "TIMEOUT" }))),
+      onNeedsReconcile: () => this.#reconciler.soon(),
+      writeRetryBudgetMs: opts.writeRetryBudgetMs,
       machine: provideDriverActors({
         driver: opts.driver,
         nodeId: opts.nodeId,
@@ -119,8 +133,6 @@ export class NodeActor {
           envs.delete(id);
           return env;
         },
-        ahead,
-        decideAhead: (...args) => this.#hosting.decideAhead(...args),
       }),
     });
     this.#commandDeps = {
@@ -131,7 +143,7 @@ export class NodeActor {
       ledger: this.#ledger,
       resumeNeedsAdmission: pauseMode === "stop",
       settleTimeoutMs: Math.max(1_000, opts.config.nodeRequestTimeoutMs - SETTLE_MARGIN_MS),
-      ahead,
+      adopt: (record) => this.#reconciler.exclusive(() => reconcileOne(this.#reconcileDeps(), record)),
       log: this.#log,
     };
     this.#createDeps = {
@@ -156,7 +168,15 @@ export class NodeActor {
         if (host) await this.#post(host, "flush", () => this.#send(host, { type: "FLUSH" }));
       },
     });
+    this.#fence = new Fence({
+      leaseMs: opts.config.nodeLeaseMs,
+      log: this.#log,
+      onLost: () => this.#fenceStep(() => this.#leaveApi()),
+      onRegained: () => this.#fenceStep(() => this.#fenceOff()),
+    });
     this.#lease = new NodeLease({
+      beforeWrite: () => this.#fence.check(),
+      onRenewed: (at) => this.#fence.renewed(at),
       registry,
       nodeId: opts.nodeId,
       version: CORRAL_VERSION,
@@ -168,6 +188,18 @@ export class NodeActor {
       log: this.#log,
     });
     this.#sweeper = new LostNodeSweeper({ nodeId: opts.nodeId, store, registry, config: opts.config, log: this.#log });
+    this.#reconciler = new ReconcileLoop({
+      intervalMs: opts.reconcileIntervalMs ?? 60_000,
+      retryBaseMs: 250,
+      retryMaxMs: 5_000,
+      log: this.#log,
+      pass: async () => {
+        let unsettled = 0;
+        const summary = await reconcile({ ...this.#reconcileDeps(), onUnsettled: () => unsettled++ });
+        if (summary.killed + summary.driven + summary.orphansRemoved > 0) this.#log.info({ ...summary }, "reconciled");
+        return unsettled === 0;
+      },
+    });
   }
 
   /** Opens the store, reconciles, subscribes, registers the lease and (by default) serves the API. */
@@ -188,9 +220,13 @@ export class NodeActor {
     return this.#hosting.size;
   }
 
-  /** Reconciles this node's records with its containers (also the `reconcile` command). */
+  /** Reconciles this node's records with its containers (also the `reconcile` command); never beside another pass. */
   reconcile(): Promise<ReconcileSummary> {
-    return reconcile({
+    return this.#reconciler.exclusive(() => reconcile(this.#reconcileDeps()));
+  }
+
+  #reconcileDeps(): ReconcileDeps {
+    return {
       nodeId: this.nodeId,
       store: this.#store,
       driver: this.#opts.driver,
@@ -200,7 +236,7 @@ export class NodeActor {
       log: this.#log,
       drive: (id, event) => this.#postById(id, "reconcile", () => this.#send(this.#hosting.get(id)!, event)),
       checkHosted: (id) => this.#checkContainer(id, null),
-    });
+    };
   }
 
   /**
@@ -231,27 +267,73 @@ export class NodeActor {
     this.#ledger.onChange = () => this.#lease.bump();
     await this.#lease.start();
     this.#sweeper.start();
-    if (this.#opts.serveApi !== false) {
-      this.#api = await startApiService(
-        {
-          nc: this.#opts.nc,
-          store: this.#store,
-          nodes: this.#registry,
-          config: this.#opts.config,
-          templates: this.#createDeps.templates,
-          log: this.#log,
-          // Commands on sandboxes hosted here skip the owner lookup and the NATS hop.
-          local: (command) => (this.#hosting.get(command.sandboxId)?.actor ? runSandboxCommand(this.#commandDeps, command) : null),
-        },
-        this.nodeId,
-      );
-    }
+    this.#reconciler.start();
+    this.#fence.start(Math.max(100, Math.floor(this.#opts.config.heartbeatMs / 2)));
+    await this.#serveApi();
     this.#log.info({ driver: this.#opts.driver.kind, capacity: this.#ledger.capacity, hosted: this.hosted }, "node started");
+  }
+
+  /** Serves the `corral` API (joins the queue group), unless configured not to or already serving. */
+  async #serveApi(): Promise<void> {
+    if (this.#opts.serveApi === false || this.#api || this.#stopping) return;
+    this.#api = await startApiService(
+      {
+        nc: this.#opts.nc,
+        store: this.#store,
+        nodes: this.#registry,
+        config: this.#opts.config,
+        templates: this.#createDeps.templates,
+        log: this.#log,
+        // Commands on sandboxes hosted here skip the owner lookup and the NATS hop
+        // (not while fenced: then the command path answers `unavailable`).
+        local: (command) => (!this.#fence.lost && this.#hosting.get(command.sandboxId)?.actor ? runSandboxCommand(this.#commandDeps, command) : null),
+      },
+      this.nodeId,
+    );
+  }
+
+  /** Leaves the API queue group (a fenced node takes no requests; the others do). */
+  async #leaveApi(): Promise<void> {
+    const api = this.#api;
+    this.#api = null;
+    await api?.stop().catch((err: unknown) => this.#log.warn({ err }, "api service stop failed"));
+  }
+
+  /** Queues a fencing step behind the previous one. */
+  #fenceStep(step: () => Promise<void>): void {
+    this.#fencing = this.#fencing.then(step).catch((err: unknown) => this.#log.error({ err }, "fencing step failed"));
+    this.#track(this.#fencing);
+  }
+
+  /**
+   * After a lapse: lets go of every sandbox taken meanwhile (no write), has
+   * reconciliation remove their containers, then serves again. Runs a second
+   * time a little later, for a lost-node sweep that was still marking when
+   * the lease came back.
+   */
+  async #fenceOff(again = true): Promise<void> {
+    let released = 0;
+    for (const host of this.#hosting.all()) {
+      if (!host.actor) continue;
+      const stored = await this.#store.get(host.sandboxId);
+      if (stillOwned(this.nodeId, host.record(), stored)) continue;
+      this.#hosting.unhost(host.sandboxId, `taken while this node's lease was lapsed (now ${stored ? `${stored.state} / ${stored.killReason ?? "-"} on ${stored.nodeId}` : "absent"})`);
+      released++;
+    }
+    const summary = await this.reconcile();
+    this.#log.warn({ released, orphansRemoved: summary.orphansRemoved }, "fenced off sandboxes taken while the lease was lapsed");
+    if (this.#fence.lost || this.#stopping) return;
+    await this.#serveApi();
+    if (again) {
+      const timer = setTimeout(() => this.#fenceStep(() => this.#fenceOff(false)), FENCE_RECHECK_MS);
+      timer.unref?.();
+    }
   }
 
   async #stop(): Promise<void> {
     this.#log.info("node stopping");
-    await this.#api?.stop().catch((err: unknown) => this.#log.warn({ err }, "api service stop failed"));
+    this.#fence.stop();
+    await this.#leaveApi();
     const commands = this.#commands;
     this.#commands = null;
     if (commands && !commands.isClosed()) await commands.drain().catch(() => commands.unsubscribe());
@@ -259,6 +341,7 @@ export class NodeActor {
     await this.#activity.stop();
     await this.#activity.flushAll();
     await this.#sweeper.stop();
+    await this.#reconciler.stop();
     await this.#lease.stop();
     await Promise.allSettled(this.#hosting.all().map((host) => host.mailbox.drained()));
     this.#unwatchDriver?.();
@@ -270,12 +353,29 @@ export class NodeActor {
 
   /** Runs one command and replies; never throws (a bad command is `invalid_argument`, a bug `internal`). */
   async #answer(msg: Msg): Promise<void> {
+    await this.#answerCommand(msg);
+    // The events of the writes behind this reply go out right behind it.
+    this.#store.flushEventsAfterReply();
+  }
+
+  async #answerCommand(msg: Msg): Promise<void> {
+    const deadline = readDeadline(msg.headers);
+    if (isExpired(deadline)) {
+      // Its caller has gone (this node was stalled, or the command queued):
+      // dropped before acting, so no ghost create and no late deadline move.
+      this.#log.warn({ subject: msg.subject, deadline, lateMs: Date.now() - deadline! }, "command past its deadline dropped");
+      return;
+    }
     let reply: NodeReply;
     try {
       const command = parseNodeCommand(msg.subject, msg.data);
-      if (command.op === "create") reply = await runCreate(this.#createDeps, command.sandboxId, command.spec);
-      else if (command.op === "reconcile") reply = { ok: true, summary: await this.reconcile() };
-      else reply = await runSandboxCommand(this.#commandDeps, command);
+      if (command.op === "reconcile") reply = { ok: true, summary: await this.reconcile() };
+      else if (command.op === "drain") reply = { ok: true, node: await this.#lease.setDrain(command.drain) };
+      else if (this.#fence.check()) throw new UnavailableError(`node ${this.nodeId} has lost its lease and admits no work until it is renewed; retry later`);
+      else if (command.op === "create") {
+        if (this.#lease.draining) throw new CapacityExhaustedError(`node ${this.nodeId} is draining`);
+        reply = await runCreate(this.#createDeps, command.sandboxId, command.spec);
+      } else reply = await runSandboxCommand(this.#commandDeps, command);
     } catch (raw) {
       const errorId = randomUUID();
       const err = toCorralError(raw, errorId);
@@ -283,8 +383,6 @@ export class NodeActor {
       reply = failure(err);
     }
     if (msg.reply) msg.respond(encodeNodeReply(reply));
-    // The events of the writes behind this reply go out right behind it.
-    this.#store.flushEventsAfterReply();
   }
 
   #onDriverEvent(event: DriverEvent): void {

@@ -58,6 +58,10 @@ export interface WireNode {
   capacity: Amounts;
   allocation: Amounts;
   counts: Partial<Record<WireState, number>>;
+  /** Set by `corral drain`: admits no new sandbox. */
+  drain?: boolean;
+  /** Stopped on purpose (SIGTERM) at this time; its sandboxes are kept for the stop grace. */
+  stoppingAt?: number;
 }
 
 /** Whether the UI server's NATS connection is up. */

@@ -25,12 +25,18 @@ function headroom(node: NodeRecord, need: Resources): number {
  * Orders nodes by free capacity after placement (spreading load); ties go to
  * the node with fewer sandboxes, then by id for determinism. A node is a
  * candidate exactly when its own admission (the same `shortfall`) would take
- * the sandbox on the numbers of its last heartbeat.
+ * the sandbox on the numbers of its last heartbeat and is neither draining
+ * nor stopping.
  */
 export function placeSandbox(nodes: readonly NodeRecord[], need: Resources): Placement {
   const candidates: NodeRecord[] = [];
   const shortfalls: string[] = [];
   for (const node of nodes) {
+    // A draining or stopping node admits nothing new (DESIGN.md "Cluster", Drain).
+    if (node.drain || node.stoppingAt !== undefined) {
+      shortfalls.push(`node ${node.nodeId}: ${node.drain ? "draining" : "stopping"}`);
+      continue;
+    }
     const short = shortfall(node.capacity, node.allocation, need);
     if (short) shortfalls.push(`node ${node.nodeId}: ${short}`);
     else candidates.push(node);

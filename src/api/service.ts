@@ -1,5 +1,6 @@
 /**
- * The `corral` NATS micro service: `corral.v1.sandbox.<op>` endpoints in the
+ * The `corral` NATS micro service: `corral.v1.sandbox.<op>` endpoints (and
+ * the cluster ops `corral.v1.cluster.<op>`, ./cluster.ts) in the
  * `corral-api` queue group (every node process serves them, so there is no
  * single point of failure), discoverable through `$SRV.PING/INFO/STATS.corral`.
  *
@@ -13,9 +14,11 @@ import { Match, headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core"
 import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
 import { randomUUID } from "node:crypto";
 import { MSGPACK_CONTENT_TYPE, JSON_CONTENT_TYPE, decodeBody, encodeAs, encodingOf, type Encoding } from "../codec.js";
+import { isExpired, readDeadline, withDeadline } from "../deadline-header.js";
 import { InvalidArgumentError, toCorralError } from "../errors.js";
 import { MAX_REQUEST_BYTES } from "../schema/requests.js";
-import { API_OPS, API_QUEUE, SERVICE_NAME, SERVICE_VERSION, type ApiOp } from "../subjects.js";
+import { API_OPS, API_QUEUE, CLUSTER_GROUP, CLUSTER_OPS, SERVICE_NAME, SERVICE_VERSION, type ApiOp, type ClusterOp } from "../subjects.js";
+import { handleCluster } from "./cluster.js";
 import { handleApi, type ApiDeps } from "./handlers.js";
 
 function contentHeaders(encoding: Encoding): MsgHdrs {
@@ -24,14 +27,28 @@ function contentHeaders(encoding: Encoding): MsgHdrs {
   return h;
 }
 
-async function serve(deps: ApiDeps, op: ApiOp, msg: ServiceMsg): Promise<void> {
+type Handle = (body: unknown) => Promise<unknown>;
+
+async function serve(deps: ApiDeps, op: ApiOp | ClusterOp, msg: ServiceMsg, handle: Handle): Promise<void> {
+  const deadline = readDeadline(msg.headers);
+  if (isExpired(deadline)) {
+    // The caller has given up (this process was stalled, or the request sat
+    // in a queue): acting now would make a ghost sandbox or move a deadline
+    // nobody is waiting for. No reply: nobody reads it.
+    deps.log.warn({ op, deadline, lateMs: Date.now() - deadline! }, "api: request past its deadline dropped");
+    return;
+  }
+  await withDeadline(deadline, () => answer(deps, op, msg, handle));
+}
+
+async function answer(deps: ApiDeps, op: ApiOp | ClusterOp, msg: ServiceMsg, handle: Handle): Promise<void> {
   // Header names are case-insensitive (as in HTTP): `content-type` works too.
   const encoding = encodingOf(msg.headers?.get("Content-Type", Match.IgnoreCase));
   try {
     if (msg.data.length > MAX_REQUEST_BYTES) {
       throw new InvalidArgumentError(`body is ${msg.data.length} bytes; at most ${MAX_REQUEST_BYTES} are accepted`);
     }
-    const result = await handleApi(deps, op, decodeBody(encoding, msg.data));
+    const result = await handle(decodeBody(encoding, msg.data));
     msg.respond(encodeAs(encoding, result), { headers: contentHeaders(encoding) });
   } catch (raw) {
     const errorId = randomUUID();
@@ -59,7 +76,16 @@ export async function startApiService(deps: ApiDeps, nodeId: string): Promise<Se
       handler: (err, msg) => {
         if (err) return deps.log.error({ err, op }, "api: endpoint subscription error");
         // serve() answers every request itself; this only guards against a failure to send the reply.
-        serve(deps, op, msg).catch((err: unknown) => deps.log.error({ err, op }, "api: could not send a reply"));
+        serve(deps, op, msg, (body) => handleApi(deps, op, body)).catch((err: unknown) => deps.log.error({ err, op }, "api: could not send a reply"));
+      },
+    });
+  }
+  const cluster = service.addGroup(CLUSTER_GROUP);
+  for (const op of CLUSTER_OPS) {
+    cluster.addEndpoint(op, {
+      handler: (err, msg) => {
+        if (err) return deps.log.error({ err, op }, "api: endpoint subscription error");
+        serve(deps, op, msg, (body) => handleCluster(deps, op, body)).catch((err: unknown) => deps.log.error({ err, op }, "api: could not send a reply"));
       },
     });
   }

@@ -8,7 +8,8 @@ import { printJson, recordDetails, recordsTable } from "./output.js";
 
 type Run = (argv: string[]) => Promise<number>;
 
-async function withClient<T>(natsUrl: string | undefined, fn: (c: CorralClient) => Promise<T>): Promise<T> {
+/** Runs `fn` with a client on its own connection, closed afterwards. */
+export async function withClient<T>(natsUrl: string | undefined, fn: (c: CorralClient) => Promise<T>): Promise<T> {
   const client = await CorralClient.connect(natsUrl ? { natsUrl } : {});
   try {
     return await fn(client);

@@ -26,6 +26,10 @@ sandboxes (all take --nats-url URL, default $CORRAL_NATS_URL or nats://127.0.0.1
   set-timeout ID SECONDS
   refresh ID [SECONDS]
   watch [ID] [--replay | --since SECONDS]
+
+cluster (same --nats-url and --json):
+  nodes                                 every node: state (ready|draining|stopping|lost), capacity, allocation, counts
+  drain NODE_ID [--undo]                the node admits no new sandbox (its sandboxes live on); --undo reverses it
 `;
 
 /** The message of an unknown command (`corral up` recognises it in a child's log). */

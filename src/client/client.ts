@@ -11,22 +11,29 @@
  * await corral.kill(sbx.sandboxId);
  * await corral.close();
  */
-import { connect as natsConnect } from "@nats-io/transport-node";
-import { Match, RequestError, TimeoutError, headers as natsHeaders, type Msg, type NatsConnection } from "@nats-io/nats-core";
+import { Match, RequestError, TimeoutError, type Msg, type NatsConnection } from "@nats-io/nats-core";
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { MSGPACK_CONTENT_TYPE, JSON_CONTENT_TYPE, decodeBody, encodeAs, encodingOf, type Encoding } from "../codec.js";
 import { InternalError, UnavailableError, errorFromCode, type CorralError } from "../errors.js";
-import { defaultNatsUrl } from "../config.js";
+import { connectNats } from "../nats/connection.js";
 import type { SandboxRecord } from "../schema/record.js";
 import type { CreateRequest, ListRequest } from "../schema/requests.js";
-import { subjects, type ApiOp } from "../subjects.js";
-import type { ConnectReply, CreateReply, ListReply } from "./types.js";
+import { DEFAULT_REQUEST_DEADLINE_MS, setDeadline } from "../deadline-header.js";
+import { API_OPS, subjects, type ApiOp, type ClusterOp } from "../subjects.js";
+import type { ConnectReply, CreateReply, ListReply, NodeEntry, NodesReply } from "./types.js";
 import { watchEvents, type WatchedEvent, type WatchOptions } from "./watch.js";
 
 /** Options of {@link CorralClient.connect} and the constructor. */
 export interface CorralClientOptions {
-  /** NATS server(s) to connect to. @default $CORRAL_NATS_URL, then "nats://127.0.0.1:4222" */
+  /** NATS server URL, or a comma-separated list to fail over between. @default $CORRAL_NATS_URL, then "nats://127.0.0.1:4222" */
   natsUrl?: string;
-  /** Reply timeout per request, in ms. A create waits for the sandbox to run, so keep it long. @default 120000 */
+  /**
+   * Deadline of each request, in ms from when it is sent: retries included,
+   * the call resolves or fails within it, and the service drops the request
+   * once it has passed. A create waits for the sandbox to run.
+   * @default 10000
+   */
   timeoutMs?: number;
   /** Wire encoding of requests (replies come back in the same one). @default "json" */
   encoding?: Encoding;
@@ -38,8 +45,35 @@ export interface ResumeOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Ops a retry cannot make happen twice: reads, and the ones the contract
+ * makes idempotent (kill, pause, resume, drain; create once it has a key).
+ * set_timeout, refresh and connect compute from the time they run, so they
+ * are sent once.
+ */
+export const RETRY_SAFE_OPS: ReadonlySet<string> = new Set(["get", "list", "create", "kill", "pause", "resume", "nodes", "drain"]);
+
+/** A safe request gets at least this long per attempt; less left than this and it is not retried. */
+const MIN_ATTEMPT_MS = 500;
+/** Pause before retrying a request nobody served. */
+const NO_RESPONDERS_PAUSE_MS = 250;
+
+/** The key the client gives a create without one (see `create`). */
+export function clientKey(): string {
+  return `corral-client:${randomUUID()}`;
+}
+
+/** The request never got a reply (no responder, or none in time); the op may or may not have run. */
+class TransportFailure extends Error {
+  readonly noResponders: boolean;
+  constructor(cause: unknown) {
+    super((cause as Error).message, { cause });
+    this.noResponders = cause instanceof RequestError && cause.isNoResponders();
+  }
+}
+
 /** Maps a failed `nc.request` to the contract's error: nobody serving, or no reply in time, is `unavailable`. */
-function requestFailure(op: ApiOp, err: unknown, timeoutMs: number): CorralError {
+function requestFailure(op: string, err: unknown, timeoutMs: number): CorralError {
   if (err instanceof RequestError && err.isNoResponders()) {
     return new UnavailableError("no Corral node serves the API (start one with `corral up` or `corral node`)", { cause: err });
   }
@@ -74,7 +108,7 @@ export class CorralClient {
   constructor(nc: NatsConnection, options: CorralClientOptions = {}, owned = false) {
     this.#nc = nc;
     this.#owned = owned;
-    this.#timeoutMs = options.timeoutMs ?? 120_000;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_DEADLINE_MS;
     this.#encoding = options.encoding ?? "json";
   }
 
@@ -83,15 +117,11 @@ export class CorralClient {
    * @throws UnavailableError when NATS cannot be reached
    */
   static async connect(options: CorralClientOptions = {}): Promise<CorralClient> {
-    const url = options.natsUrl ?? defaultNatsUrl();
-    try {
-      // noAsyncTraces: nats.js would otherwise capture a stack trace per
-      // request; errors reach callers as CorralErrors (code + message) anyway.
-      const nc = await natsConnect({ servers: url, name: "corral-client", noAsyncTraces: true });
-      return new CorralClient(nc, options, true);
-    } catch (err) {
-      throw new UnavailableError(`cannot connect to NATS at ${url}: ${(err as Error).message}`, { cause: err });
-    }
+    // One pass over the URL list (a client does not wait for a NATS that is
+    // not there); once connected it fails over between the servers. Async
+    // traces stay off: errors reach callers as CorralErrors (code + message).
+    const nc = await connectNats({ natsUrl: options.natsUrl, name: "corral-client" });
+    return new CorralClient(nc, options, true);
   }
 
   /** The underlying connection. */
@@ -102,15 +132,42 @@ export class CorralClient {
   /**
    * Sends one API request and decodes the reply, or throws the contract's
    * error as its CorralError subclass. The typed methods below wrap it.
+   *
+   * The request carries a deadline (`timeoutMs` from now) and never outlives
+   * it. A safe request ({@link RETRY_SAFE_OPS}) that gets no reply in time,
+   * or finds no responder, is sent again within that deadline: the queue
+   * group hands the retry to another service instance, so a hung node
+   * delays it but does not fail it.
    */
-  async request<T>(op: ApiOp, body: unknown): Promise<T> {
-    const h = natsHeaders();
+  async request<T>(op: ApiOp | ClusterOp, body: unknown): Promise<T> {
+    const subject = (API_OPS as readonly string[]).includes(op) ? subjects.api(op as ApiOp) : subjects.cluster(op as ClusterOp);
+    const deadlineAt = Date.now() + this.#timeoutMs;
+    const safe = RETRY_SAFE_OPS.has(op);
+    for (let attempt = 1; ; attempt++) {
+      const remaining = deadlineAt - Date.now();
+      // A safe request keeps part of its budget for a retry elsewhere.
+      const waitMs = safe ? Math.max(Math.min(MIN_ATTEMPT_MS, remaining), Math.floor(remaining * (op === "create" ? 0.7 : 0.5))) : remaining;
+      try {
+        return await this.#once<T>(op, subject, body, deadlineAt, Math.max(1, waitMs));
+      } catch (err) {
+        const left = deadlineAt - Date.now();
+        if (!safe || !(err instanceof TransportFailure) || left < MIN_ATTEMPT_MS) {
+          throw err instanceof TransportFailure ? requestFailure(op, err.cause, this.#timeoutMs) : err;
+        }
+        // Nobody serving right now (a failover under way): a short pause, not a spin.
+        if (err.noResponders) await sleep(Math.min(NO_RESPONDERS_PAUSE_MS, left - MIN_ATTEMPT_MS));
+      }
+    }
+  }
+
+  async #once<T>(op: string, subject: string, body: unknown, deadlineAt: number, waitMs: number): Promise<T> {
+    const h = setDeadline(deadlineAt);
     h.set("Content-Type", this.#encoding === "msgpack" ? MSGPACK_CONTENT_TYPE : JSON_CONTENT_TYPE);
     let msg: Msg;
     try {
-      msg = await this.#nc.request(subjects.api(op), encodeAs(this.#encoding, body), { timeout: this.#timeoutMs, headers: h });
+      msg = await this.#nc.request(subject, encodeAs(this.#encoding, body), { timeout: waitMs, headers: h });
     } catch (err) {
-      throw requestFailure(op, err, this.#timeoutMs);
+      throw new TransportFailure(err);
     }
     const encoding = encodingOf(msg.headers?.get("Content-Type", Match.IgnoreCase));
     const status = msg.headers?.get("Nats-Service-Error-Code", Match.IgnoreCase);
@@ -132,7 +189,9 @@ export class CorralClient {
    * @throws UnavailableError when no node is live, or the driver could not start it
    */
   create(request: CreateRequest = {}): Promise<CreateReply> {
-    return this.request("create", request);
+    // A key makes the create safe to retry: a retry names the same id and
+    // finds the sandbox the first attempt made (then `created: false`).
+    return this.request("create", request.key === undefined ? { ...request, key: clientKey() } : request);
   }
 
   /**
@@ -204,6 +263,21 @@ export class CorralClient {
    */
   refresh(sandboxId: string, durationMs?: number): Promise<SandboxRecord> {
     return this.request("refresh", durationMs === undefined ? { sandboxId } : { sandboxId, durationMs });
+  }
+
+  /** Every node with its state (ready, draining, stopping, lost), capacity, allocation and counts. */
+  nodes(): Promise<NodesReply> {
+    return this.request("nodes", {});
+  }
+
+  /**
+   * Drains a node (`drain: true`: it admits no new sandbox; the ones it has
+   * live on) or undoes it; resolves with the node's entry.
+   * @throws NotFoundError for an unknown node
+   * @throws UnavailableError when the node does not answer
+   */
+  drain(nodeId: string, drain = true): Promise<NodeEntry> {
+    return this.request("drain", { nodeId, drain });
   }
 
   /**

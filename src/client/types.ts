@@ -15,3 +15,11 @@ export interface ListReply {
   items: SandboxRecord[];
   nextCursor: string | null;
 }
+
+/** One node in the `nodes` reply (src/api/cluster.ts). */
+export type { NodeEntry } from "../api/cluster.js";
+
+/** `nodes`: every node with its state. */
+export interface NodesReply {
+  items: import("../api/cluster.js").NodeEntry[];
+}

@@ -32,6 +32,10 @@ export const NodeRecordSchema = z.strictObject({
   allocation: AmountsSchema,
   /** Sandboxes per state. */
   counts: z.partialRecord(SandboxStateSchema, z.number().int().nonnegative()),
+  /** Set by `corral drain`: the node admits no new sandbox (absent in records of older nodes). */
+  drain: z.boolean().optional(),
+  /** When the node was stopped on purpose (SIGTERM); its sandboxes are kept for the stop grace. */
+  stoppingAt: EpochMsSchema.optional(),
   revision: z.number().int().nonnegative().optional(),
 });
 
@@ -57,4 +61,18 @@ export function decodeNodeRecord(bytes: Uint8Array, revision: number): { ok: tru
   const parsed = NodeRecordSchema.safeParse(raw);
   if (!parsed.success) return { ok: false, reason: parsed.error.message };
   return { ok: true, record: { ...parsed.data, revision } };
+}
+
+/** A node's state as `corral nodes` shows it (DESIGN.md "Cluster", Drain). */
+export type NodeState = "ready" | "draining" | "stopping" | "lost";
+
+/**
+ * The state of a node record at `now`: `stopping` for `stopGraceMs` after a
+ * planned stop, `lost` once the lease (or that grace) has run out, else
+ * `draining` or `ready`.
+ */
+export function nodeState(record: NodeRecord, now: number, leaseMs: number, stopGraceMs: number): NodeState {
+  if (record.stoppingAt !== undefined) return now < record.stoppingAt + stopGraceMs ? "stopping" : "lost";
+  if (record.heartbeatAt + leaseMs < now) return "lost";
+  return record.drain ? "draining" : "ready";
 }

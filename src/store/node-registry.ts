@@ -14,11 +14,17 @@ import { logger } from "../log.js";
 import { NODE_BUCKET, nodeKey } from "../subjects.js";
 import { kvStream, openNodeBucket } from "./buckets.js";
 import { mapStoreError } from "./kv-errors.js";
-import { decodeNodeRecord, encodeNodeRecord, type NodeRecord } from "./node-record.js";
+import { decodeNodeRecord, encodeNodeRecord, nodeState, type NodeRecord, type NodeState } from "./node-record.js";
 import { isDeletion } from "./record-codec.js";
 
 export type { NodeRecord } from "./node-record.js";
-export { NodeRecordSchema } from "./node-record.js";
+export { NodeRecordSchema, nodeState, type NodeState } from "./node-record.js";
+
+/** A node record with its state at the time it was read. */
+export interface NodeView {
+  record: NodeRecord;
+  state: NodeState;
+}
 
 const log = logger("node-registry");
 
@@ -28,13 +34,14 @@ export class NodeRegistry {
     private readonly kv: KV,
     private readonly jsm: JetStreamManager,
     private readonly leaseMs: number,
+    private readonly stopGraceMs: number,
   ) {}
 
   /** Opens (creating if absent) the `corral_nodes` bucket with max-age = `config.nodeLeaseMs`. */
   static async open(nc: NatsConnection, config: CorralConfig): Promise<NodeRegistry> {
     const kv = await openNodeBucket(nc, config);
     try {
-      return new NodeRegistry(kv, await jetstreamManager(nc), config.nodeLeaseMs);
+      return new NodeRegistry(kv, await jetstreamManager(nc), config.nodeLeaseMs, config.nodeStopGraceMs);
     } catch (err) {
       throw mapStoreError(err, { op: `open bucket ${NODE_BUCKET}` });
     }
@@ -63,14 +70,36 @@ export class NodeRegistry {
     return entry === null ? null : this.live(entry, Date.now());
   }
 
+  /** The node's last record whatever its state (a restarting node reads its drain flag from it); null if absent. */
+  async last(id: NodeId): Promise<NodeRecord | null> {
+    const key = nodeKey(id);
+    try {
+      const entry = await this.kv.get(key);
+      return entry === null ? null : this.decode(entry);
+    } catch (err) {
+      throw mapStoreError(err, { op: `get ${NODE_BUCKET}/${key}`, key });
+    }
+  }
+
   /**
-   * Every live node, ordered by node id. The keys come from the stream's
-   * per-subject state, which the server updates when max-age expires a
-   * message. A `LastValue` watcher is not used here: on nats-server 2.9 its
-   * pending count can still include a message that max-age has removed, so a
-   * scan that ends on `delta === 0` would wait for an entry that never comes.
+   * Every node that holds its sandboxes (state ready, draining or stopping),
+   * ordered by node id. The scheduler takes only `ready` ones
+   * ({@link nodeState}); the lost-node sweep spares all of them.
    */
   async list(): Promise<NodeRecord[]> {
+    return (await this.listAll()).filter((n) => n.state !== "lost").map((n) => n.record);
+  }
+
+  /**
+   * Every node record in the bucket with its state, `lost` ones included
+   * (kept until the bucket's max-age removes them), ordered by node id.
+   * The keys come from the stream's per-subject state, which the server
+   * updates when max-age expires a message. A `LastValue` watcher is not used
+   * here: on nats-server 2.9 its pending count can still include a message
+   * that max-age has removed, so a scan that ends on `delta === 0` would wait
+   * for an entry that never comes.
+   */
+  async listAll(): Promise<NodeView[]> {
     const op = `list ${NODE_BUCKET}`;
     const prefix = `$KV.${NODE_BUCKET}.`;
     let entries: (KvEntry | null)[];
@@ -82,12 +111,12 @@ export class NodeRegistry {
       throw mapStoreError(err, { op });
     }
     const now = Date.now();
-    const out: NodeRecord[] = [];
+    const out: NodeView[] = [];
     for (const entry of entries) {
-      const record = entry === null ? null : this.live(entry, now);
-      if (record) out.push(record);
+      const record = entry === null ? null : this.decode(entry);
+      if (record) out.push({ record, state: nodeState(record, now, this.leaseMs, this.stopGraceMs) });
     }
-    return out.sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+    return out.sort((a, b) => (a.record.nodeId < b.record.nodeId ? -1 : a.record.nodeId > b.record.nodeId ? 1 : 0));
   }
 
   /** Removes the node's record (graceful shutdown releases the lease at once). */
@@ -125,7 +154,8 @@ export class NodeRegistry {
       const id = (record?.nodeId ?? entry.key) as NodeId;
       if (record === null) return forget(id);
       clearTimeout(expiries.get(id));
-      const leftMs = record.heartbeatAt + this.leaseMs - Date.now();
+      const endsAt = record.stoppingAt !== undefined ? record.stoppingAt + this.stopGraceMs : record.heartbeatAt + this.leaseMs;
+      const leftMs = endsAt - Date.now();
       expiries.set(
         id,
         setTimeout(() => forget(id), Math.max(0, leftMs)),
@@ -151,14 +181,20 @@ export class NodeRegistry {
     };
   }
 
-  /** The entry's record if it is a live node record; null for markers, corrupt values and expired leases. */
+  /** The entry's record if it is a node record that still holds its sandboxes; null for markers, corrupt values and lost nodes. */
   private live(entry: KvEntry, nowMs: number): NodeRecord | null {
+    const record = this.decode(entry);
+    return record === null || nodeState(record, nowMs, this.leaseMs, this.stopGraceMs) === "lost" ? null : record;
+  }
+
+  /** The entry's node record; null for markers and corrupt values. */
+  private decode(entry: KvEntry): NodeRecord | null {
     if (isDeletion(entry)) return null;
     const decoded = decodeNodeRecord(entry.value, entry.revision);
     if (!decoded.ok) {
       log.error({ key: entry.key, revision: entry.revision, reason: decoded.reason }, "skipping corrupt node record");
       return null;
     }
-    return decoded.record.heartbeatAt + this.leaseMs < nowMs ? null : decoded.record;
+    return decoded.record;
   }
 }

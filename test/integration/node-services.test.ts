@@ -46,7 +46,7 @@ const lease = (n: TestNode) => registry.get(n.nodeId);
 const eventsOf = (id: string) => events.filter((e) => e.sandboxId === id);
 
 describe("node services", () => {
-  it("registers its lease, heartbeats it, publishes allocation and counts, and removes it on stop", async () => {
+  it("registers its lease, heartbeats it, publishes allocation and counts, and marks it stopping on stop", async () => {
     const n = await start({ capacity: { cpu: 4, memoryMB: 1024, sandboxes: 10 } });
     const first = await lease(n);
     expect(first).toMatchObject({ nodeId: n.nodeId, driver: "process", pauseMode: "freeze", capacity: { cpu: 4, memoryMB: 1024, sandboxes: 10 } });
@@ -60,8 +60,10 @@ describe("node services", () => {
     expect(after.allocation).toEqual({ cpu: 2, memoryMB: 128, sandboxes: 2 }); // a frozen pause keeps its quota
     const beat = after.heartbeatAt;
     await waitUntil(async () => ((await lease(n))?.heartbeatAt ?? 0) > beat, { what: "a heartbeat" });
+    const stoppedFrom = Date.now();
     await n.stop();
-    expect(await lease(n)).toBeNull();
+    // Kept, marked `stopping`: its sandboxes are not lost for the stop grace.
+    expect((await lease(n))?.stoppingAt).toBeGreaterThanOrEqual(stoppedFrom);
   });
 
   it("admits by capacity; a stop-mode pause releases its quota and a resume must be admitted again", async () => {

@@ -46,8 +46,8 @@ describe("NodeRegistry", () => {
     await server?.stop();
   });
 
-  it("makes the bucket's max-age the node lease", async () => {
-    expect((await (await new Kvm(nc).open(NODE_BUCKET)).status()).ttl).toBe(LEASE_MS);
+  it("makes the bucket's max-age the node lease plus the stop grace", async () => {
+    expect((await (await new Kvm(nc).open(NODE_BUCKET)).status()).ttl).toBe(LEASE_MS + config.nodeStopGraceMs);
   });
 
   it("puts, gets and lists nodes with their revisions", async () => {

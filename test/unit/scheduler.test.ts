@@ -26,6 +26,15 @@ describe("placeSandbox", () => {
     expect(placeSandbox(nodes, need).candidates.map((n) => n.nodeId)).toEqual(["big", "small", "busy"]);
   });
 
+  it("skips draining and stopping nodes, saying why", () => {
+    const free = { cpu: 8, memoryMB: 8192 };
+    const idle = { cpu: 0, memoryMB: 0 };
+    const nodes = [{ ...node("d", free, idle), drain: true }, { ...node("s", free, idle), stoppingAt: Date.now() }, node("r", { cpu: 2, memoryMB: 1024 }, idle)];
+    const placed = placeSandbox(nodes, need);
+    expect(placed.candidates.map((n) => n.nodeId)).toEqual(["r"]);
+    expect(placed.shortfalls).toEqual(["node d: draining", "node s: stopping"]);
+  });
+
   it("names what each full node is short of", () => {
     const nodes = [node("a", { cpu: 1, memoryMB: 256 }, { cpu: 0, memoryMB: 0 }), node("b", { cpu: 4, memoryMB: 4096, sandboxes: 2 }, { cpu: 0.5, memoryMB: 0, sandboxes: 2 })];
     const { candidates, shortfalls } = placeSandbox(nodes, need);

@@ -37,7 +37,7 @@ export function countByState(records: Iterable<WireRecord>, nodeId: string): Map
 /** The nodes panel; `render` on node changes and transitions, `tick` for lease ages. */
 export class NodesPanel {
   readonly element = h("div", { class: "nodes" });
-  readonly #ages = new Map<string, { el: HTMLElement; node: WireNode; card: HTMLElement }>();
+  readonly #ages = new Map<string, { el: HTMLElement; node: WireNode; card: HTMLElement; badge: HTMLElement }>();
 
   constructor(private readonly state: ClusterState) {}
 
@@ -54,8 +54,12 @@ export class NodesPanel {
 
   tick(): void {
     const now = this.state.now();
-    for (const { el, node, card } of this.#ages.values()) {
+    for (const { el, node, card, badge } of this.#ages.values()) {
       const expired = this.state.isLeaseExpired(node, now);
+      // As `corral nodes` names it (a stopping node's lease lapses on purpose).
+      const state = node.stoppingAt !== undefined ? "stopping" : expired ? "lost" : node.drain ? "draining" : "ready";
+      setText(badge, state);
+      badge.dataset.nodeState = state;
       setText(el, expired ? `lease expired ${formatAgo(node.heartbeatAt + this.state.nodeLeaseMs, now)}` : `heartbeat ${formatAgo(node.heartbeatAt, now)}`);
       card.classList.toggle("lease-expired", expired);
     }
@@ -64,6 +68,7 @@ export class NodesPanel {
   #card(node: WireNode): HTMLElement {
     const counts = countByState(this.state.records.values(), node.nodeId);
     const age = h("span", { class: "lease-age" });
+    const badge = h("span", { class: "node-state small" });
     const card = h(
       "section",
       { class: "card node-card", "data-node-id": node.nodeId, "aria-label": `Node ${node.nodeId}` },
@@ -73,6 +78,7 @@ export class NodesPanel {
         h("span", { class: "lease-dot" }),
         h("span", { class: "node-name mono" }, node.nodeId),
         h("span", { class: "node-meta muted" }, `${node.driver} · v${node.version}`),
+        badge,
       ),
       h("div", { class: "node-lease muted small" }, age, ` · lease ${formatDuration(this.state.nodeLeaseMs)} · up ${formatDuration(this.state.now() - node.startedAt)}`),
       h(
@@ -89,7 +95,7 @@ export class NodesPanel {
         counts.size === 0 ? h("span", { class: "muted small" }, "no sandboxes") : null,
       ),
     );
-    this.#ages.set(node.nodeId, { el: age, node, card });
+    this.#ages.set(node.nodeId, { el: age, node, card, badge });
     return card;
   }
 }

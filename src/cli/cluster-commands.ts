@@ -1,0 +1,57 @@
+/**
+ * The cluster commands of `corral` (DESIGN.md "Cluster", Drain):
+ * `corral nodes [--json]` and `corral drain NODE_ID [--undo] [--json]`.
+ * `--json` prints exactly the API's reply.
+ */
+import type { NodeEntry } from "../client/types.js";
+import { InvalidArgumentError } from "../errors.js";
+import { isNodeId } from "../ids.js";
+import { CLIENT_OPTIONS, parse, positionals } from "./args.js";
+import { withClient } from "./client-commands.js";
+import { printJson } from "./output.js";
+
+type Run = (argv: string[]) => Promise<number>;
+
+/** Counts worth a column: the live states and `warm`, zeros omitted. */
+function countsText(counts: Record<string, number>): string {
+  const shown = Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`);
+  return shown.length === 0 ? "-" : shown.join(", ");
+}
+
+/** One line per node: id, state, allocation/capacity, sandboxes by state. */
+export function nodesTable(items: readonly NodeEntry[]): string {
+  if (items.length === 0) return "no nodes";
+  const rows = items.map((n) => [
+    n.nodeId,
+    n.state,
+    `${n.allocation.cpu}/${n.capacity.cpu}`,
+    `${n.allocation.memoryMB}/${n.capacity.memoryMB}`,
+    `${n.allocation.sandboxes}/${n.capacity.sandboxes}`,
+    countsText(n.counts),
+  ]);
+  const header = ["NODE", "STATE", "CPU", "MEMORY MiB", "SANDBOXES", "COUNTS"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n");
+}
+
+const nodes: Run = async (argv) => {
+  const { values, positionals: pos } = parse(argv, CLIENT_OPTIONS);
+  positionals("nodes", pos, []);
+  const reply = await withClient(values["nats-url"], (c) => c.nodes());
+  if (values.json) printJson(reply);
+  else process.stdout.write(`${nodesTable(reply.items)}\n`);
+  return 0;
+};
+
+const drain: Run = async (argv) => {
+  const { values, positionals: pos } = parse(argv, { ...CLIENT_OPTIONS, undo: { type: "boolean", default: false } });
+  const [nodeId] = positionals("drain", pos, ["NODE_ID"]);
+  if (!isNodeId(nodeId!)) throw new InvalidArgumentError(`NODE_ID: expected 1-64 of [A-Za-z0-9_-], got ${JSON.stringify(nodeId)}`);
+  const entry = await withClient(values["nats-url"], (c) => c.drain(nodeId!, !values.undo));
+  if (values.json) printJson(entry);
+  else process.stdout.write(`${nodesTable([entry])}\n`);
+  return 0;
+};
+
+/** `nodes` and `drain`, keyed by command name. */
+export const CLUSTER_COMMANDS: Record<string, Run> = { nodes, drain };

@@ -1,0 +1,60 @@
+/**
+ * The request deadline every API request carries (DESIGN.md "Cluster",
+ * Hung node): header `Corral-Deadline: <ms since epoch>`, after which the
+ * caller has given up. Built and read only here.
+ *
+ * - The client sets it once per logical request; its retries keep the same
+ *   deadline, so a retried request never outlives its caller.
+ * - The API service runs each request inside {@link withDeadline}, so the
+ *   commands it forwards to a node carry the same deadline (and wait no
+ *   longer than it) without threading it through every handler.
+ * - Whoever receives a request past its deadline drops it before acting:
+ *   a node that wakes from a stall executes nothing its caller abandoned.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { Match, headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core";
+
+/** Header name of the deadline. */
+export const DEADLINE_HEADER = "Corral-Deadline";
+
+/** Default bound of one API request (DESIGN.md: 10 s). */
+export const DEFAULT_REQUEST_DEADLINE_MS = 10_000;
+
+const current = new AsyncLocalStorage<number>();
+
+/** Sets the deadline header on `h` (created when absent); returns the headers. */
+export function setDeadline(deadlineAt: number, h: MsgHdrs = natsHeaders()): MsgHdrs {
+  h.set(DEADLINE_HEADER, String(Math.floor(deadlineAt)));
+  return h;
+}
+
+/** The deadline a message carries, or null when it carries none (or an unreadable one). */
+export function readDeadline(h: MsgHdrs | undefined): number | null {
+  const raw = h?.get(DEADLINE_HEADER, Match.IgnoreCase);
+  if (!raw || !/^\d{1,15}$/.test(raw)) return null;
+  return Number(raw);
+}
+
+/** True when `deadlineAt` is set and has passed: the caller has gone, the work must be dropped. */
+export function isExpired(deadlineAt: number | null, now = Date.now()): boolean {
+  return deadlineAt !== null && now >= deadlineAt;
+}
+
+/** Runs `fn` with `deadlineAt` as the deadline of everything it forwards (see {@link currentDeadline}). */
+export function withDeadline<T>(deadlineAt: number | null, fn: () => T): T {
+  return deadlineAt === null ? fn() : current.run(deadlineAt, fn);
+}
+
+/** The deadline of the request being served, if any. */
+export function currentDeadline(): number | null {
+  return current.getStore() ?? null;
+}
+
+/**
+ * The wait of a forwarded request: at most `timeoutMs`, and no longer than
+ * the current request's deadline (at least 1 ms, so an expired one fails fast).
+ */
+export function boundedTimeout(timeoutMs: number, now = Date.now()): number {
+  const deadline = currentDeadline();
+  return deadline === null ? timeoutMs : Math.max(1, Math.min(timeoutMs, deadline - now));
+}
