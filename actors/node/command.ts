@@ -22,6 +22,7 @@ import type { DriverKind, PauseMode } from "../../src/drivers/types.js";
 import { InvalidArgumentError, UnavailableError } from "../../src/errors.js";
 import { isNodeId, type NodeId } from "../../src/ids.js";
 import { logger } from "../../src/log.js";
+import { EventRepublisher } from "../../src/store/index.js";
 import type { Amounts } from "./capacity.js";
 import { NodeActor } from "./node-actor.js";
 
@@ -84,12 +85,16 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UnavailableError(`cannot connect to NATS at ${natsUrl}: ${(err as Error).message}`, { cause: err });
   }
+  // Before the node actor writes anything: the catch-up re-publishes the
+  // events a crashed predecessor lost, judged by each sandbox's last event.
+  const republisher = await EventRepublisher.start(nc, config);
   const node = await NodeActor.start({ nc, nodeId, driver: createDriver(driverKind, { dataDir }), config, capacity, pauseMode, address: os.hostname() });
   process.stdout.write(`corral node ${nodeId}: ${driverKind} driver, capacity ${capacity.cpu} cpu / ${capacity.memoryMB} MiB / ${capacity.sandboxes} sandboxes, NATS ${natsUrl}\n`);
 
   const signal = await nextStopSignal();
   log.info({ signal }, "stopping");
   await node.stop();
+  republisher.stop();
   await nc.drain().catch(() => undefined);
   return 0;
 }
