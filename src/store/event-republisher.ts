@@ -13,7 +13,7 @@
  * both watchers, and publishes made while the stream had no leader are lost):
  *
  * - **Catch-up.** A KV watch with every retained value (`AllHistory`, history
- *   2) up to `delta === 0`. A value whose revision is greater than the
+ *   2) up to the bucket's last revision at start (or `delta === 0`). A value whose revision is greater than the
  *   revision of the sandbox's last event in the stream (one direct get by
  *   subject) is re-published. A process that crashed loses only a suffix of
  *   its own writes' events, so "greater than the last" finds them; a node
@@ -140,11 +140,15 @@ export class EventRepublisher {
     const consumer = await this.js.consumers.get(EVENTS_STREAM, { filter_subjects: subjects.allSandboxEvents, deliver_policy: DeliverPolicy.New });
     const events = await consumer.consume();
     void this.#readEvents(events);
-    const empty = (await this.kv.status()).values === 0;
+    // The catch-up ends at the bucket's last revision as of now, or when
+    // nothing is pending: under a steady write load `delta` (pending) may
+    // never reach 0, since every new write adds to it.
+    const status = await this.kv.status();
+    const lastRevision = status.streamInfo.state.last_seq;
     const kvWatch = await this.kv.watch({ include: KvWatchInclude.AllHistory });
     this.#watchers = { kv: kvWatch, events };
     const backlog: SandboxEvent[] = [];
-    let caughtUp = empty;
+    let caughtUp = status.values === 0;
     await new Promise<void>((resolve, reject) => {
       if (caughtUp) resolve();
       void (async () => {
@@ -154,7 +158,7 @@ export class EventRepublisher {
             if (caughtUp) this.#expect(event);
             else if (event.at >= Date.now() - this.config.eventsMaxAgeMs) backlog.push(event);
           }
-          if (!caughtUp && entry.delta === 0) {
+          if (!caughtUp && (entry.delta === 0 || entry.revision >= lastRevision)) {
             caughtUp = true;
             resolve();
           }
