@@ -28,7 +28,7 @@ import { isNodeId, type NodeId } from "../../src/ids.js";
 import { logger } from "../../src/log.js";
 import { connectNats, describeServers, natsConnectOptions } from "../../src/nats/connection.js";
 import { untilAvailable } from "../../src/nats/wait.js";
-import { NodeRegistry, SandboxStore } from "../../src/store/index.js";
+import { EventRepublisher, NodeRegistry, SandboxStore } from "../../src/store/index.js";
 import type { Amounts } from "./capacity.js";
 import { withCrashPoint } from "./crash-points.js";
 import { NodeActor } from "./node-actor.js";
@@ -108,6 +108,9 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
   // Creates the buckets and stream, or raises their replicas, before the node
   // actor opens them: a cluster still electing leaders is waited for here.
   await untilAvailable("open buckets", async () => void (await Promise.all([SandboxStore.open(nc, config), NodeRegistry.open(nc, config)])), log);
+  // Before the node actor writes anything: the catch-up re-publishes the
+  // events a crashed predecessor lost, judged by each sandbox's last event.
+  const republisher = await EventRepublisher.start(nc, config);
   // CORRAL_CRASH_AT arms a crash point for the crash tests only (./crash-points.ts).
   const driver = withCrashPoint(createDriver(driverKind, { dataDir }), process.env.CORRAL_CRASH_AT);
   const node = await NodeActor.start({ nc, nodeId, driver, config, capacity, pauseMode, address: os.hostname() });
@@ -116,6 +119,7 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
   const signal = await nextStopSignal();
   log.info({ signal }, "stopping");
   await node.stop();
+  republisher.stop();
   await nc.drain().catch(() => undefined);
   return 0;
 }

@@ -11,7 +11,7 @@
  * the next state of a sandbox without polling.
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
-import { isNewer, subscribeEvents, type SandboxEvent } from "../../src/events.js";
+import { isNewer, revealsGap, subscribeEvents, type SandboxEvent } from "../../src/events.js";
 import type { SandboxId } from "../../src/ids.js";
 import type { Logger } from "../../src/log.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
@@ -180,7 +180,11 @@ export class RouteTable {
       this.log.warn({ sandboxId: event.sandboxId, revision: event.revision }, "sandbox event without a usable record skipped");
       return;
     }
+    // A `from` that is not the held state means writes were missed (an event
+    // lost, or not yet re-published): apply this one, then reload the key.
+    const gap = revealsGap(event, this.#records.get(event.sandboxId));
     this.apply(record.revision === event.revision ? record : { ...record, revision: event.revision });
+    if (gap) void this.refresh(event.sandboxId).catch((err: unknown) => this.log.warn({ err, sandboxId: event.sandboxId }, "reload after a revision gap failed"));
   }
 
   /**

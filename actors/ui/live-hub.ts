@@ -6,9 +6,10 @@
  * process was disconnected are not replayed to core subscriptions.
  */
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
-import { subscribeEvents } from "../../src/events.js";
+import { revealsGap, subscribeEvents, type SandboxEvent } from "../../src/events.js";
+import type { SandboxId } from "../../src/ids.js";
 import type { Logger } from "../../src/log.js";
-import { toPublicRecord } from "../../src/schema/record.js";
+import { toPublicRecord, type SandboxState } from "../../src/schema/record.js";
 import type { NodeRecord, NodeRegistry, SandboxStore } from "../../src/store/index.js";
 import { sseFrame, type SseChannel } from "./sse-channel.js";
 import type { NatsStatus, Snapshot, WireNode } from "./wire.js";
@@ -35,6 +36,8 @@ function wireNode(record: NodeRecord): WireNode {
 /** Live state fan-out to SSE channels. */
 export class LiveHub {
   readonly #channels = new Set<SseChannel>();
+  /** Newest (revision, state) relayed per sandbox, for `revealsGap`. */
+  readonly #held = new Map<SandboxId, { revision: number; state: SandboxState }>();
   #status: NatsStatus;
   #events: Subscription | undefined;
   #stopNodeWatch: (() => void) | undefined;
@@ -55,7 +58,7 @@ export class LiveHub {
     const { nc, log } = this.deps;
     this.#events = subscribeEvents(
       nc,
-      (event) => this.#broadcast((ch) => ch.send("transition", { ...event, record: toPublicRecord(event.record) })),
+      (event) => this.#onEvent(event),
       (err) => log.warn({ err }, "ui: undecodable event skipped"),
     );
     this.#watchNodes();
@@ -93,6 +96,40 @@ export class LiveHub {
     this.#stopNodeWatch?.();
     for (const ch of this.#channels) ch.end();
     this.#channels.clear();
+  }
+
+  /**
+   * Relays an event; when its `from` shows that writes of the sandbox were
+   * missed (`revealsGap`), also reads the record from the KV and relays it if
+   * it is newer still, so browsers never keep a state the cluster has left.
+   */
+  #onEvent(event: SandboxEvent): void {
+    const gap = revealsGap(event, this.#held.get(event.sandboxId));
+    this.#hold(event.sandboxId, event.revision, event.to);
+    this.#broadcast((ch) => ch.send("transition", { ...event, record: toPublicRecord(event.record) }));
+    if (gap) void this.#reload(event);
+  }
+
+  /** Remembers the newest (revision, state) relayed per live sandbox; a killed one is forgotten (nothing follows it but a new incarnation). */
+  #hold(id: SandboxId, revision: number, state: SandboxState): void {
+    const held = this.#held.get(id);
+    if (held !== undefined && held.revision >= revision) return;
+    if (state === "killed") this.#held.delete(id);
+    else this.#held.set(id, { revision, state });
+  }
+
+  async #reload(event: SandboxEvent): Promise<void> {
+    let record;
+    try {
+      record = await this.deps.store.get(event.sandboxId);
+    } catch (err) {
+      this.deps.log.warn({ err, sandboxId: event.sandboxId }, "ui: reload after a revision gap failed");
+      return;
+    }
+    if (record === null || record.revision <= event.revision) return;
+    this.#hold(record.sandboxId, record.revision, record.state);
+    const reloaded = { sandboxId: record.sandboxId, from: event.to, to: record.state, event: "reload", revision: record.revision, at: Date.now(), nodeId: record.nodeId };
+    this.#broadcast((ch) => ch.send("transition", { ...reloaded, record: toPublicRecord(record) }));
   }
 
   #broadcast(send: (ch: SseChannel) => void): void {

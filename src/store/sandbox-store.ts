@@ -1,7 +1,10 @@
 /**
  * The sandbox store: records in the `corral_sandboxes` KV bucket, every write
  * a compare-and-swap on the key's revision, and one transition event published
- * after each successful write (DESIGN.md, "Storage layout", "Events").
+ * after each successful write (DESIGN.md, "Storage layout", "Events"). An
+ * event lost after its write (a crash, a publish the server dropped) is
+ * re-published from the KV by ./event-republisher.ts, under the same
+ * JetStream message id, so the stream keeps one message per write.
  *
  * CAS discipline (STYLE.md item 3): a write is either `create` (key absent) or
  * `update(key, value, revision)` with the revision of the record the new value
@@ -18,6 +21,7 @@ import { logger } from "../log.js";
 import type { SandboxState, StoredSandbox } from "../schema/record.js";
 import { SANDBOX_BUCKET, sandboxKey } from "../subjects.js";
 import { openEventsStream, openNodeBucket, openSandboxBucket } from "./buckets.js";
+import { crashBeforeEventIfAsked } from "./crash-hook.js";
 import { mapStoreError } from "./kv-errors.js";
 import { latestEntries } from "./kv-scan.js";
 import { compileListQuery, selectPage, type ListPage, type ListQuery } from "./list-page.js";
@@ -297,6 +301,7 @@ export class SandboxStore {
    * would tell the caller it failed.
    */
   private published(from: SandboxState | null, decision: WriteDecision, revision: number, held = false): StoredSandbox {
+    crashBeforeEventIfAsked(decision.event);
     const record = withRevision(decision.record, revision);
     const event = { sandboxId: record.sandboxId, from, to: record.state, event: decision.event, revision, at: Date.now(), nodeId: record.nodeId, record };
     this.#outbox.push(event);

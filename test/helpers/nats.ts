@@ -15,8 +15,8 @@ export interface NatsServer {
   storeDir: string;
   /** A client connection for the test (closed by `stop`). */
   connect(): Promise<NatsConnection>;
-  /** Stops the server (SIGTERM) keeping the store; `start` again on the same port. */
-  kill(): Promise<void>;
+  /** Stops the server (SIGTERM, or `signal`: SIGKILL for a crash) keeping the store; `start` again on the same port. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again on the same port and store (after `kill`). */
   start(): Promise<void>;
   /** Stops it and deletes the store. */
@@ -98,8 +98,8 @@ export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer
     port,
     storeDir,
     connect: connectTo(url),
-    async kill() {
-      child.kill("SIGTERM");
+    async kill(signal: NodeJS.Signals = "SIGTERM") {
+      child.kill(signal);
       await waitExit(child);
     },
     async start() {

@@ -1,0 +1,24 @@
+/**
+ * A readable timeline of one sandbox in a history (its events and the
+ * operations whose replies or requests name it), printed next to an anomaly
+ * so that a failed run can be understood from its log alone.
+ */
+import type { History } from "./types.js";
+
+/** One line per event and per operation of `sandboxId`, in time order. */
+export function explainSandbox(history: History, sandboxId: string): string[] {
+  const lines: { at: number; text: string }[] = [];
+  for (const e of history.events) {
+    if (e.sandboxId !== sandboxId) continue;
+    lines.push({ at: e.at, text: `event rev ${e.revision} ${e.event}: ${e.from ?? "-"} -> ${e.to} endAt=${e.record.endAt} inc=${e.record.internal.incarnation}` });
+  }
+  for (const o of history.ops) {
+    const reply = JSON.stringify(o.reply ?? null);
+    if (o.args.sandboxId !== sandboxId && !reply.includes(sandboxId)) continue;
+    const records = o.op === "list" ? ((o.reply as { items?: { sandboxId: string; revision: number; state: string }[] })?.items ?? []).filter((r) => r.sandboxId === sandboxId) : [];
+    const summary =
+      o.errorCode ?? (o.op === "list" ? records.map((r) => `rev ${r.revision} ${r.state}`).join(",") : `rev ${(o.reply as { revision?: number; sandbox?: { revision: number } }).revision ?? (o.reply as { sandbox?: { revision: number } }).sandbox?.revision}`);
+    lines.push({ at: o.startMs, text: `op ${o.op} client ${o.client} ${JSON.stringify(o.args)} ${o.startMs}..${o.endMs} -> ${summary}` });
+  }
+  return lines.sort((a, b) => a.at - b.at).map((l) => `${l.at} ${l.text}`);
+}
