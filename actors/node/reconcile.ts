@@ -3,6 +3,10 @@
  * this node agree. Runs at start-up, before the node takes commands, and on
  * the `reconcile` command. Nothing is left half-done, nothing leaks:
  *
+ * - Only containers of this cluster are looked at (the driver's listing is
+ *   scoped to it). One without a cluster label (made before cluster ids) is
+ *   this cluster's only when the KV has a record with its sandbox id; else
+ *   it belongs to another cluster on the same engine and is left alone.
  * - A container labelled with this node and no live record of this node
  *   with its handle is removed (`orphaned`): a create that crashed before
  *   writing the handle, a sandbox marked `node_lost` while this node was
@@ -25,7 +29,7 @@
  * meanwhile is left to the next reconciliation, never overwritten blindly.
  */
 import type { DriverInstance, PauseMode, SandboxDriver } from "../../src/drivers/types.js";
-import type { NodeId, SandboxId } from "../../src/ids.js";
+import type { ClusterId, NodeId, SandboxId } from "../../src/ids.js";
 import type { ReconcileSummary } from "../../src/node-protocol.js";
 import type { Logger } from "../../src/log.js";
 import { startDeadline, type DeadlineLimits } from "../../src/lifecycle/deadline.js";
@@ -37,6 +41,7 @@ import type { Hosting } from "./hosting.js";
 /** What reconciliation needs from the node. */
 export interface ReconcileDeps {
   nodeId: NodeId;
+  clusterId: ClusterId;
   store: Pick<SandboxStore, "scan" | "mutate">;
   driver: SandboxDriver;
   hosting: Hosting;
@@ -145,11 +150,13 @@ async function settle(deps: ReconcileDeps, record: StoredSandbox, instances: Dri
 /** Reconciles this node's records with its containers; see the module comment. */
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> {
   const summary: ReconcileSummary = { restored: 0, killed: 0, driven: 0, orphansRemoved: 0, checked: 0 };
-  const instances = await deps.driver.list(deps.nodeId);
+  const listed = await deps.driver.list({ nodeId: deps.nodeId, clusterId: deps.clusterId });
   const bySandbox = new Map<SandboxId, DriverInstance[]>();
-  for (const i of instances) bySandbox.set(i.sandboxId, [...(bySandbox.get(i.sandboxId) ?? []), i]);
+  for (const i of listed) bySandbox.set(i.sandboxId, [...(bySandbox.get(i.sandboxId) ?? []), i]);
+  const known = new Set<SandboxId>();
 
   for await (const record of deps.store.scan()) {
+    known.add(record.sandboxId);
     if (record.nodeId !== deps.nodeId) continue;
     const host = deps.hosting.get(record.sandboxId);
     if (host) {
@@ -167,6 +174,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> 
     }
   }
 
+  const instances = listed.filter((i) => i.clusterId !== null || known.has(i.sandboxId));
   for (const instance of instances) {
     const host = deps.hosting.get(instance.sandboxId);
     if (host && !host.actor) continue; // a create in progress: its container may not be in the record yet

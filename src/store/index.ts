@@ -7,3 +7,4 @@ export { SandboxStore, DEFAULT_MAX_ATTEMPTS, type Decide, type MutateOptions, ty
 export { NodeRegistry, NodeRecordSchema, type NodeRecord } from "./node-registry.js";
 export { compileListQuery, decodeCursor, encodeCursor, selectPage, type ListPage, type ListQuery } from "./list-page.js";
 export { isWrongLastSequence, mapStoreError } from "./kv-errors.js";
+export { readClusterId, ensureClusterId, ClusterIdentitySchema, type ClusterIdentity } from "./cluster-id.js";
