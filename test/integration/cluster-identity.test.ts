@@ -22,7 +22,8 @@ import { readClusterId } from "../../src/store/index.js";
 import { BASE_TEMPLATE } from "../../src/templates.js";
 import { containerState, requireDocker } from "../helpers/docker.js";
 import { startNats, type NatsServer } from "../helpers/nats.js";
-import { spawnNode, type SpawnedNode } from "../helpers/node.js";
+import { ProcessDriver } from "../../src/drivers/process.js";
+import { spawnNode, startNode, type SpawnedNode, type TestNode } from "../helpers/node.js";
 import { waitUntil } from "../helpers/wait.js";
 
 const NODE_ID = "node-1" as NodeId;
@@ -246,5 +247,77 @@ describe("two clusters on one Docker engine, both with node-1", () => {
     expect(await containerState(docker, twin.id)).toBe("missing");
     expect(await containerState(docker, handle)).toBe("running");
     expect(await a.client.get(s.sandboxId)).toMatchObject({ state: "running" });
+  });
+});
+
+describe("two clusters with the process driver, both node-1 on ONE data dir", () => {
+  // What two `corral node --node-id node-1` started from one working directory
+  // share: the default data dir, so the same adoption-file directory.
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-cluster-proc-"));
+  const servers: NatsServer[] = [];
+  const nodes: TestNode[] = [];
+
+  afterAll(async () => {
+    for (const n of nodes) await n.stop().catch(() => undefined);
+    // Every process in this data dir is this test's (the dir is its own).
+    const driver = new ProcessDriver({ dataDir });
+    for (const i of await driver.list(NODE_ID)) await driver.remove(i.handle);
+    await driver.close();
+    for (const s of servers) await s.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function start(nats: NatsServer): Promise<TestNode> {
+    const n = await startNode({ natsUrl: nats.url, nodeId: NODE_ID, driver: "process", dataDir });
+    nodes.push(n);
+    return n;
+  }
+
+  /** The cluster's processes as its own scoped listing sees them: sandbox id → state. */
+  async function processesOf(clusterId: ClusterId): Promise<Record<string, string>> {
+    const driver = new ProcessDriver({ dataDir });
+    try {
+      const listed = await driver.list({ nodeId: NODE_ID, clusterId });
+      return Object.fromEntries(listed.map((i) => [i.sandboxId, i.state]));
+    } finally {
+      await driver.close();
+    }
+  }
+
+  it("start, stop and restart each in turn: neither kills, pauses or adopts the other's processes", async () => {
+    const natsA = await startNats();
+    const natsB = await startNats();
+    servers.push(natsA, natsB);
+    let a = await start(natsA);
+    const a1 = await a.client.create({ resources: SMALL });
+    const a2 = await a.client.create({ resources: SMALL });
+    await a.client.pause(a2.sandboxId);
+    const aProcesses = { [a1.sandboxId]: "running", [a2.sandboxId]: "paused" };
+    expect(await processesOf(a.node.clusterId)).toEqual(aProcesses);
+
+    let b = await start(natsB);
+    expect(b.node.clusterId).not.toBe(a.node.clusterId);
+    expect(await processesOf(a.node.clusterId)).toEqual(aProcesses);
+    const b1 = await b.client.create({ resources: SMALL });
+    const bProcesses = { [b1.sandboxId]: "running" };
+    expect(await processesOf(b.node.clusterId)).toEqual(bProcesses);
+    // Each adoption file names its cluster.
+    const files = fs.readdirSync(path.join(dataDir, "sandboxes")).filter((f) => f.endsWith(".json"));
+    expect(files.sort()).toEqual([`${a.node.clusterId}-${a1.sandboxId}-1.json`, `${a.node.clusterId}-${a2.sandboxId}-1.json`, `${b.node.clusterId}-${b1.sandboxId}-1.json`].sort());
+
+    await a.stop();
+    a = await start(natsA);
+    expect(await processesOf(b.node.clusterId)).toEqual(bProcesses);
+    expect(await processesOf(a.node.clusterId)).toEqual(aProcesses);
+    await b.stop();
+    b = await start(natsB);
+    expect(await processesOf(a.node.clusterId)).toEqual(aProcesses);
+    expect(await processesOf(b.node.clusterId)).toEqual(bProcesses);
+    expect(await a.client.get(a2.sandboxId)).toMatchObject({ state: "paused" });
+    expect(await b.client.get(b1.sandboxId)).toMatchObject({ state: "running" });
+
+    await b.client.kill(b1.sandboxId);
+    expect(await processesOf(b.node.clusterId)).toEqual({});
+    expect(await processesOf(a.node.clusterId)).toEqual(aProcesses);
   });
 });
