@@ -85,7 +85,7 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
     throw new UnavailableError(`cannot connect to NATS at ${natsUrl}: ${(err as Error).message}`, { cause: err });
   }
   const node = await NodeActor.start({ nc, nodeId, driver: createDriver(driverKind, { dataDir }), config, capacity, pauseMode, address: os.hostname() });
-  process.stdout.write(`corral node ${nodeId}: ${driverKind} driver, capacity ${capacity.cpu} cpu / ${capacity.memoryMB} MiB / ${capacity.sandboxes} sandboxes, NATS ${natsUrl}\n`);
+  process.stdout.write(`corral node ${nodeId}: cluster ${node.clusterId}, ${driverKind} driver, capacity ${capacity.cpu} cpu / ${capacity.memoryMB} MiB / ${capacity.sandboxes} sandboxes, NATS ${natsUrl}\n`);
 
   const signal = await nextStopSignal();
   log.info({ signal }, "stopping");
