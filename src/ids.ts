@@ -8,10 +8,17 @@ type Brand<T, B extends string> = T & { readonly [brand]: B };
 export type SandboxId = Brand<string, "SandboxId">;
 /** A node's name: [A-Za-z0-9_-], 1..64 characters (a subject token and KV key). */
 export type NodeId = Brand<string, "NodeId">;
+/**
+ * A cluster's identity: made once, kept in the KV (`corral_cluster`), and put
+ * on every container as `corral.cluster`. 12 characters of [a-z0-9].
+ */
+export type ClusterId = Brand<string, "ClusterId">;
 
 export const SANDBOX_ID_LENGTH = 20;
 export const SANDBOX_ID_PATTERN = /^[a-z0-9]{20}$/;
 export const NODE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const CLUSTER_ID_LENGTH = 12;
+export const CLUSTER_ID_PATTERN = /^[a-z0-9]{12}$/;
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
 
 export function isSandboxId(value: unknown): value is SandboxId {
@@ -22,16 +29,25 @@ export function isNodeId(value: unknown): value is NodeId {
   return typeof value === "string" && NODE_ID_PATTERN.test(value);
 }
 
+export function isClusterId(value: unknown): value is ClusterId {
+  return typeof value === "string" && CLUSTER_ID_PATTERN.test(value);
+}
+
 /** Maps bytes onto the id alphabet. 256 % 36 bias is irrelevant for ids that only need to be unique. */
-function encode(bytes: Uint8Array): SandboxId {
+function encode(bytes: Uint8Array, length = SANDBOX_ID_LENGTH): string {
   let out = "";
-  for (let i = 0; i < SANDBOX_ID_LENGTH; i++) out += ALPHABET[bytes[i]! % ALPHABET.length];
-  return out as SandboxId;
+  for (let i = 0; i < length; i++) out += ALPHABET[bytes[i]! % ALPHABET.length];
+  return out;
+}
+
+/** A fresh random cluster id (~62 bits: clusters on one engine are few). */
+export function newClusterId(): ClusterId {
+  return encode(randomBytes(CLUSTER_ID_LENGTH), CLUSTER_ID_LENGTH) as ClusterId;
 }
 
 /** A fresh random sandbox id (~103 bits). */
 export function newSandboxId(): SandboxId {
-  return encode(randomBytes(SANDBOX_ID_LENGTH));
+  return encode(randomBytes(SANDBOX_ID_LENGTH)) as SandboxId;
 }
 
 /**
@@ -39,7 +55,7 @@ export function newSandboxId(): SandboxId {
  * same id, so concurrent creates with one key contend on one KV key.
  */
 export function sandboxIdForKey(key: string): SandboxId {
-  return encode(createHash("sha256").update("corral.key:").update(key).digest());
+  return encode(createHash("sha256").update("corral.key:").update(key).digest()) as SandboxId;
 }
 
 export function asNodeId(value: string): NodeId {

@@ -12,6 +12,8 @@ export const API_QUEUE = "corral-api";
 export const SANDBOX_BUCKET = "corral_sandboxes";
 export const NODE_BUCKET = "corral_nodes";
 export const EVENTS_STREAM = "CORRAL_EVENTS";
+/** The cluster's identity (one key, written once). */
+export const CLUSTER_BUCKET = "corral_cluster";
 
 /** The API operations, each on `corral.v1.sandbox.<op>`. */
 export const API_OPS = ["create", "get", "list", "kill", "pause", "resume", "connect", "set_timeout", "refresh"] as const;
@@ -48,5 +50,7 @@ export const subjects = {
 
 /** KV key of a sandbox record. */
 export const sandboxKey = (id: SandboxId): string => id;
+/** KV key of the cluster's identity in `corral_cluster`. */
+export const CLUSTER_KEY = "identity";
 /** KV key of a node record. */
 export const nodeKey = (id: NodeId): string => id;

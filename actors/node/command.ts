@@ -114,7 +114,7 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
   // CORRAL_CRASH_AT arms a crash point for the crash tests only (./crash-points.ts).
   const driver = withCrashPoint(createDriver(driverKind, { dataDir }), process.env.CORRAL_CRASH_AT);
   const node = await NodeActor.start({ nc, nodeId, driver, config, capacity, pauseMode, address: os.hostname() });
-  process.stdout.write(`corral node ${nodeId}: ${driverKind} driver, capacity ${capacity.cpu} cpu / ${capacity.memoryMB} MiB / ${capacity.sandboxes} sandboxes, NATS ${servers}, ${config.replicas} replica(s)\n`);
+  process.stdout.write(`corral node ${nodeId}: cluster ${node.clusterId}, ${driverKind} driver, capacity ${capacity.cpu} cpu / ${capacity.memoryMB} MiB / ${capacity.sandboxes} sandboxes, NATS ${servers}, ${config.replicas} replica(s)\n`);
 
   const signal = await nextStopSignal();
   log.info({ signal }, "stopping");

@@ -11,7 +11,7 @@
 import { fromPromise } from "xstate";
 import { InternalError } from "../../src/errors.js";
 import type { PauseMode, SandboxDriver } from "../../src/drivers/types.js";
-import type { NodeId, SandboxId } from "../../src/ids.js";
+import type { ClusterId, NodeId, SandboxId } from "../../src/ids.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import type { TemplateRegistry } from "../../src/templates.js";
 import {
@@ -29,6 +29,8 @@ import {
 export interface DriverActorDeps {
   driver: SandboxDriver;
   nodeId: NodeId;
+  /** Labels every container this node starts (`corral.cluster`). */
+  clusterId: ClusterId;
   pauseMode: PauseMode;
   templates: TemplateRegistry;
   /** Takes (and forgets) the env of a sandbox being started. */
@@ -56,7 +58,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /** The sandbox machine with this node's driver actors provided. */
 export function provideDriverActors(deps: DriverActorDeps) {
-  const { driver, nodeId, pauseMode, templates } = deps;
+  const { driver, nodeId, clusterId, pauseMode, templates } = deps;
   return sandboxMachine.provide({
     actors: {
       startSandbox: fromPromise<StartSandboxOutput, StartSandboxInput>(async ({ input }) => {
@@ -65,6 +67,7 @@ export function provideDriverActors(deps: DriverActorDeps) {
         return driver.start({
           sandboxId: record.sandboxId,
           nodeId,
+          clusterId,
           template: templates.get(record.template),
           env,
           resources: record.resources,

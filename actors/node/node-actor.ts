@@ -13,7 +13,9 @@
  *   sweep (./node-lost.ts), and the `corral` API service, which every node
  *   process serves in one queue group.
  *
- * Start-up order matters: driver events are buffered while reconciliation
+ * Start-up order matters: the cluster's id is read (made on the cluster's
+ * first start) before any container is touched, because every listing, watch
+ * and start is scoped to it; driver events are buffered while reconciliation
  * (./reconcile.ts) restores every record of this node, then commands are
  * subscribed, and only then is the lease written, so the scheduler never
  * places a create on a node that cannot take it yet.
@@ -26,9 +28,10 @@ import type { CorralConfig } from "../../src/config.js";
 import type { DriverEvent, PauseMode, SandboxDriver } from "../../src/drivers/types.js";
 import { isExpired, readDeadline } from "../../src/deadline-header.js";
 import { CapacityExhaustedError, UnavailableError, toCorralError } from "../../src/errors.js";
-import type { NodeId, SandboxId } from "../../src/ids.js";
+import type { ClusterId, NodeId, SandboxId } from "../../src/ids.js";
 import { logger, type Logger } from "../../src/log.js";
 import { encodeNodeReply, failure, type NodeReply, type ReconcileSummary } from "../../src/node-protocol.js";
+import { ensureClusterId } from "../../src/store/cluster-id.js";
 import { NodeRegistry } from "../../src/store/node-registry.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
 import { subjects } from "../../src/subjects.js";
@@ -82,6 +85,8 @@ const SETTLE_MARGIN_MS = 2_000;
 /** A running node actor. */
 export class NodeActor {
   readonly nodeId: NodeId;
+  /** The cluster this node belongs to (DESIGN.md, "Cluster identity"). */
+  readonly clusterId: ClusterId;
   readonly #opts: NodeActorOptions;
   readonly #log: Logger;
   readonly #store: SandboxStore;
@@ -104,12 +109,13 @@ export class NodeActor {
   #api: Service | null = null;
   #stopping: Promise<void> | null = null;
 
-  private constructor(opts: NodeActorOptions, store: SandboxStore, registry: NodeRegistry) {
+  private constructor(opts: NodeActorOptions, store: SandboxStore, registry: NodeRegistry, clusterId: ClusterId) {
     this.#opts = opts;
     this.nodeId = opts.nodeId;
+    this.clusterId = clusterId;
     this.#store = store;
     this.#registry = registry;
-    this.#log = logger("node", { nodeId: opts.nodeId });
+    this.#log = logger("node", { nodeId: opts.nodeId, clusterId });
     const pauseMode = opts.pauseMode ?? "freeze";
     const templates = opts.templates ?? TemplateRegistry.fromEnv();
     const envs = new Map<SandboxId, Record<string, string>>();
@@ -126,6 +132,7 @@ export class NodeActor {
       machine: provideDriverActors({
         driver: opts.driver,
         nodeId: opts.nodeId,
+        clusterId,
         pauseMode,
         templates,
         takeEnv: (id) => {
@@ -202,10 +209,14 @@ export class NodeActor {
     });
   }
 
-  /** Opens the store, reconciles, subscribes, registers the lease and (by default) serves the API. */
+  /** Opens the store, reads the cluster's id, reconciles, subscribes, registers the lease and (by default) serves the API. */
   static async start(opts: NodeActorOptions): Promise<NodeActor> {
-    const [store, registry] = await Promise.all([SandboxStore.open(opts.nc, opts.config), NodeRegistry.open(opts.nc, opts.config)]);
-    const node = new NodeActor(opts, store, registry);
+    const [store, registry, clusterId] = await Promise.all([
+      SandboxStore.open(opts.nc, opts.config),
+      NodeRegistry.open(opts.nc, opts.config),
+      ensureClusterId(opts.nc),
+    ]);
+    const node = new NodeActor(opts, store, registry, clusterId);
     try {
       await node.#start();
     } catch (err) {
@@ -228,6 +239,7 @@ export class NodeActor {
   #reconcileDeps(): ReconcileDeps {
     return {
       nodeId: this.nodeId,
+      clusterId: this.clusterId,
       store: this.#store,
       driver: this.#opts.driver,
       hosting: this.#hosting,
@@ -250,7 +262,7 @@ export class NodeActor {
   }
 
   async #start(): Promise<void> {
-    this.#unwatchDriver = this.#opts.driver.watch(this.nodeId, (event) => this.#onDriverEvent(event));
+    this.#unwatchDriver = this.#opts.driver.watch({ nodeId: this.nodeId, clusterId: this.clusterId }, (event) => this.#onDriverEvent(event));
     const summary = await this.reconcile();
     this.#log.info({ ...summary }, "reconciled");
     const buffered = this.#bufferedDriverEvents ?? [];

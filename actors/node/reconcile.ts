@@ -5,6 +5,10 @@
  * store answers again after a write failed), and for one record when a
  * command finds it unhosted. Nothing is left half-done, nothing leaks:
  *
+ * - Only containers of this cluster are looked at (the driver's listing is
+ *   scoped to it). One without a cluster label (made before cluster ids) is
+ *   this cluster's only when the KV has a record with its sandbox id; else
+ *   it belongs to another cluster on the same engine and is left alone.
  * - A container labelled with this node and no live record of this node
  *   with its handle is removed (`orphaned`): a create that crashed before
  *   writing the handle, a sandbox marked `node_lost` while this node was
@@ -34,7 +38,7 @@
  * meanwhile is left to the next reconciliation, never overwritten blindly.
  */
 import type { DriverInstance, PauseMode, SandboxDriver } from "../../src/drivers/types.js";
-import type { NodeId, SandboxId } from "../../src/ids.js";
+import type { ClusterId, NodeId, SandboxId } from "../../src/ids.js";
 import type { ReconcileSummary } from "../../src/node-protocol.js";
 import type { Logger } from "../../src/log.js";
 import type { DeadlineLimits } from "../../src/lifecycle/deadline.js";
@@ -46,6 +50,7 @@ import type { Hosting } from "./hosting.js";
 /** What reconciliation needs from the node. */
 export interface ReconcileDeps {
   nodeId: NodeId;
+  clusterId: ClusterId;
   store: Pick<SandboxStore, "scan" | "mutate">;
   driver: SandboxDriver;
   hosting: Hosting;
@@ -156,13 +161,15 @@ export async function reconcileOne(deps: ReconcileDeps, record: StoredSandbox): 
 /** Reconciles this node's records with its containers; see the module comment. */
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> {
   const summary: ReconcileSummary = { restored: 0, killed: 0, driven: 0, orphansRemoved: 0, checked: 0 };
-  const instances = await deps.driver.list(deps.nodeId);
+  const listed = await deps.driver.list({ nodeId: deps.nodeId, clusterId: deps.clusterId });
   const bySandbox = new Map<SandboxId, DriverInstance[]>();
-  for (const i of instances) bySandbox.set(i.sandboxId, [...(bySandbox.get(i.sandboxId) ?? []), i]);
+  for (const i of listed) bySandbox.set(i.sandboxId, [...(bySandbox.get(i.sandboxId) ?? []), i]);
+  const known = new Set<SandboxId>();
 
   /** Containers a live record of this node names (by handle, or by incarnation before the start wrote one): never orphans. */
   const named = new Set<string>();
   for await (const record of deps.store.scan()) {
+    known.add(record.sandboxId);
     if (record.nodeId !== deps.nodeId) continue;
     if (record.state !== "killed") named.add(record.internal.handle ?? `${record.sandboxId}#${record.internal.incarnation}`);
     const host = deps.hosting.get(record.sandboxId);
@@ -184,6 +191,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> 
     }
   }
 
+  const instances = listed.filter((i) => i.clusterId !== null || known.has(i.sandboxId));
   for (const instance of instances) {
     // Named by a live record: settled above, or left for the next pass (its write failed), never removed as an orphan.
     if (named.has(instance.handle) || named.has(`${instance.sandboxId}#${instance.incarnation}`)) continue;

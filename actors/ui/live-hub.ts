@@ -10,7 +10,7 @@ import { revealsGap, subscribeEvents, type SandboxEvent } from "../../src/events
 import type { SandboxId } from "../../src/ids.js";
 import type { Logger } from "../../src/log.js";
 import { toPublicRecord, type SandboxState } from "../../src/schema/record.js";
-import type { NodeRecord, NodeRegistry, SandboxStore } from "../../src/store/index.js";
+import { readClusterId, type NodeRecord, type NodeRegistry, type SandboxStore } from "../../src/store/index.js";
 import { sseFrame, type SseChannel } from "./sse-channel.js";
 import type { NatsStatus, Snapshot, WireNode } from "./wire.js";
 
@@ -43,6 +43,8 @@ export class LiveHub {
   #stopNodeWatch: (() => void) | undefined;
   #ping: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Read until found, then kept: a cluster's id never changes. */
+  #clusterId: string | null = null;
 
   constructor(private readonly deps: LiveHubDeps) {
     this.#status = deps.nc.isClosed() ? "reconnecting" : "connected";
@@ -69,7 +71,8 @@ export class LiveHub {
   /** Reads the whole cluster view from the KV (throws when NATS is unreachable). */
   async snapshot(): Promise<Snapshot> {
     const serverTime = Date.now();
-    const [nodes, sandboxes] = await Promise.all([
+    const [clusterId, nodes, sandboxes] = await Promise.all([
+      this.#clusterId ?? readClusterId(this.deps.nc),
       this.deps.registry.list(),
       (async () => {
         const out = [];
@@ -77,7 +80,8 @@ export class LiveHub {
         return out;
       })(),
     ]);
-    return { serverTime, nats: this.#status, nodes: nodes.map(wireNode), sandboxes, nodeLeaseMs: this.deps.nodeLeaseMs };
+    this.#clusterId = clusterId;
+    return { serverTime, clusterId, nats: this.#status, nodes: nodes.map(wireNode), sandboxes, nodeLeaseMs: this.deps.nodeLeaseMs };
   }
 
   /** Adopts a browser's SSE response: status now, a snapshot as soon as it is read, live messages after it. */

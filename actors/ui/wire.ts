@@ -71,6 +71,8 @@ export type NatsStatus = "connected" | "reconnecting";
 export interface Snapshot {
   /** The server's clock when the snapshot was taken (the browser corrects countdowns by it). */
   serverTime: number;
+  /** The cluster's id (DESIGN.md, "Cluster identity"); null until a node has started on this store. */
+  clusterId: string | null;
   nats: NatsStatus;
   nodes: WireNode[];
   /** Every record in the KV, killed tombstones included. */

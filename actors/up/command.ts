@@ -19,6 +19,7 @@ import { InvalidArgumentError } from "../../src/errors.js";
 import { defaultDriverKind } from "../../src/drivers/detect.js";
 import { logger } from "../../src/log.js";
 import { connectNats, describeServers, parseNatsUrls } from "../../src/nats/connection.js";
+import { readClusterId } from "../../src/store/index.js";
 import { SERVICE_NAME } from "../../src/subjects.js";
 import { isUnknownCommand, spawnCorral, stopChild, track, waitReady, type Child } from "./children.js";
 import { startEmbeddedNats } from "./embedded-nats.js";
@@ -109,6 +110,7 @@ export async function runUpCommand(argv: string[]): Promise<number> {
   let natsUrl = values["nats-url"];
   if (natsUrl !== undefined) parseNatsUrls(natsUrl); // a malformed list fails before anything starts
   const started: string[] = [];
+  let clusterId: string | null = null;
   try {
     if (!natsUrl) {
       const logFile = path.join(logDir, "nats-server.log");
@@ -136,10 +138,13 @@ export async function runUpCommand(argv: string[]): Promise<number> {
         startServer("ui", ["--nats-url", natsUrl, "--port", String(uiPort)], logDir, () => httpOk(`http://127.0.0.1:${uiPort}/`), up),
       ]);
       for (const child of servers) if (child) started.push(child.name);
+      // The node made it (or found it) before it served the API.
+      if (started.includes("node")) clusterId = await readClusterId(nc);
     } finally {
       await nc.close();
     }
     if (!started.includes("node")) throw new InvalidArgumentError("this corral has no `node` command");
+    say(`cluster  ${clusterId ?? "(unknown)"}  (label corral.cluster on every container)`);
     say(`node     ${values["node-id"]} (${driver} driver)  log ${path.join(logDir, "node.log")}`);
     if (started.includes("proxy")) say(`proxy    http://127.0.0.1:${proxyPort}  (http://<port>-<sandboxId>.${values.domain}:${proxyPort}/)`);
     if (started.includes("ui")) say(`ui       http://127.0.0.1:${uiPort}/`);

@@ -13,7 +13,7 @@ import { encodeJson, decodeJson } from "../../src/codec.js";
 import { CorralClient } from "../../src/client/client.js";
 import { ProcessDriver } from "../../src/drivers/process.js";
 import { testNodeId } from "../../test/helpers/docker.js";
-import { newSandboxId } from "../../src/ids.js";
+import { newClusterId, newSandboxId } from "../../src/ids.js";
 import { subjects } from "../../src/subjects.js";
 import { BASE_TEMPLATE } from "../../src/templates.js";
 import { startBenchNode } from "../lib/bench-node.js";
@@ -73,8 +73,9 @@ export const suite = defineSuite({
       fs.rmSync(dataDir, { recursive: true, force: true });
     });
     const driverNode = testNodeId("bench-driver");
+    const driverCluster = newClusterId();
     const starts = await closedLoop(clients, creates, async () => {
-      const spec = { sandboxId: newSandboxId(), nodeId: driverNode, template: BASE_TEMPLATE, env: {}, resources: BENCH_RESOURCES, incarnation: 1 };
+      const spec = { sandboxId: newSandboxId(), nodeId: driverNode, clusterId: driverCluster, template: BASE_TEMPLATE, env: {}, resources: BENCH_RESOURCES, incarnation: 1 };
       handles.push((await driver.start(spec)).handle);
     });
     const removes = await closedLoop(clients, handles.length, (i) => driver.remove(handles[i]!));

@@ -6,7 +6,7 @@
  */
 import { DockerDriver } from "../../src/drivers/docker.js";
 import type { SandboxSpec } from "../../src/drivers/types.js";
-import { newSandboxId } from "../../src/ids.js";
+import { newClusterId, newSandboxId } from "../../src/ids.js";
 import { BASE_TEMPLATE } from "../../src/templates.js";
 import { removeContainersOf, requireDocker, testNodeId } from "../../test/helpers/docker.js";
 import { compareWithRawDocker } from "../lib/docker-compare.js";
@@ -26,6 +26,7 @@ export const suite = defineSuite({
   async run({ params, progress, cleanup }) {
     const docker = await requireDocker();
     const nodeId = testNodeId("bench");
+    const clusterId = newClusterId();
     const driver = new DockerDriver({ docker });
     cleanup(async () => {
       await driver.close();
@@ -36,7 +37,7 @@ export const suite = defineSuite({
       params,
       {
         async create() {
-          const spec: SandboxSpec = { sandboxId: newSandboxId(), nodeId, template: BASE_TEMPLATE, env: {}, resources: BENCH_RESOURCES, incarnation: 1 };
+          const spec: SandboxSpec = { sandboxId: newSandboxId(), nodeId, clusterId, template: BASE_TEMPLATE, env: {}, resources: BENCH_RESOURCES, incarnation: 1 };
           const t0 = nowMs();
           const started = await driver.start(spec);
           await waitHttpId(started.endpoint.host, BASE_TEMPLATE.readyPort, spec.sandboxId);

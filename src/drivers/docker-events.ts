@@ -7,10 +7,11 @@
  */
 import type Dockerode from "dockerode";
 import type { Readable } from "node:stream";
-import type { NodeId, SandboxId } from "../ids.js";
+import type { SandboxId } from "../ids.js";
 import type { Logger } from "../log.js";
 import type { DriverEvent } from "./types.js";
-import { LABEL_NODE_ID, LABEL_SANDBOX_ID, isStoppedName } from "./labels.js";
+import { LABEL_CLUSTER_ID, LABEL_NODE_ID, LABEL_SANDBOX_ID, isStoppedName } from "./labels.js";
+import { inScope, scopeNodeId, type DriverScope } from "./scope.js";
 
 /**
  * Splits a byte stream into complete lines. Docker writes one JSON object per
@@ -49,14 +50,15 @@ export interface DockerEventMessage {
  * Maps one Docker event to a DriverEvent, or null when it is not one:
  * `die` → `exited`, `destroy` → `removed`. A `die` of a container whose name
  * carries the stop-mode marker is Corral's own `pause(handle, "stop")` and is
- * not reported (it is a pause, not an exit).
+ * not reported (it is a pause, not an exit). Containers of another cluster
+ * (same node id) are not this watch's.
  */
-export function toDriverEvent(message: DockerEventMessage, nodeId: NodeId): DriverEvent | null {
+export function toDriverEvent(message: DockerEventMessage, scope: DriverScope): DriverEvent | null {
   if (message.Type !== "container") return null;
   const attributes = message.Actor?.Attributes ?? {};
   const handle = message.Actor?.ID;
   const sandboxId = attributes[LABEL_SANDBOX_ID];
-  if (!handle || !sandboxId || attributes[LABEL_NODE_ID] !== nodeId) return null;
+  if (!handle || !sandboxId || attributes[LABEL_NODE_ID] !== scopeNodeId(scope) || !inScope(scope, attributes[LABEL_CLUSTER_ID])) return null;
   const at = message.timeNano ? Math.floor(message.timeNano / 1e6) : (message.time ?? 0) * 1000 || Date.now();
   if (message.Action === "die") {
     if (isStoppedName(attributes.name ?? "")) return null;
@@ -82,7 +84,7 @@ const RECONNECT_MAX_MS = 5_000;
  * events since the moment of the call, so nothing between `watch()` returning
  * and the stream being open is lost.
  */
-export function watchDockerEvents(docker: Dockerode, nodeId: NodeId, onEvent: (event: DriverEvent) => void, log: Logger): () => void {
+export function watchDockerEvents(docker: Dockerode, scope: DriverScope, onEvent: (event: DriverEvent) => void, log: Logger): () => void {
   let stopped = false;
   let stream: Readable | null = null;
   let retryTimer: NodeJS.Timeout | null = null;
@@ -103,7 +105,7 @@ export function watchDockerEvents(docker: Dockerode, nodeId: NodeId, onEvent: (e
       lastNano = nano;
       seenAtLast.add(key);
     }
-    const event = toDriverEvent(message, nodeId);
+    const event = toDriverEvent(message, scope);
     if (!event) return;
     try {
       onEvent(event);
@@ -131,7 +133,7 @@ export function watchDockerEvents(docker: Dockerode, nodeId: NodeId, onEvent: (e
       // `since` as "<s>.<ns>" (the engine accepts it; @types says number only).
       const options = {
         since: sinceOf(lastNano),
-        filters: { type: ["container"], label: [`${LABEL_NODE_ID}=${nodeId}`], event: ["die", "destroy"] },
+        filters: { type: ["container"], label: [`${LABEL_NODE_ID}=${scopeNodeId(scope)}`], event: ["die", "destroy"] },
         abortSignal: abort.signal,
       } as unknown as Dockerode.GetEventsOptions;
       s = (await docker.getEvents(options)) as unknown as Readable;

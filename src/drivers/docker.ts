@@ -11,12 +11,13 @@
  * Every engine error goes through `mapDockerError` (./errors.ts).
  */
 import Dockerode from "dockerode";
-import type { NodeId, SandboxId } from "../ids.js";
+import type { ClusterId, NodeId, SandboxId } from "../ids.js";
 import { logger, type Logger } from "../log.js";
 import type { Endpoint } from "../schema/record.js";
 import { watchDockerEvents } from "./docker-events.js";
 import { DriverError, mapDockerError, type DriverOp } from "./errors.js";
 import {
+  LABEL_CLUSTER_ID,
   LABEL_INCARNATION,
   LABEL_NODE_ID,
   LABEL_READY_PORT,
@@ -31,6 +32,7 @@ import {
 } from "./labels.js";
 import { SerialQueue } from "../serial-queue.js";
 import { waitForTcp } from "./readiness.js";
+import { inScope, scopeNodeId, type DriverScope } from "./scope.js";
 import type { DriverEvent, DriverInstance, InstanceState, PauseMode, SandboxDriver, SandboxSpec, StartedSandbox } from "./types.js";
 
 /** Options of {@link DockerDriver}; all optional. */
@@ -104,7 +106,7 @@ export class DockerDriver implements SandboxDriver {
   }
 
   async start(spec: SandboxSpec): Promise<StartedSandbox> {
-    const name = containerName(spec.sandboxId, spec.incarnation);
+    const name = containerName(spec.clusterId, spec.sandboxId, spec.incarnation);
     const container = await this.#create(spec, name);
     try {
       await this.#networkCalls.post(() => container.start());
@@ -194,21 +196,22 @@ export class DockerDriver implements SandboxDriver {
     return this.#instance(info.Id, labels, state, ip);
   }
 
-  async list(nodeId: NodeId): Promise<DriverInstance[]> {
+  async list(scope: DriverScope): Promise<DriverInstance[]> {
     let summaries: Dockerode.ContainerInfo[];
     try {
-      summaries = await this.#docker.listContainers({ all: true, filters: { label: [`${LABEL_NODE_ID}=${nodeId}`] } });
+      // Docker ANDs label filters and cannot ask for "this cluster or none": the cluster is filtered here.
+      summaries = await this.#docker.listContainers({ all: true, filters: { label: [`${LABEL_NODE_ID}=${scopeNodeId(scope)}`] } });
     } catch (err) {
       throw mapDockerError("list", err);
     }
-    return summaries.map((c) => {
+    return summaries.filter((c) => inScope(scope, c.Labels?.[LABEL_CLUSTER_ID])).map((c) => {
       const state = stateOf(c.State, bareName(c.Names[0] ?? ""));
       return this.#instance(c.Id, c.Labels ?? {}, state, c.NetworkSettings?.Networks?.[this.#network]?.IPAddress);
     });
   }
 
-  watch(nodeId: NodeId, onEvent: (event: DriverEvent) => void): () => void {
-    const stop = watchDockerEvents(this.#docker, nodeId, onEvent, this.#log.child({ nodeId }));
+  watch(scope: DriverScope, onEvent: (event: DriverEvent) => void): () => void {
+    const stop = watchDockerEvents(this.#docker, scope, onEvent, this.#log.child({ nodeId: scopeNodeId(scope) }));
     const unwatch = () => {
       this.#watchers.delete(unwatch);
       stop();
@@ -229,6 +232,7 @@ export class DockerDriver implements SandboxDriver {
       Image: spec.template.image,
       Labels: {
         [LABEL_SANDBOX_ID]: spec.sandboxId,
+        [LABEL_CLUSTER_ID]: spec.clusterId,
         [LABEL_NODE_ID]: spec.nodeId,
         [LABEL_INCARNATION]: String(spec.incarnation),
         [LABEL_TEMPLATE]: spec.template.name,
@@ -257,7 +261,7 @@ export class DockerDriver implements SandboxDriver {
     }
   }
 
-  /** Removes the container holding `name` only if it is ours (same sandbox and node labels). */
+  /** Removes the container holding `name` only if it is ours (same sandbox, cluster and node labels). */
   async #removeStale(name: string, spec: SandboxSpec): Promise<void> {
     const stale = this.#docker.getContainer(name);
     let labels: Record<string, string>;
@@ -268,7 +272,7 @@ export class DockerDriver implements SandboxDriver {
       if (mapped.reason === "vanished") return; // removed meanwhile: the retry will succeed
       throw mapped;
     }
-    if (labels[LABEL_SANDBOX_ID] !== spec.sandboxId || labels[LABEL_NODE_ID] !== spec.nodeId) {
+    if (labels[LABEL_SANDBOX_ID] !== spec.sandboxId || labels[LABEL_CLUSTER_ID] !== spec.clusterId || labels[LABEL_NODE_ID] !== spec.nodeId) {
       throw new DriverError("start", "name_conflict", `container name ${name} is taken by a container Corral did not create for this sandbox`);
     }
     this.#log.info({ sandboxId: spec.sandboxId, name }, "removing stale container of an earlier attempt");
@@ -371,6 +375,7 @@ export class DockerDriver implements SandboxDriver {
       handle,
       sandboxId: (labels[LABEL_SANDBOX_ID] ?? "") as SandboxId,
       nodeId: (labels[LABEL_NODE_ID] ?? "") as NodeId,
+      clusterId: (labels[LABEL_CLUSTER_ID] || null) as ClusterId | null,
       incarnation: Number(labels[LABEL_INCARNATION] ?? 0),
       state,
       endpoint,

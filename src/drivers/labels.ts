@@ -1,12 +1,16 @@
 /**
  * Container labels and names (DESIGN.md, "Proxy": every container carries
  * `corral.sandbox-id` and `corral.node-id`, so operators and reconciliation
- * can find it). Built only here.
+ * can find it; "Cluster identity": and `corral.cluster`, so a node touches
+ * only its own cluster's containers). Built only here; docs/drivers.md lists
+ * them.
  */
-import type { SandboxId } from "../ids.js";
+import type { ClusterId, SandboxId } from "../ids.js";
 
 /** The sandbox's id. */
 export const LABEL_SANDBOX_ID = "corral.sandbox-id";
+/** The cluster the container belongs to. Containers made before cluster ids have none. */
+export const LABEL_CLUSTER_ID = "corral.cluster";
 /** The node that owns the container. */
 export const LABEL_NODE_ID = "corral.node-id";
 /** The incarnation of the id (a key reused after a kill). */
@@ -26,9 +30,13 @@ export const LABEL_READY_TIMEOUT_MS = "corral.ready-timeout-ms";
  */
 export const STOPPED_SUFFIX = ".stopped";
 
-/** `corral-<sandboxId>-<incarnation>`: unique per incarnation, so a retried start finds its stale twin. */
-export function containerName(sandboxId: SandboxId, incarnation: number): string {
-  return `corral-${sandboxId}-${incarnation}`;
+/**
+ * `corral-<clusterId>-<sandboxId>-<incarnation>`: unique per incarnation, so a
+ * retried start finds its stale twin; the cluster is in it because names are
+ * global to the engine and a key names the same sandbox id in every cluster.
+ */
+export function containerName(clusterId: ClusterId, sandboxId: SandboxId, incarnation: number): string {
+  return `corral-${clusterId}-${sandboxId}-${incarnation}`;
 }
 
 /** The name a container carries while paused in `stop` mode. */

@@ -1,18 +1,23 @@
 /**
- * Adoption files of the process driver: `<dataDir>/sandboxes/<sandboxId>-<incarnation>.json`,
- * one per live sandbox, written when it starts and deleted when it is removed.
+ * Adoption files of the process driver:
+ * `<dataDir>/sandboxes/<clusterId>-<sandboxId>-<incarnation>.json`, one per live sandbox, written when it starts and deleted when it is removed.
  * They are how a restarted node finds the processes its predecessor started
  * (sandboxes outlive the node process). Written atomically (temp + rename) so
- * a crash never leaves a half-written file.
+ * a crash never leaves a half-written file. Each names its cluster, so two
+ * clusters sharing a data dir (same node id, same working directory) never
+ * list, adopt or remove each other's processes; files written before cluster
+ * ids have none (and the old name, `<sandboxId>-<incarnation>.json`).
  */
 import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { NodeIdSchema, SandboxIdSchema } from "../schema/record.js";
+import { ClusterIdSchema, NodeIdSchema, SandboxIdSchema } from "../schema/record.js";
 
 export const AdoptionRecordSchema = z.strictObject({
   sandboxId: SandboxIdSchema,
   nodeId: NodeIdSchema,
+  /** Absent in files written before cluster ids. */
+  clusterId: ClusterIdSchema.optional(),
   incarnation: z.number().int().positive(),
   pid: z.number().int().min(2),
   /** Field 22 of /proc/<pid>/stat when the process was started. */
@@ -27,9 +32,9 @@ export type AdoptionRecord = z.infer<typeof AdoptionRecordSchema>;
 
 /** Paths of one sandbox's files under the driver's data dir. */
 export interface SandboxPaths {
-  /** `<dataDir>/sandboxes/<sandboxId>-<incarnation>`: the sandbox's private dir (`{dir}`). */
+  /** `<dataDir>/sandboxes/<clusterId>-<sandboxId>-<incarnation>`: the sandbox's private dir (`{dir}`). */
   dir: string;
-  /** `<dataDir>/sandboxes/<sandboxId>-<incarnation>.json`. */
+  /** `<dataDir>/sandboxes/<clusterId>-<sandboxId>-<incarnation>.json`. */
   adoptionFile: string;
 }
 
@@ -38,9 +43,10 @@ export function sandboxesDir(dataDir: string): string {
   return path.join(dataDir, "sandboxes");
 }
 
-/** Paths for one incarnation of a sandbox. */
-export function sandboxPaths(dataDir: string, sandboxId: string, incarnation: number): SandboxPaths {
-  const base = path.join(sandboxesDir(dataDir), `${sandboxId}-${incarnation}`);
+/** Paths for one incarnation of a sandbox (without a cluster: a file written before cluster ids). */
+export function sandboxPaths(dataDir: string, of: Pick<AdoptionRecord, "clusterId" | "sandboxId" | "incarnation">): SandboxPaths {
+  const stem = `${of.sandboxId}-${of.incarnation}`;
+  const base = path.join(sandboxesDir(dataDir), of.clusterId ? `${of.clusterId}-${stem}` : stem);
   return { dir: base, adoptionFile: `${base}.json` };
 }
 

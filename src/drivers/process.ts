@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { NodeId, SandboxId } from "../ids.js";
+import type { SandboxId } from "../ids.js";
 import { logger, type Logger } from "../log.js";
 import type { Endpoint } from "../schema/record.js";
 import { DriverError, type DriverOp } from "./errors.js";
@@ -22,6 +22,7 @@ import { PortAllocator } from "./port-allocator.js";
 import { childrenOf, formatProcessHandle, holdsSocket, livenessOf, parseProcessHandle, readProcStat, type ProcLiveness } from "./proc.js";
 import { deleteSandboxFiles, readAdoptions, sandboxPaths, writeAdoption, type AdoptionRecord } from "./process-adoption.js";
 import { waitForTcp } from "./readiness.js";
+import { inScope, scopeNodeId, type DriverScope } from "./scope.js";
 import type { DriverEvent, DriverInstance, InstanceState, PauseMode, SandboxDriver, SandboxSpec, StartedSandbox } from "./types.js";
 
 /** Options of {@link ProcessDriver}. */
@@ -73,7 +74,7 @@ export class ProcessDriver implements SandboxDriver {
   readonly #entries = new Map<string, Entry>();
   /** Handles of live adopted processes: the only ones the timer looks at. */
   readonly #adopted = new Set<string>();
-  readonly #watchers = new Set<{ nodeId: NodeId; onEvent: (event: DriverEvent) => void }>();
+  readonly #watchers = new Set<{ scope: DriverScope; onEvent: (event: DriverEvent) => void }>();
   #timer: NodeJS.Timeout | null = null;
   #adoptedCursor: string[] = [];
 
@@ -88,7 +89,7 @@ export class ProcessDriver implements SandboxDriver {
   async start(spec: SandboxSpec): Promise<StartedSandbox> {
     const command = spec.template.processCommand;
     if (!command) throw new DriverError("start", "engine", `template ${spec.template.name} has no processCommand (process driver)`);
-    const paths = sandboxPaths(this.#dataDir, spec.sandboxId, spec.incarnation);
+    const paths = sandboxPaths(this.#dataDir, spec);
     await mkdir(path.join(paths.dir, "www"), { recursive: true });
     await writeFile(path.join(paths.dir, "www", "id"), spec.sandboxId);
     for (let attempt = 1; ; attempt++) {
@@ -149,7 +150,7 @@ export class ProcessDriver implements SandboxDriver {
     const entry = this.#entries.get(handle) ?? (await this.#find(handle));
     if (!entry) return;
     await this.#kill(entry);
-    await deleteSandboxFiles(sandboxPaths(this.#dataDir, entry.record.sandboxId, entry.record.incarnation));
+    await deleteSandboxFiles(sandboxPaths(this.#dataDir, entry.record));
     this.#ports.release(entry.record.port);
     this.#entries.delete(handle);
     this.#adopted.delete(handle);
@@ -160,13 +161,14 @@ export class ProcessDriver implements SandboxDriver {
     return entry ? this.#instance(entry) : null;
   }
 
-  async list(nodeId: NodeId): Promise<DriverInstance[]> {
+  async list(scope: DriverScope): Promise<DriverInstance[]> {
     const records = await readAdoptions(this.#dataDir, (file, err) => this.#log.warn({ err, file }, "ignoring invalid adoption file"));
-    return records.filter((r) => r.nodeId === nodeId).map((r) => this.#instance(this.#adopt(r)));
+    const nodeId = scopeNodeId(scope);
+    return records.filter((r) => r.nodeId === nodeId && inScope(scope, r.clusterId)).map((r) => this.#instance(this.#adopt(r)));
   }
 
-  watch(nodeId: NodeId, onEvent: (event: DriverEvent) => void): () => void {
-    const watcher = { nodeId, onEvent };
+  watch(scope: DriverScope, onEvent: (event: DriverEvent) => void): () => void {
+    const watcher = { scope, onEvent };
     this.#watchers.add(watcher);
     this.#timer ??= setInterval(() => this.#checkAdopted(), this.#adoptedCheckIntervalMs).unref();
     return () => {
@@ -203,6 +205,7 @@ export class ProcessDriver implements SandboxDriver {
     const record: AdoptionRecord = {
       sandboxId: spec.sandboxId,
       nodeId: spec.nodeId,
+      clusterId: spec.clusterId,
       incarnation: spec.incarnation,
       pid,
       startTime: stat.startTime,
@@ -320,7 +323,8 @@ export class ProcessDriver implements SandboxDriver {
     return {
       handle: formatProcessHandle(record.pid, record.startTime),
       sandboxId: record.sandboxId as SandboxId,
-      nodeId: record.nodeId as NodeId,
+      nodeId: record.nodeId,
+      clusterId: record.clusterId ?? null,
       incarnation: record.incarnation,
       state,
       endpoint: state === "running" || state === "paused" ? this.#endpointOf(record) : null,
@@ -335,7 +339,7 @@ export class ProcessDriver implements SandboxDriver {
     if (!entry.started) return;
     const event: DriverEvent = { type: "exited", sandboxId: entry.record.sandboxId as SandboxId, handle, at: Date.now() };
     for (const w of this.#watchers) {
-      if (w.nodeId !== entry.record.nodeId) continue;
+      if (scopeNodeId(w.scope) !== entry.record.nodeId || !inScope(w.scope, entry.record.clusterId)) continue;
       try {
         w.onEvent(event);
       } catch (err) {

@@ -7,9 +7,12 @@
  * driver never sees two concurrent operations on one handle; operations on
  * different handles run concurrently.
  */
-import type { NodeId, SandboxId } from "../ids.js";
+import type { ClusterId, NodeId, SandboxId } from "../ids.js";
 import type { Endpoint, Resources } from "../schema/record.js";
 import type { Template } from "../templates.js";
+import type { DriverScope } from "./scope.js";
+
+export type { DriverScope } from "./scope.js";
 
 export type DriverKind = "docker" | "process";
 
@@ -23,6 +26,8 @@ export type PauseMode = "freeze" | "stop";
 export interface SandboxSpec {
   sandboxId: SandboxId;
   nodeId: NodeId;
+  /** The node's cluster; labels the container (`corral.cluster`) and is kept in the process driver's state. */
+  clusterId: ClusterId;
   template: Template;
   /** Passed to the sandbox's processes, plus `CORRAL_SANDBOX_ID`. */
   env: Record<string, string>;
@@ -44,6 +49,8 @@ export interface DriverInstance {
   handle: string;
   sandboxId: SandboxId;
   nodeId: NodeId;
+  /** Null for a container made before cluster ids (no `corral.cluster` label). */
+  clusterId: ClusterId | null;
   incarnation: number;
   state: InstanceState;
   /** Null unless running or paused. */
@@ -79,14 +86,14 @@ export interface SandboxDriver {
   remove(handle: string): Promise<void>;
   /** Null when the engine has no such container/process. */
   inspect(handle: string): Promise<DriverInstance | null>;
-  /** Every sandbox this node's driver has (by label / adoption file). */
-  list(nodeId: NodeId): Promise<DriverInstance[]>;
+  /** Every sandbox of the scope (by label / adoption file); see {@link DriverScope}. */
+  list(scope: DriverScope): Promise<DriverInstance[]>;
   /**
-   * Watches for sandboxes of `nodeId` that exit or vanish behind Corral's back.
+   * Watches for sandboxes of the scope that exit or vanish behind Corral's back.
    * Removals the node itself asked for are also reported; the node ignores
    * events for sandboxes it is killing. Returns a stop function.
    */
-  watch(nodeId: NodeId, onEvent: (event: DriverEvent) => void): () => void;
+  watch(scope: DriverScope, onEvent: (event: DriverEvent) => void): () => void;
   /** Releases engine connections / timers. */
   close(): Promise<void>;
 }

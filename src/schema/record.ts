@@ -5,7 +5,7 @@
  * `internal`, which clients never see).
  */
 import { z } from "zod";
-import { NODE_ID_PATTERN, SANDBOX_ID_PATTERN, type NodeId, type SandboxId } from "../ids.js";
+import { CLUSTER_ID_PATTERN, NODE_ID_PATTERN, SANDBOX_ID_PATTERN, type ClusterId, type NodeId, type SandboxId } from "../ids.js";
 
 export const SANDBOX_STATES = ["starting", "running", "pausing", "paused", "resuming", "killing", "killed"] as const;
 export const SandboxStateSchema = z.enum(SANDBOX_STATES);
@@ -24,6 +24,10 @@ export const NodeIdSchema = z
   .string()
   .regex(NODE_ID_PATTERN, "must be 1-64 characters of [A-Za-z0-9_-]")
   .transform((s) => s as NodeId);
+export const ClusterIdSchema = z
+  .string()
+  .regex(CLUSTER_ID_PATTERN, "must be 12 characters of [a-z0-9]")
+  .transform((s) => s as ClusterId);
 
 /** Milliseconds since the epoch (all times in a record). */
 export const EpochMsSchema = z.number().int().nonnegative();

@@ -8,3 +8,4 @@ export { NodeRegistry, NodeRecordSchema, type NodeRecord } from "./node-registry
 export { compileListQuery, decodeCursor, encodeCursor, selectPage, type ListPage, type ListQuery } from "./list-page.js";
 export { isWrongLastSequence, mapStoreError } from "./kv-errors.js";
 export { EventRepublisher, DEFAULT_REPUBLISH_GRACE_MS, type EventRepublisherOptions } from "./event-republisher.js";
+export { readClusterId, ensureClusterId, ClusterIdentitySchema, type ClusterIdentity } from "./cluster-id.js";

@@ -7,13 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DockerDriver } from "../../src/drivers/docker.js";
 import { DriverError } from "../../src/drivers/errors.js";
 import type { DriverEvent, SandboxSpec } from "../../src/drivers/types.js";
-import { newSandboxId } from "../../src/ids.js";
+import { newClusterId, newSandboxId } from "../../src/ids.js";
 import { BASE_TEMPLATE } from "../../src/templates.js";
 import { containerState, containersOf, removeContainersOf, requireDocker, testNodeId } from "../helpers/docker.js";
 import { waitUntil } from "../helpers/wait.js";
 
 const run = promisify(execFile);
 const nodeId = testNodeId("drvdock");
+const clusterId = newClusterId();
 let docker: Docker;
 let driver: DockerDriver;
 
@@ -21,6 +22,7 @@ function spec(overrides: Partial<SandboxSpec> = {}): SandboxSpec {
   return {
     sandboxId: newSandboxId(),
     nodeId,
+    clusterId,
     template: BASE_TEMPLATE,
     env: { GREETING: "hello" },
     resources: { cpu: 0.5, memoryMB: 64 },
@@ -57,9 +59,10 @@ describe("DockerDriver", () => {
 
     const info = await docker.getContainer(started.handle).inspect();
     expect(info.State.Running).toBe(true);
-    expect(info.Name).toBe(`/corral-${s.sandboxId}-1`);
+    expect(info.Name).toBe(`/corral-${clusterId}-${s.sandboxId}-1`);
     expect(info.Config.Labels).toMatchObject({
       "corral.sandbox-id": s.sandboxId,
+      "corral.cluster": clusterId,
       "corral.node-id": nodeId,
       "corral.incarnation": "1",
       "corral.template": "base",
@@ -95,7 +98,7 @@ describe("DockerDriver", () => {
     await driver.pause(started.handle, "stop"); // idempotent
     const afterStop = await driver.resume(started.handle, "stop");
     expect(await containerState(docker, started.handle)).toBe("running");
-    expect((await docker.getContainer(started.handle).inspect()).Name).toBe(`/corral-${s.sandboxId}-1`);
+    expect((await docker.getContainer(started.handle).inspect()).Name).toBe(`/corral-${clusterId}-${s.sandboxId}-1`);
     expect(await getId(afterStop.host)).toBe(s.sandboxId);
 
     t = performance.now();
@@ -110,9 +113,9 @@ describe("DockerDriver", () => {
   it("inspects and lists by node id, and replaces a stale container of a crashed attempt", async () => {
     const a = spec();
     const stale = await docker.createContainer({
-      name: `corral-${a.sandboxId}-1`,
+      name: `corral-${clusterId}-${a.sandboxId}-1`,
       Image: BASE_TEMPLATE.image,
-      Labels: { "corral.sandbox-id": a.sandboxId, "corral.node-id": nodeId },
+      Labels: { "corral.sandbox-id": a.sandboxId, "corral.cluster": clusterId, "corral.node-id": nodeId },
     });
     const started = await driver.start(a);
     expect(started.handle).not.toBe(stale.id);
@@ -122,20 +125,62 @@ describe("DockerDriver", () => {
     await driver.pause(b.handle, "freeze");
     const listed = await driver.list(nodeId);
     const byHandle = new Map(listed.map((i) => [i.handle, i]));
-    expect(byHandle.get(started.handle)).toEqual({ handle: started.handle, sandboxId: a.sandboxId, nodeId, incarnation: 1, state: "running", endpoint: started.endpoint });
+    expect(byHandle.get(started.handle)).toEqual({ handle: started.handle, sandboxId: a.sandboxId, nodeId, clusterId, incarnation: 1, state: "running", endpoint: started.endpoint });
     expect(byHandle.get(b.handle)?.state).toBe("paused");
     expect(await driver.inspect(started.handle)).toEqual(byHandle.get(started.handle));
     expect(await driver.list(testNodeId("nobody"))).toEqual([]);
 
-    // A foreign container under our name is never removed.
+    // A foreign container under our name is never removed: not Corral's, nor another cluster's.
     const foreignId = newSandboxId();
-    const foreign = await docker.createContainer({ name: `corral-${foreignId}-1`, Image: BASE_TEMPLATE.image, Labels: { "corral.node-id": nodeId } });
+    const name = `corral-${clusterId}-${foreignId}-1`;
+    const foreign = await docker.createContainer({ name, Image: BASE_TEMPLATE.image, Labels: { "corral.node-id": nodeId } });
     const err = await driver.start(spec({ sandboxId: foreignId })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DriverError);
     expect((err as DriverError).reason).toBe("name_conflict");
     expect(await containerState(docker, foreign.id)).toBe("created");
+    await driver.remove(foreign.id);
+    const otherCluster = await docker.createContainer({
+      name,
+      Image: BASE_TEMPLATE.image,
+      Labels: { "corral.sandbox-id": foreignId, "corral.cluster": newClusterId(), "corral.node-id": nodeId },
+    });
+    const err2 = await driver.start(spec({ sandboxId: foreignId })).catch((e: unknown) => e);
+    expect((err2 as DriverError).reason).toBe("name_conflict");
+    expect(await containerState(docker, otherCluster.id)).toBe("created");
 
-    await Promise.all([driver.remove(started.handle), driver.remove(b.handle), driver.remove(foreign.id)]);
+    await Promise.all([driver.remove(started.handle), driver.remove(b.handle), driver.remove(otherCluster.id)]);
+  });
+
+  it("lists and watches only its cluster's containers (and unlabelled ones) when given a cluster scope", async () => {
+    const other = newClusterId();
+    const mine = await driver.start(spec());
+    const theirs = await driver.start(spec({ clusterId: other }));
+    const legacyId = newSandboxId();
+    const legacy = await docker.createContainer({
+      name: `corral-${legacyId}-1`,
+      Image: BASE_TEMPLATE.image,
+      Labels: { "corral.sandbox-id": legacyId, "corral.node-id": nodeId, "corral.incarnation": "1" },
+    });
+    const events: DriverEvent[] = [];
+    const stop = driver.watch({ nodeId, clusterId }, (e) => events.push(e));
+    try {
+      const scoped = new Map((await driver.list({ nodeId, clusterId })).map((i) => [i.handle, i.clusterId]));
+      expect(scoped.get(mine.handle)).toBe(clusterId);
+      expect(scoped.get(legacy.id)).toBeNull();
+      expect(scoped.has(theirs.handle)).toBe(false);
+      expect(new Set((await driver.list({ nodeId, clusterId: other })).map((i) => i.handle))).toEqual(new Set([theirs.handle, legacy.id]));
+      // A bare node id is every cluster's (cleanup tools).
+      expect((await driver.list(nodeId)).map((i) => i.handle)).toEqual(expect.arrayContaining([mine.handle, theirs.handle, legacy.id]));
+
+      await run("docker", ["kill", theirs.handle]);
+      await run("docker", ["kill", mine.handle]);
+      // Events are delivered in order: once mine is seen, theirs would have been too.
+      await waitUntil(() => events.find((e) => e.handle === mine.handle), { what: "exited event of own container", timeoutMs: 5_000, intervalMs: 5 });
+      expect(events.filter((e) => e.handle === theirs.handle)).toEqual([]);
+    } finally {
+      stop();
+      await Promise.all([driver.remove(mine.handle), driver.remove(theirs.handle), driver.remove(legacy.id)]);
+    }
   });
 
   it("fails a start with a missing image clearly and leaves no container", async () => {

@@ -9,19 +9,20 @@ import { DriverError } from "../../src/drivers/errors.js";
 import { parseProcessHandle, readProcStat } from "../../src/drivers/proc.js";
 import { ProcessDriver } from "../../src/drivers/process.js";
 import type { DriverEvent, SandboxSpec, StartedSandbox } from "../../src/drivers/types.js";
-import { newSandboxId } from "../../src/ids.js";
+import { newClusterId, newSandboxId } from "../../src/ids.js";
 import { BASE_TEMPLATE } from "../../src/templates.js";
 import { testNodeId } from "../helpers/docker.js";
 import { waitUntil } from "../helpers/wait.js";
 
 const nodeId = testNodeId("drvproc");
+const clusterId = newClusterId();
 let dataDir: string;
 let driver: ProcessDriver;
 /** Every pid this file started, to kill on failure and to check for leftovers. */
 const pids = new Set<number>();
 
 function spec(overrides: Partial<SandboxSpec> = {}): SandboxSpec {
-  return { sandboxId: newSandboxId(), nodeId, template: BASE_TEMPLATE, env: {}, resources: { cpu: 1, memoryMB: 64 }, incarnation: 1, ...overrides };
+  return { sandboxId: newSandboxId(), nodeId, clusterId, template: BASE_TEMPLATE, env: {}, resources: { cpu: 1, memoryMB: 64 }, incarnation: 1, ...overrides };
 }
 
 async function start(d: ProcessDriver, s = spec()): Promise<StartedSandbox> {
@@ -83,8 +84,8 @@ describe("ProcessDriver", () => {
     expect(await getId(started)).toBe(s.sandboxId);
     expect(readProcStat(pid)).toMatchObject({ pgrp: pid, startTime }); // own process group
     expect(fs.readFileSync(`/proc/${pid}/environ`, "latin1").split("\0")).toEqual(expect.arrayContaining([`CORRAL_SANDBOX_ID=${s.sandboxId}`, "GREETING=hi"]));
-    const adoption = JSON.parse(fs.readFileSync(path.join(dataDir, "sandboxes", `${s.sandboxId}-1.json`), "utf8"));
-    expect(adoption).toMatchObject({ sandboxId: s.sandboxId, nodeId, incarnation: 1, pid, startTime, port: started.endpoint.ports["8080"] });
+    const adoption = JSON.parse(fs.readFileSync(path.join(dataDir, "sandboxes", `${clusterId}-${s.sandboxId}-1.json`), "utf8"));
+    expect(adoption).toMatchObject({ sandboxId: s.sandboxId, nodeId, clusterId, incarnation: 1, pid, startTime, port: started.endpoint.ports["8080"] });
 
     for (const mode of ["freeze", "stop"] as const) {
       expect(driver.keepsEndpointWhenPaused(mode)).toBe(true); // both modes freeze: the port stays the sandbox's
@@ -105,8 +106,8 @@ describe("ProcessDriver", () => {
     await driver.remove(started.handle);
     const removeMs = performance.now() - t;
     expect(readProcStat(pid)).toBeNull(); // gone and reaped, not a zombie
-    expect(fs.existsSync(path.join(dataDir, "sandboxes", `${s.sandboxId}-1.json`))).toBe(false);
-    expect(fs.existsSync(path.join(dataDir, "sandboxes", `${s.sandboxId}-1`))).toBe(false);
+    expect(fs.existsSync(path.join(dataDir, "sandboxes", `${clusterId}-${s.sandboxId}-1.json`))).toBe(false);
+    expect(fs.existsSync(path.join(dataDir, "sandboxes", `${clusterId}-${s.sandboxId}-1`))).toBe(false);
     await driver.remove(started.handle); // idempotent
     expect(await driver.inspect(started.handle)).toBeNull();
     await expect(driver.pause(started.handle, "freeze")).rejects.toMatchObject({ op: "pause", reason: "vanished" });
@@ -120,7 +121,7 @@ describe("ProcessDriver", () => {
     expect(err).toBeInstanceOf(DriverError);
     expect(err).toMatchObject({ op: "start", reason: "exited" });
     expect(Date.now() - t0).toBeLessThan(5_000);
-    expect(fs.readdirSync(path.join(dataDir, "sandboxes")).filter((n) => n.startsWith(s.sandboxId))).toEqual([]);
+    expect(fs.readdirSync(path.join(dataDir, "sandboxes")).filter((n) => n.includes(s.sandboxId))).toEqual([]);
   });
 
   it("is adopted by a new driver on the same data dir, by pid and start time", async () => {
@@ -183,6 +184,51 @@ describe("ProcessDriver", () => {
       await driver.remove(s.handle);
     } finally {
       stop();
+    }
+  });
+
+  it("records its cluster in the adoption file; a scoped list or watch sees only that cluster's processes and unlabelled ones", async () => {
+    const other = newClusterId();
+    const mine = await start(driver);
+    const theirs = await start(driver, spec({ clusterId: other }));
+    const legacySpec = spec();
+    const legacy = await start(driver, legacySpec);
+    const files = fs.readdirSync(path.join(dataDir, "sandboxes")).filter((n) => n.endsWith(".json"));
+    const fileOf = (id: string) => files.find((n) => n.includes(id))!;
+    const theirsFile = files.find((n) => n.startsWith(`${other}-`))!;
+    expect(JSON.parse(fs.readFileSync(path.join(dataDir, "sandboxes", theirsFile), "utf8"))).toMatchObject({ clusterId: other, nodeId });
+    // A file written before cluster ids: no clusterId, the old name.
+    const sandboxes = path.join(dataDir, "sandboxes");
+    const legacyFile = path.join(sandboxes, fileOf(legacySpec.sandboxId));
+    expect(legacyFile).toBe(path.join(sandboxes, `${clusterId}-${legacySpec.sandboxId}-1.json`));
+    const { clusterId: _dropped, ...legacyRecord } = JSON.parse(fs.readFileSync(legacyFile, "utf8"));
+    fs.rmSync(legacyFile);
+    fs.renameSync(path.join(sandboxes, `${clusterId}-${legacySpec.sandboxId}-1`), path.join(sandboxes, `${legacySpec.sandboxId}-1`));
+    fs.writeFileSync(path.join(sandboxes, `${legacySpec.sandboxId}-1.json`), JSON.stringify(legacyRecord));
+
+    const restarted = new ProcessDriver({ dataDir, adoptedCheckIntervalMs: 50 });
+    const events: DriverEvent[] = [];
+    const theirEvents: DriverEvent[] = [];
+    const stop = restarted.watch({ nodeId, clusterId }, (e) => events.push(e));
+    const stopTheirs = restarted.watch({ nodeId, clusterId: other }, (e) => theirEvents.push(e));
+    try {
+      const scoped = new Map((await restarted.list({ nodeId, clusterId })).map((i) => [i.handle, i.clusterId]));
+      expect(scoped).toEqual(new Map([[mine.handle, clusterId], [legacy.handle, null]]));
+      expect(new Set((await restarted.list({ nodeId, clusterId: other })).map((i) => i.handle))).toEqual(new Set([theirs.handle, legacy.handle]));
+      expect((await restarted.list(nodeId)).length).toBe(3);
+
+      process.kill(-parseProcessHandle(theirs.handle)!.pid, "SIGKILL");
+      process.kill(-parseProcessHandle(mine.handle)!.pid, "SIGKILL");
+      await waitUntil(() => events.find((e) => e.handle === mine.handle), { timeoutMs: 5_000, what: "exited event of own adopted process" });
+      await waitUntil(() => theirEvents.find((e) => e.handle === theirs.handle), { timeoutMs: 5_000, what: "exited event of the other cluster's process" });
+      expect(events.map((e) => e.handle)).toEqual([mine.handle]);
+      expect(theirEvents.map((e) => e.handle)).toEqual([theirs.handle]);
+      await Promise.all([mine, theirs, legacy].map((x) => restarted.remove(x.handle)));
+      expect(fs.readdirSync(path.join(dataDir, "sandboxes"))).toEqual([]);
+    } finally {
+      stop();
+      stopTheirs();
+      await restarted.close();
     }
   });
 

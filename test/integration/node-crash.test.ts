@@ -13,6 +13,7 @@ import { CorralClient } from "../../src/client/client.js";
 import { subscribeEvents, type SandboxEvent } from "../../src/events.js";
 import type { NodeId } from "../../src/ids.js";
 import type { SandboxRecord } from "../../src/schema/record.js";
+import { readClusterId } from "../../src/store/index.js";
 import { BASE_TEMPLATE } from "../../src/templates.js";
 import { containerState, containersOf, requireDocker, testNodeId } from "../helpers/docker.js";
 import { startNats, type NatsServer } from "../helpers/nats.js";
@@ -139,8 +140,9 @@ describe("node crashes (SIGKILL) and restarts", () => {
 
   it("leaves no container without a live record of this node", async () => {
     const survivor = await client.create({ timeoutMs: 600_000 });
-    // A container of this node that no record names (e.g. left by a crash before the record was written).
-    await docker.createContainer({ Image: BASE_TEMPLATE.image, Labels: { "corral.sandbox-id": "orphan0000000000000a", "corral.node-id": nodeId } });
+    // A container of this node and cluster that no record names (e.g. left by a crash before the record was written).
+    const cluster = (await readClusterId(watcher))!;
+    await docker.createContainer({ Image: BASE_TEMPLATE.image, Labels: { "corral.sandbox-id": "orphan0000000000000a", "corral.cluster": cluster, "corral.node-id": nodeId } });
     await crashAndRestart();
     const containers = await containersOf(docker, nodeId);
     expect(containers.map((c) => c.Labels["corral.sandbox-id"])).toEqual([survivor.sandboxId]);

@@ -145,7 +145,7 @@ describe("node services", () => {
     const kept = await n.client.create({ resources: SMALL });
     const outside = new ProcessDriver({ dataDir: n.dataDir });
     try {
-      const orphan = await outside.start({ sandboxId: "orphan0000000000000b" as never, nodeId: n.nodeId, template: BASE_TEMPLATE, env: {}, resources: SMALL, incarnation: 1 });
+      const orphan = await outside.start({ sandboxId: "orphan0000000000000b" as never, nodeId: n.nodeId, clusterId: n.node.clusterId, template: BASE_TEMPLATE, env: {}, resources: SMALL, incarnation: 1 });
       const summary = await requestReconcile(nc, n.nodeId, 10_000);
       expect(summary).toMatchObject({ orphansRemoved: 1, checked: 1 });
       await waitUntil(async () => (await outside.inspect(orphan.handle))?.state !== "running", { what: "the orphan to end" });

@@ -68,6 +68,7 @@ describe("the UI server", () => {
     const sbx = await node.client.create({ timeoutMs: 60_000, metadata: { suite: "ui-server" } });
     const snapshot = json<Snapshot>(await request("GET", "/api/snapshot"));
     expect(snapshot.nats).toBe("connected");
+    expect(snapshot.clusterId).toBe(node.node.clusterId); // the one the node made in the KV
     expect(snapshot.nodes.map((n) => n.nodeId)).toEqual([node.nodeId]);
     const listed = snapshot.sandboxes.find((r) => r.sandboxId === sbx.sandboxId);
     expect(listed).toMatchObject({ state: "running", metadata: { suite: "ui-server" } });

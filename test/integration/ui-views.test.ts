@@ -77,6 +77,7 @@ describe("corral ui in a browser", () => {
     await cluster.goto(ui.url);
     await cluster.locator('#connection[data-connection="live"]').waitFor({ timeout: 10_000 });
     await cluster.locator(".node-card", { hasText: node.nodeId }).waitFor();
+    expect(await cluster.locator(".cluster-id").textContent()).toBe(node.node.clusterId);
     expect(browser.errors).toEqual([]);
     const origin = new URL(ui.url).origin;
     // Everything is bundled: no CDN, no web font, no request anywhere else.

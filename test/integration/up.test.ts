@@ -89,6 +89,7 @@ afterAll(async () => {
 describe("corral up", () => {
   let sandbox: CreateReply;
   let driver: string;
+  let clusterId: string;
 
   it("starts NATS and a node, prints every address and a first command, and serves the CLI", async () => {
     up = await startUp();
@@ -97,6 +98,8 @@ describe("corral up", () => {
     driver = /^driver\s+(docker|process)/m.exec(out)![1]!;
     if (forcedDriver) expect(driver).toBe(forcedDriver);
     expect(out).toMatch(new RegExp(`^node\\s+${nodeId} \\(${driver} driver\\)`, "m"));
+    // The cluster's id, made by the node on the first start and kept in the KV.
+    clusterId = /^cluster\s+([a-z0-9]{12})  /m.exec(out)![1]!;
     // The proxy and UI: an address, or a one-line notice when this build has no such command.
     expect(out).toMatch(/^proxy\s+(http:\/\/127\.0\.0\.1:\d+|skipped: this corral has no `proxy` command)/m);
     expect(out).toMatch(/^ui\s+(http:\/\/127\.0\.0\.1:\d+\/|skipped: this corral has no `ui` command)/m);
@@ -112,7 +115,7 @@ describe("corral up", () => {
     expect(left).toEqual([]);
     if (driver === "docker") {
       const containers = await containersOf(new Docker(), nodeId);
-      expect(containers.map((c) => c.State)).toEqual(["running"]);
+      expect(containers.map((c) => [c.State, c.Labels["corral.cluster"]])).toEqual([["running", clusterId]]);
     } else {
       expect(processesOfDataDir().filter((l) => l.includes(sandbox.sandboxId))).toHaveLength(1);
     }
@@ -120,6 +123,7 @@ describe("corral up", () => {
 
   it("brings the sandbox back when started again on the same data dir", async () => {
     up = await startUp();
+    expect(up.stdout()).toMatch(new RegExp(`^cluster\\s+${clusterId}  `, "m")); // the same cluster: its id is kept
     const back = await corralJson<SandboxRecord>(["get", sandbox.sandboxId, "--nats-url", natsUrl]);
     expect(back).toMatchObject({ sandboxId: sandbox.sandboxId, state: "running", nodeId, killReason: null });
     // Still a live sandbox the node drives: it pauses and resumes.

@@ -125,7 +125,7 @@ describe("diffRecords", () => {
 });
 
 describe("ClusterState", () => {
-  const snapshot = (sandboxes: WireRecord[], serverTime = T) => ({ serverTime, nats: "connected" as const, nodes: [], sandboxes, nodeLeaseMs: 15_000 });
+  const snapshot = (sandboxes: WireRecord[], serverTime = T) => ({ serverTime, clusterId: "abcdefghijkl", nats: "connected" as const, nodes: [], sandboxes, nodeLeaseMs: 15_000 });
 
   it("applies an event only when its revision is newer than the one held", () => {
     const state = new ClusterState();

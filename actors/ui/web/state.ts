@@ -23,6 +23,8 @@ export class ClusterState {
   readonly nodes = new Map<string, WireNode>();
   /** Node lease of the cluster (from the snapshot). */
   nodeLeaseMs = 15_000;
+  /** The cluster's id (from the snapshot); null until a node has made it. */
+  clusterId: string | null = null;
   /** Whether a snapshot has arrived since the page loaded. */
   loaded = false;
   #nats: NatsStatus | null = null;
@@ -52,6 +54,7 @@ export class ClusterState {
   applySnapshot(snapshot: Snapshot, receivedAt: number = Date.now()): void {
     this.#clockOffsetMs = snapshot.serverTime - receivedAt;
     this.nodeLeaseMs = snapshot.nodeLeaseMs;
+    this.clusterId = snapshot.clusterId;
     this.#nats = snapshot.nats;
     const held = new Map(this.records);
     this.records.clear();

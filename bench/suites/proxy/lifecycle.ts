@@ -21,7 +21,7 @@ import { resolveConfig } from "../../../src/config.js";
 import { createDriver } from "../../../src/drivers/create.js";
 import type { DriverKind } from "../../../src/drivers/types.js";
 import { decodeEvent, type SandboxEvent } from "../../../src/events.js";
-import { newSandboxId, type SandboxId } from "../../../src/ids.js";
+import { newClusterId, newSandboxId, type SandboxId } from "../../../src/ids.js";
 import type { Endpoint } from "../../../src/schema/record.js";
 import { SandboxStore } from "../../../src/store/sandbox-store.js";
 import { subjects } from "../../../src/subjects.js";
@@ -122,7 +122,7 @@ export async function runLifecycle(ctx: SuiteContext, driver: DriverKind, iterat
   const raw = createDriver(driver, { dataDir: node.dataDir });
   ctx.cleanup(() => raw.close());
   const startRaw = async () => {
-    const spec = { sandboxId: newSandboxId(), nodeId: `${node.nodeId}-raw` as typeof node.nodeId, template: BASE_TEMPLATE, env: {}, resources: { cpu: 1, memoryMB: 128 }, incarnation: 1 };
+    const spec = { sandboxId: newSandboxId(), nodeId: `${node.nodeId}-raw` as typeof node.nodeId, clusterId: newClusterId(), template: BASE_TEMPLATE, env: {}, resources: { cpu: 1, memoryMB: 128 }, incarnation: 1 };
     const started = await raw.start(spec);
     ctx.cleanup(() => raw.remove(started.handle).catch(() => undefined));
     return { ...started, sandboxId: spec.sandboxId };

@@ -25,6 +25,7 @@ export class ClusterView {
   readonly #metaInput = h("input", { type: "search", name: "metadata", placeholder: "metadata: user=alice team", "aria-label": "Filter by metadata", spellcheck: "false" });
   readonly #metaError = h("span", { class: "field-error", role: "alert" });
   readonly #summary = h("span", { class: "muted" });
+  readonly #clusterId = h("code", { class: "cluster-id", title: "corral.cluster label on every container of this cluster" });
   readonly #unsubscribe: () => void;
   readonly #ticker: number;
   #frame = 0;
@@ -40,7 +41,7 @@ export class ClusterView {
     this.element = h(
       "div",
       { class: "view cluster-view" },
-      h("div", { class: "page-head" }, h("h1", {}, "Cluster")),
+      h("div", { class: "page-head" }, h("div", {}, h("h1", {}, "Cluster"), h("div", { class: "subtitle" }, "id ", this.#clusterId))),
       h("h2", { class: "section-title" }, "Nodes"),
       this.#nodes.element,
       h("div", { class: "section-head" }, h("h2", { class: "section-title" }, "Sandboxes ", this.#summary)),
@@ -87,6 +88,7 @@ export class ClusterView {
 
   #renderNow(): void {
     const records = [...this.state.records.values()];
+    setText(this.#clusterId, this.state.clusterId ?? "(no node has started yet)");
     this.#nodes.render();
     this.#renderStateChips(records.map((r) => r.state));
     this.#renderNodeSelect(records.map((r) => r.nodeId));
