@@ -16,7 +16,7 @@ import type { StoredSandbox } from "../../src/schema/record.js";
 import { pathWithoutQuery, type AccessLog } from "./access-log.js";
 import { BodyFramer } from "./body-framing.js";
 import { rewriteRequestHeaders, rewriteResponseHeaders, writeHead, type ForwardedFor } from "./headers.js";
-import { Framing, HttpParseError, MAX_HEAD_BYTES, findHeadEnd, parseRequestHead, type RequestHead, type ResponseHead } from "./http1-parser.js";
+import { Framing, HttpParseError, parseRequestHead, scanHead, type RequestHead, type ResponseHead } from "./http1-parser.js";
 import { errorResponse, jsonResponse } from "./responses.js";
 import { UPSTREAM_IDLE_MS, UpstreamConnection, type UpstreamOwner } from "./upstream-connection.js";
 import type { Upstream } from "./upstream.js";
@@ -179,9 +179,8 @@ export class ClientConnection implements UpstreamOwner {
       this.#scanFrom = 0;
       if (this.#buf === null) return false;
     }
-    const end = findHeadEnd(buf, this.#scanFrom - 3);
-    if (end === -1 || end > MAX_HEAD_BYTES) {
-      if (buf.length > MAX_HEAD_BYTES) throw new HttpParseError(431, "request head too large");
+    const end = scanHead(buf, this.#scanFrom, true);
+    if (end === -1) {
       this.#scanFrom = buf.length;
       return false;
     }

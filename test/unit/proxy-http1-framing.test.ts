@@ -69,7 +69,7 @@ describe("BodyFramer: chunked", () => {
   const bodies = [
     "5\r\nhello\r\n0\r\n\r\n",
     "5;ext=1;x=\"y\"\r\nhello\r\nA\r\n0123456789\r\n0\r\n\r\n",
-    "3 ; e\r\nabc\r\n0\r\nTrailer-A: 1\r\nTrailer-B: 2\r\n\r\n",
+    "3;e\r\nabc\r\n0\r\nTrailer-A: 1\r\nTrailer-B: 2\r\n\r\n",
     "1\r\n\r\r\n0;last\r\n\r\n",
     "ff\r\n" + "x".repeat(255) + "\r\n0\r\n\r\n",
   ];
@@ -116,6 +116,14 @@ describe("BodyFramer: chunked", () => {
     ["a bare LF in a trailer", "0\r\nX: 1\n\r\n"],
     ["a bare CR at the end", "0\r\n\rX"],
     ["junk after the size", "3x\r\nabc\r\n"],
+    ["whitespace after the size", "3 \r\nabc\r\n"],
+    ["whitespace before an extension", "3 ;a\r\nabc\r\n"],
+    ["an empty extension name", "3;=a\r\nabc\r\n"],
+    ["a control character in an extension", "3;a=\x01\r\nabc\r\n"],
+    ["a trailer without a name", "0\r\n: 1\r\n\r\n"],
+    ["a control character in a trailer", "0\r\nX: \x7f\r\n\r\n"],
+    ["a Content-Length trailer", "0\r\nContent-Length: 1\r\n\r\n"],
+    ["a Connection trailer", "0\r\nconnection: close\r\n\r\n"],
   ])("refuses %s", (_what, text) => {
     const f = new BodyFramer();
     f.reset(Framing.Chunked, 0, 400);
