@@ -1,7 +1,10 @@
 /**
  * `corral proxy --nats-url URL [--port 8480] [--domain corral.localhost]
- * [--host 0.0.0.0] [--workers N|auto] [--no-access-log] [--json]`
- * (DESIGN.md, "CLI"): a proxy replica, or N of them in N processes on one
+ * [--host 0.0.0.0] [--workers N|auto] [--no-access-log] [--json]
+ * [--header-timeout-ms N] [--body-timeout-ms N] [--upstream-timeout-ms N]
+ * [--idle-timeout-ms N] [--max-connections N]`
+ * (DESIGN.md, "CLI" and "Proxy limits"; the limits also from
+ * `CORRAL_PROXY_*` variables, see limits.ts): a proxy replica, or N of them in N processes on one
  * port (workers.ts). Connects to NATS (reconnecting forever once connected:
  * the route table resyncs from the KV after a reconnect), loads the KV,
  * prints its address once `/healthz` is 200, and runs until SIGINT/SIGTERM,
@@ -20,6 +23,7 @@ import { defaultNatsUrl, resolveConfig } from "../../src/config.js";
 import { InvalidArgumentError, UnavailableError } from "../../src/errors.js";
 import { logger, type Logger } from "../../src/log.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
+import { LIMIT_FLAGS, resolveLimits, type ProxyLimits } from "./limits.js";
 import { startProxy } from "./proxy-server.js";
 import { reportWorkerReady, runWorkers } from "./workers.js";
 
@@ -42,6 +46,8 @@ export interface ProxyCommandOptions {
   workers: number;
   accessLog: boolean;
   json: boolean;
+  /** Validated at start-up: a bad value stops the command before it listens. */
+  limits: ProxyLimits;
 }
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -75,6 +81,7 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     workers: { type: "string" },
     "no-access-log": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
+    ...LIMIT_FLAGS,
   });
   if (positionals.length > 0) throw new InvalidArgumentError(`corral proxy takes no arguments, got ${positionals.join(" ")}`);
   const host = values.host ?? "0.0.0.0";
@@ -87,6 +94,7 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     workers: workersOption(values.workers),
     accessLog: !values["no-access-log"],
     json: values.json,
+    limits: resolveLimits(values, env),
   };
 }
 
@@ -107,7 +115,7 @@ async function serveReplica(opts: ProxyCommandOptions, stopSignal: Promise<NodeJ
   let proxy;
   try {
     const store = await SandboxStore.open(nc, config);
-    proxy = await startProxy({ nc, store, config, port: opts.port, domain: opts.domain, host: opts.host, accessLog: opts.accessLog });
+    proxy = await startProxy({ nc, store, config, port: opts.port, domain: opts.domain, host: opts.host, accessLog: opts.accessLog, limits: opts.limits });
   } catch (err) {
     await nc.close();
     throw err;

@@ -52,6 +52,8 @@ interface HeadCommon {
   framing: Framing;
   /** Content-Length when `framing` is `Length`. */
   contentLength: number;
+  /** The Transfer-Encoding codings, lower case, `", "`-separated ("" without one): what is forwarded. */
+  transferEncoding: string;
   /** The sender will close after this message (HTTP/1.0 without keep-alive, or `Connection: close`). */
   close: boolean;
   /** `Connection: upgrade` and an `Upgrade` header. */
@@ -233,6 +235,7 @@ function parseHeaders(head: string, lineEnd: number, target: HeadCommon, isReque
   if (te !== undefined) {
     if (contentLength !== -1) fail("both Content-Length and Transfer-Encoding");
     const lowerTe = te.toLowerCase();
+    target.transferEncoding = lowerTe === "chunked" ? "chunked" : lowerTe.split(",").map((c) => c.trim()).join(", ");
     if (lowerTe === "chunked") target.framing = Framing.Chunked;
     else if (isRequest) fail("unsupported Transfer-Encoding");
     // A response: chunked must be the last coding; without it the body ends at close (RFC 9112 6.3).
@@ -307,6 +310,7 @@ export function parseRequestHead(buf: Buffer, start: number, end: number): Reque
     headEnd: end - start,
     framing: Framing.None,
     contentLength: 0,
+    transferEncoding: "",
     close: minor === 0,
     upgrade: false,
     host: undefined,
@@ -355,6 +359,7 @@ export function parseResponseHead(buf: Buffer, start: number, end: number): Resp
     headEnd: end - start,
     framing: Framing.None,
     contentLength: 0,
+    transferEncoding: "",
     close: minor === 0,
     upgrade: false,
   };

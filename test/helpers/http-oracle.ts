@@ -144,7 +144,7 @@ export class NodeOracle {
     await new Promise((r) => setImmediate(r));
     this.#entries = null;
     const requests: ReadRequest[] = [];
-    let error = this.#error;
+    let error: string | null = this.#error as string | null;
     for (const e of entries) {
       if (e.error !== null) {
         error = e.error;
