@@ -89,6 +89,9 @@ export class ClientConnection implements UpstreamOwner {
   #upstreamSince = 0;
   /** The upstream socket is paused because the client is not taking the response. */
   #upstreamPaused = false;
+  /** While writes to the client wait: the least unsent byte count seen, and since when it has not gone down. */
+  #unsentMark = 0;
+  #unsentSince = 0;
   readonly #fwd: ForwardedFor;
   #upstream: UpstreamConnection | null = null;
   #closeSplice: (() => void) | null = null;
@@ -139,11 +142,20 @@ export class ClientConnection implements UpstreamOwner {
   /** Applies the timeouts on the replica's periodic sweep (`now`: the coarse clock). */
   sweep(now: number): void {
     const limits = this.ctx.limits;
+    if ((this.#paused & PAUSE_UNSENT) !== 0 || this.#upstreamPaused) {
+      // A client that takes nothing of its answers for the idle timeout is cut.
+      const unsent = this.socket.writableLength;
+      if (unsent < this.#unsentMark) {
+        this.#unsentMark = unsent;
+        this.#unsentSince = now;
+      } else if (now - this.#unsentSince > limits.idleTimeoutMs) return this.destroy();
+      return;
+    }
     switch (this.#state) {
       case State.Head: {
         if (this.#buf === null) {
           if (now - this.#since > limits.idleTimeoutMs) return this.destroy();
-        } else if (now - this.#headSince > limits.headerTimeoutMs) return this.#reject(408, "request head not received in time");
+        } else if (this.#paused === 0 && now - this.#headSince > limits.headerTimeoutMs) return this.#reject(408, "request head not received in time");
         const up = this.#upstream;
         if (up !== null && now - up.idleSince > UPSTREAM_IDLE_MS) {
           this.#upstream = null;
@@ -278,7 +290,7 @@ export class ClientConnection implements UpstreamOwner {
     this.#paused &= ~reason;
     if (this.#paused === 0) {
       // Time spent paused is not the client's delay.
-      this.#lastRead = this.ctx.clock;
+      this.#lastRead = this.#headSince = this.ctx.clock;
       this.socket.resume();
     }
   }
@@ -286,8 +298,18 @@ export class ClientConnection implements UpstreamOwner {
   /** Writes to the client; past `MAX_UNSENT_BYTES` unsent, stops reading from it until they drain. */
   #write(data: string | Buffer): boolean {
     const ok = this.socket.write(data);
-    if (!ok && this.socket.writableLength > MAX_UNSENT_BYTES) this.#pause(PAUSE_UNSENT);
+    if (!ok && this.socket.writableLength > MAX_UNSENT_BYTES && (this.#paused & PAUSE_UNSENT) === 0) {
+      this.#stalled();
+      this.#pause(PAUSE_UNSENT);
+    }
     return ok;
+  }
+
+  /** Writes to the client started to wait (see `sweep`). */
+  #stalled(): void {
+    if ((this.#paused & PAUSE_UNSENT) !== 0 || this.#upstreamPaused) return;
+    this.#unsentMark = this.socket.writableLength;
+    this.#unsentSince = this.ctx.clock;
   }
 
   #onDrain(): void {
@@ -466,6 +488,7 @@ export class ClientConnection implements UpstreamOwner {
   /** Relays bytes from the sandbox; when the client cannot take them now, the sandbox socket waits for its drain. */
   #sendUpstreamBytes(data: Buffer): void {
     if (!this.#write(data) && !this.#upstreamPaused && this.#upstream !== null) {
+      this.#stalled();
       this.#upstreamPaused = true;
       this.#upstream.pause();
     }
