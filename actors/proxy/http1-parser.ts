@@ -161,6 +161,15 @@ export function hasToken(list: string, token: string): boolean {
   return false;
 }
 
+/** Whether the whitespace that ends the line ending at `end` has a tab (llhttp allows only spaces after a framing value). */
+function trailingTab(head: string, end: number): boolean {
+  for (let i = end - 1; ; i--) {
+    const c = head.charCodeAt(i);
+    if (c === 9) return true;
+    if (c !== 32) return false;
+  }
+}
+
 /**
  * The header section of `head` (lines after the start line, which ends at
  * `lineEnd`), with the framing facts. `fail` throws (400 for requests, 502
@@ -190,8 +199,7 @@ function parseHeaders(head: string, lineEnd: number, target: HeadCommon, isReque
     const lower = name.length <= 24 ? name.toLowerCase() : "";
     switch (lower) {
       case "content-length": {
-        // llhttp allows trailing spaces after the digits, not a tab.
-        if (head.charCodeAt(end - 1) === 9) fail("invalid Content-Length");
+        if (trailingTab(head, end)) fail("invalid Content-Length");
         const n = parseLength(value, fail);
         if (contentLength !== -1) fail("repeated Content-Length header");
         contentLength = n;
@@ -199,7 +207,7 @@ function parseHeaders(head: string, lineEnd: number, target: HeadCommon, isReque
       }
       case "transfer-encoding":
         if (te !== undefined) fail("several Transfer-Encoding headers");
-        if (head.charCodeAt(end - 1) === 9) fail("invalid Transfer-Encoding");
+        if (trailingTab(head, end)) fail("invalid Transfer-Encoding");
         te = value;
         break;
       case "connection":
@@ -255,7 +263,6 @@ function parseHeaders(head: string, lineEnd: number, target: HeadCommon, isReque
 
 /** Checks the whole head for bytes that must not appear in one: a control character, a CR or LF outside a CRLF. */
 function checkLineBreaks(head: string, fail: (m: string) => never): void {
-  if (CONTROL.test(head)) fail("control character in the head");
   let i = head.indexOf("\r");
   while (i !== -1) {
     if (head.charCodeAt(i + 1) !== 10) fail("bare CR in the head");
@@ -266,6 +273,7 @@ function checkLineBreaks(head: string, fail: (m: string) => never): void {
     if (head.charCodeAt(i - 1) !== 13) fail("bare LF in the head");
     i = head.indexOf("\n", i + 1);
   }
+  if (CONTROL.test(head)) fail("control character in the head");
 }
 
 function parseVersion(s: string, at: number): number {

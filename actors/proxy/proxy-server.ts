@@ -86,7 +86,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   const proxyId = options.proxyId ?? `proxy-${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const log: Logger = logger("proxy", { proxyId });
   // No redaction pass: an access line is an `AccessEntry` (typed fields, no
-  // header, no query string), which cannot carry a token; redaction would cost 4x the line.
+  // header, no query string), which cannot carry a token; redaction would be most of the cost of a line.
   const accessLog = new AccessLog(bufferedLogger("proxy.access", { proxyId }, { redact: false }), options.accessLog ?? true);
   const table = new RouteTable(nc, store, log, { tombstoneMs: config.tombstoneMs });
   const resumer = new AutoResumer(nc, log);
@@ -135,7 +135,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       conn.hold();
       const preconnect = (paused: StoredSandbox) => {
         const upstream = upstreamOf(paused, target.port);
-        // After the resume request has left (it is flushed from a microtask): the handshake has ~10 ms to happen.
+        // After the resume request has left (it is flushed from a microtask), so the handshake overlaps the resume.
         if (typeof upstream !== "string") setImmediate(() => conn.open && conn.preconnect(upstream));
       };
       admitOrFail(target, req.token, preconnect)

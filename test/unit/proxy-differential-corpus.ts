@@ -24,7 +24,7 @@ export const STRICTER: Record<string, string> = {
   "several Transfer-Encoding headers": "one Transfer-Encoding line only, so no two readers can join them differently",
   "malformed request line": "exactly one space between the parts of the request line",
   "unsupported HTTP version": "HTTP/1.0 and HTTP/1.1 only (llhttp accepts any digit pair, e.g. HTTP/2.0 or HTTP/0.9)",
-  "bare LF in the head": "CRLF only, also before the request line (llhttp skips a bare LF there)",
+  "bare LF in the head": "CRLF only, also before the request line (llhttp skips a bare LF there) and after an HTTP/0.9 request line (`GET /\\n`, which llhttp reads)",
   "bare CR in the head": "CRLF only, also before the request line (llhttp skips a lone CR there)",
   "malformed request target": "a target is origin-form (`/...`), absolute-form (`scheme://...`) or exactly `*` (llhttp accepts `*` followed by more)",
   "invalid Content-Length": "at most 15 digits (llhttp takes any number of leading zeros)",
@@ -36,7 +36,7 @@ export const STRICTER: Record<string, string> = {
 };
 
 /** Content-Length spellings. */
-const LENGTHS = ["5", "05", "+5", "-5", " 5", "5 ", "5,5", "5, 5", "0x5", "5.0", "", "1e1", "000000000000005", "0000000000000005", "5\t", "\x0b5"];
+const LENGTHS = ["5\t ", "5 \t", "\t5", "5", "05", "+5", "-5", " 5", "5 ", "5,5", "5, 5", "0x5", "5.0", "", "1e1", "000000000000005", "0000000000000005", "5\t", "\x0b5"];
 /** Transfer-Encoding spellings. */
 const CODINGS = ["chunked\t", "Chunked", "CHUNKED", " chunked", "chunked ", "\tchunked", "xchunked", "chunked, identity", "identity, chunked", "gzip, chunked", "chunked, chunked", "chunked;q=1", '"chunked"', "chunk", "identity", ""];
 /** Transfer-Encoding header names. */
@@ -122,6 +122,7 @@ const LINE_CASES: [string, string][] = [
   ["HTTP/0.9", `GET / HTTP/0.9\r\n${H}\r\n`],
   ["lower-case http", `GET / http/1.1\r\n${H}\r\n`],
   ["no version", `GET /\r\n${H}\r\n`],
+  ["HTTP/0.9 request line", `GET /n\n\r\n${NEXT}`],
   ["two spaces", `GET  / HTTP/1.1\r\n${H}\r\n`],
   ["tab separator", `GET\t/ HTTP/1.1\r\n${H}\r\n`],
   ["unknown method", `FOO / HTTP/1.1\r\n${H}\r\n`],
