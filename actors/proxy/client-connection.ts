@@ -540,6 +540,7 @@ export class ClientConnection implements UpstreamOwner {
   }
 
   upstreamDrained(): void {
+    this.#upstreamSince = this.ctx.clock;
     this.#unpause(PAUSE_UPSTREAM);
   }
 
