@@ -5,6 +5,7 @@
 // unless Corral refused for a reason listed in STRICTER.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NodeOracle, corralReads, truncateAtLast, type Reading } from "../helpers/http-oracle.js";
+import { prng } from "../helpers/prng.js";
 import { CORPUS, STRICTER } from "./proxy-differential-corpus.js";
 
 const FUZZ_MS = Number(process.env.CORRAL_FUZZ_MS ?? 30_000);
@@ -78,7 +79,7 @@ describe("request parsing agrees with llhttp", () => {
   });
 
   it(`on mutations of the corpus for ${FUZZ_MS} ms (seed ${FUZZ_SEED})`, { timeout: FUZZ_MS + 60_000 }, async () => {
-    const random = mulberry32(FUZZ_SEED);
+    const random = prng(FUZZ_SEED);
     const inputs = CORPUS.map((c) => Buffer.from(c.input, "latin1"));
     const failures: string[] = [];
     const counts = { same: 0, stricter: 0, different: 0 };
@@ -96,18 +97,6 @@ describe("request parsing agrees with llhttp", () => {
     process.stdout.write(`proxy differential fuzz: ${n} inputs, seed ${FUZZ_SEED}: ${counts.same} read the same, ${counts.stricter} refused by Corral only (listed reasons)\n`);
   });
 });
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BYTES = [0, 9, 10, 13, 32, 34, 44, 48, 49, 58, 59, 61, 65, 92, 97, 0x7f, 0x80, 0xff];
 const SNIPPETS = [

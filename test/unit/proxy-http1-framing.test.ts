@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { BodyFramer } from "../../actors/proxy/body-framing.js";
 import { Framing, HttpParseError } from "../../actors/proxy/http1-parser.js";
+import { prng } from "../helpers/prng.js";
 
 /** Feeds `pieces` to a fresh framer; returns the body bytes it claimed and what followed the end. */
 function frame(framing: Framing, length: number, pieces: Buffer[]): { body: string; rest: string; done: boolean } {
@@ -33,17 +34,6 @@ function split(text: string, cuts: number[]): Buffer[] {
   }
   out.push(Buffer.from(text.slice(from), "latin1"));
   return out;
-}
-
-/** A tiny deterministic PRNG (mulberry32) so that failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const NEXT = "GET /next HTTP/1.1\r\nHost: h\r\n\r\n";
