@@ -446,8 +446,8 @@ export class ClientConnection implements UpstreamOwner {
       }
     }
     this.#state = State.Exchange;
+    // `#upstreamPaused` is kept: a reused socket may still wait for the client's drain.
     this.#upstreamSince = this.#lastRead = this.ctx.clock;
-    this.#upstreamPaused = false;
     up.send(head, req.method === "HEAD", req.upgrade, req.minor === 0 || req.upgrade);
     this.#unpause(PAUSE_GATE);
     this.#process();
