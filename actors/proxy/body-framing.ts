@@ -3,26 +3,46 @@
  * forwarded as they are: a Content-Length countdown, or a small chunked
  * decoder (RFC 9112 section 7.1: chunk-size lines with extensions, chunk
  * data, trailer section) that only tracks the boundaries and never copies
- * data. One `BodyFramer` per connection direction, reset per message.
+ * data. As strict as llhttp: no whitespace in a size line, extensions are
+ * `;name[=token|"quoted"]`, trailer lines are `token:value` without control
+ * characters. One `BodyFramer` per connection direction, reset per message.
  */
 import { Framing, HttpParseError } from "./http1-parser.js";
 
 /** Chunked decoder states. */
 const S = {
   Size: 0,
-  /** After the size: optional whitespace, then `;` extensions or CR. */
-  AfterSize: 1,
-  Ext: 2,
-  SizeLf: 3,
-  Data: 4,
-  DataCr: 5,
-  DataLf: 6,
+  /** Just after `;`: an extension name must follow. */
+  ExtName: 1,
+  /** In an extension name: more of it, `=`, `;` or CR. */
+  ExtNameRest: 2,
+  /** Just after `=`: a token or a quoted string. */
+  ExtValue: 3,
+  ExtToken: 4,
+  ExtQuoted: 5,
+  ExtQuotedPair: 6,
+  /** After a closing quote: `;` or CR. */
+  ExtQuoteEnd: 7,
+  SizeLf: 8,
+  Data: 9,
+  DataCr: 10,
+  DataLf: 11,
   /** Start of a trailer line (or the final CRLF). */
-  TrailerStart: 7,
-  Trailer: 8,
-  TrailerLf: 9,
-  EndLf: 10,
+  TrailerStart: 12,
+  TrailerName: 13,
+  TrailerValue: 14,
+  TrailerLf: 15,
+  EndLf: 16,
 } as const;
+
+/** tchar (RFC 9110 section 5.6.2) by byte. */
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
+
+/** A field-value byte: HTAB, SP, visible ASCII, obs-text (no other control character). */
+function isValueByte(c: number): boolean {
+  return c === 9 || (c >= 32 && c !== 127);
+}
 
 /** Hex digits of a chunk size: 13 (2^52) is far beyond any real chunk and safe in a double. */
 const MAX_SIZE_DIGITS = 13;
@@ -46,6 +66,8 @@ export class BodyFramer {
   #state: number = S.Size;
   #digits = 0;
   #meta = 0;
+  /** The current trailer's name, lower case (only its first 18 characters matter). */
+  #trailerName = "";
   /** Thrown on malformed chunked framing: 400 for requests, 502 for responses. */
   #errorStatus: 400 | 502 = 400;
 
@@ -107,23 +129,53 @@ export class BodyFramer {
             this.remaining = this.remaining * 16 + v;
           } else if (this.#digits === 0) this.#fail("invalid chunk size");
           else if (c === 13) this.#state = S.SizeLf;
-          else if (c === 59) this.#state = S.Ext;
-          else if (c === 32 || c === 9) this.#state = S.AfterSize;
+          else if (c === 59) this.#state = S.ExtName;
           else this.#fail("invalid chunk size");
           break;
         }
-        case S.AfterSize: {
-          const c = buf[i]!;
-          if (c === 59) this.#state = S.Ext;
-          else if (c === 13) this.#state = S.SizeLf;
-          else if (c !== 32 && c !== 9) this.#fail("invalid chunk size line");
+        case S.ExtName:
+          if (buf[i] === 61 || buf[i] === 59) this.#fail("empty chunk extension name");
+          if (TCHAR[buf[i]!] !== 1) this.#fail("invalid chunk extension");
+          this.#meta++;
+          this.#state = S.ExtNameRest;
           break;
-        }
-        case S.Ext: {
+        case S.ExtNameRest:
+        case S.ExtToken: {
           const c = buf[i]!;
           if (c === 13) this.#state = S.SizeLf;
-          else if (c === 10 || c === 0) this.#fail("invalid chunk extension");
+          else if (c === 59) this.#state = S.ExtName;
+          else if (c === 61 && this.#state === S.ExtNameRest) this.#state = S.ExtValue;
+          else if (TCHAR[c] !== 1) this.#fail("invalid chunk extension");
           else if (++this.#meta > MAX_META_BYTES) this.#fail("chunk extensions too large");
+          break;
+        }
+        case S.ExtValue: {
+          const c = buf[i]!;
+          // An empty value (`;a=`) is accepted, as llhttp does.
+          if (c === 13) this.#state = S.SizeLf;
+          else if (c === 59) this.#state = S.ExtName;
+          else if (c === 34) this.#state = S.ExtQuoted;
+          else if (TCHAR[c] === 1) this.#state = S.ExtToken;
+          else this.#fail("invalid chunk extension");
+          break;
+        }
+        case S.ExtQuoted: {
+          const c = buf[i]!;
+          if (c === 34) this.#state = S.ExtQuoteEnd;
+          else if (c === 92) this.#state = S.ExtQuotedPair;
+          else if (!isValueByte(c)) this.#fail("invalid chunk extension");
+          else if (++this.#meta > MAX_META_BYTES) this.#fail("chunk extensions too large");
+          break;
+        }
+        case S.ExtQuotedPair:
+          if (!isValueByte(buf[i]!)) this.#fail("invalid chunk extension");
+          this.#state = S.ExtQuoted;
+          break;
+        case S.ExtQuoteEnd: {
+          const c = buf[i]!;
+          if (c === 13) this.#state = S.SizeLf;
+          else if (c === 59) this.#state = S.ExtName;
+          else this.#fail("invalid chunk extension");
           break;
         }
         case S.SizeLf:
@@ -142,14 +194,30 @@ export class BodyFramer {
         case S.TrailerStart: {
           const c = buf[i]!;
           if (c === 13) this.#state = S.EndLf;
-          else if (c === 10 || c === 32 || c === 9 || c === 0) this.#fail("invalid trailer line");
-          else this.#state = S.Trailer;
+          else if (TCHAR[c] !== 1) this.#fail("invalid trailer line");
+          else {
+            this.#state = S.TrailerName;
+            this.#trailerName = String.fromCharCode(c | 0x20);
+          }
           break;
         }
-        case S.Trailer: {
+        case S.TrailerName: {
+          const c = buf[i]!;
+          if (c === 58) {
+            // Framing fields are not allowed in trailers (RFC 9110 section 6.5.1), and llhttp
+            // would close after a trailer `Connection: close` where a sandbox might not.
+            const name = this.#trailerName;
+            if (name === "content-length" || name === "transfer-encoding" || name === "connection") this.#fail("framing header in the trailers");
+            this.#state = S.TrailerValue;
+          } else if (TCHAR[c] !== 1) this.#fail("invalid trailer line");
+          else if (this.#trailerName.length < 18) this.#trailerName += String.fromCharCode(c >= 65 && c <= 90 ? c | 0x20 : c);
+          if (++this.#meta > MAX_META_BYTES) this.#fail("trailers too large");
+          break;
+        }
+        case S.TrailerValue: {
           const c = buf[i]!;
           if (c === 13) this.#state = S.TrailerLf;
-          else if (c === 10 || c === 0) this.#fail("invalid trailer line");
+          else if (!isValueByte(c)) this.#fail("invalid trailer line");
           if (++this.#meta > MAX_META_BYTES) this.#fail("trailers too large");
           break;
         }

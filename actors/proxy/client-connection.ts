@@ -7,6 +7,12 @@
  * the response before them is complete. Upgrades that the sandbox accepts
  * (101) splice the two sockets for good.
  *
+ * Limits (`limits.ts`): reading stops while more than `MAX_UNSENT_BYTES` of
+ * answers wait to be sent to the client (whoever wrote them: the proxy or a
+ * sandbox) and resumes on drain; the head, body, upstream and idle timeouts
+ * are checked on the replica's sweep against a coarse clock. A client that
+ * half-closes still gets the answers to every complete request it sent.
+ *
  * Allocation-light by design: one object per connection with its handlers
  * bound once; per request only the parsed head, the rewritten head string
  * and (when a head spans reads) one `Buffer.concat`.
@@ -15,8 +21,9 @@ import type net from "node:net";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import { pathWithoutQuery, type AccessLog } from "./access-log.js";
 import { BodyFramer } from "./body-framing.js";
-import { rewriteRequestHeaders, rewriteResponseHeaders, writeHead, type ForwardedFor } from "./headers.js";
-import { Framing, HttpParseError, MAX_HEAD_BYTES, findHeadEnd, parseRequestHead, type RequestHead, type ResponseHead } from "./http1-parser.js";
+import { framingHeaders, rewriteRequestHeaders, rewriteResponseHeaders, writeHead, type ForwardedFor } from "./headers.js";
+import { Framing, HttpParseError, parseRequestHead, scanHead, type RequestHead, type ResponseHead } from "./http1-parser.js";
+import { MAX_UNSENT_BYTES, type ProxyLimits } from "./limits.js";
 import { errorResponse, jsonResponse } from "./responses.js";
 import { UPSTREAM_IDLE_MS, UpstreamConnection, type UpstreamOwner } from "./upstream-connection.js";
 import type { Upstream } from "./upstream.js";
@@ -32,14 +39,15 @@ export interface ConnectionContext {
   readonly accessLog: AccessLog;
   /** The replica is stopping: answer what is in flight, then close. */
   stopping: boolean;
-  /** A coarse clock (ms), updated every second by the replica's sweep. */
+  /** A coarse clock (ms), updated by the replica's sweep. */
   clock: number;
+  readonly limits: ProxyLimits;
+  /** `["Keep-Alive", "timeout=<idle seconds>"]`: appended to every answer that keeps the connection open. */
+  readonly keepAlive: readonly string[];
 }
 
-/** Idle client connections (between requests) close after this long (node's http server default). */
-export const CLIENT_IDLE_MS = 5_000;
-/** A request head must arrive within this long. */
-const HEAD_TIMEOUT_MS = 60_000;
+/** After the proxy closed its side, a client that does not close its own is cut after this long at most. */
+const LINGER_MS = 5_000;
 /** Bytes read ahead of the request being answered (pipelining) before reading stops. */
 const MAX_PENDING_BYTES = 256 * 1024;
 /** A first body part up to this size is copied behind the response head (one write). */
@@ -51,6 +59,8 @@ const State = { Head: 0, Gate: 1, Exchange: 2, Spliced: 3, Closed: 4 } as const;
 const PAUSE_UPSTREAM = 1;
 const PAUSE_GATE = 2;
 const PAUSE_PENDING = 4;
+/** More than `MAX_UNSENT_BYTES` wait to be sent to the client. */
+const PAUSE_UNSENT = 8;
 
 /** A client-safe message for a failed upstream: names the sandbox port, never the internal address. */
 export function upstreamFailure(err: NodeJS.ErrnoException, sandboxPort: number): string {
@@ -69,7 +79,19 @@ export class ClientConnection implements UpstreamOwner {
   #scanFrom = 0;
   #paused = 0;
   #processing = false;
+  /** Clock when the connection last became idle (accepted, or an exchange finished). */
   #since: number;
+  /** Clock when the first byte of the head being read arrived. */
+  #headSince = 0;
+  /** Clock of the last client byte read, or of the last resume (a paused client is not late). */
+  #lastRead = 0;
+  /** Clock of the last sign of progress upstream: request bytes sent, response bytes received. */
+  #upstreamSince = 0;
+  /** The upstream socket is paused because the client is not taking the response. */
+  #upstreamPaused = false;
+  /** While writes to the client wait: the least unsent byte count seen, and since when it has not gone down. */
+  #unsentMark = 0;
+  #unsentSince = 0;
   readonly #fwd: ForwardedFor;
   #upstream: UpstreamConnection | null = null;
   #closeSplice: (() => void) | null = null;
@@ -102,7 +124,7 @@ export class ClientConnection implements UpstreamOwner {
     this.#fwd = { clientIp: socket.remoteAddress ?? "unknown", proto: "http" };
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("end", () => this.#onEnd());
-    socket.on("drain", () => this.#upstream?.resume());
+    socket.on("drain", () => this.#onDrain());
     socket.on("error", () => socket.destroy());
     socket.on("close", () => this.#onClose());
   }
@@ -117,14 +139,50 @@ export class ClientConnection implements UpstreamOwner {
     return this.#state === State.Spliced;
   }
 
-  /** Closes idle connections and upstream sockets on the replica's periodic sweep. */
+  /** Applies the timeouts on the replica's periodic sweep (`now`: the coarse clock). */
   sweep(now: number): void {
-    if (this.#state === State.Head && now - this.#since > (this.#buf === null ? CLIENT_IDLE_MS : HEAD_TIMEOUT_MS)) return this.destroy();
-    const up = this.#upstream;
-    if (up !== null && this.#state === State.Head && now - up.idleSince > UPSTREAM_IDLE_MS) {
-      this.#upstream = null;
-      up.destroy();
+    const limits = this.ctx.limits;
+    if ((this.#paused & PAUSE_UNSENT) !== 0 || this.#upstreamPaused) {
+      // A client that takes nothing of its answers for the idle timeout is cut.
+      const unsent = this.socket.writableLength;
+      if (unsent < this.#unsentMark) {
+        this.#unsentMark = unsent;
+        this.#unsentSince = now;
+      } else if (now - this.#unsentSince > limits.idleTimeoutMs) return this.destroy();
+      return;
     }
+    switch (this.#state) {
+      case State.Head: {
+        if (this.#buf === null) {
+          if (now - this.#since > limits.idleTimeoutMs) return this.destroy();
+        } else if (this.#paused === 0 && now - this.#headSince > limits.headerTimeoutMs) return this.#reject(408, "request head not received in time");
+        const up = this.#upstream;
+        if (up !== null && now - up.idleSince > UPSTREAM_IDLE_MS) {
+          this.#upstream = null;
+          up.destroy();
+        }
+        return;
+      }
+      case State.Exchange: {
+        if (this.#responseDone) return;
+        // A client that keeps the proxy waiting for its body (while it could send).
+        if (!this.#reqBody.done && this.#paused === 0 && now - this.#lastRead > limits.bodyTimeoutMs) {
+          return this.#reject(408, "request body not received in time");
+        }
+        // A sandbox that keeps the client waiting (unless the client is what holds it back).
+        if (!this.#upstreamPaused && now - this.#upstreamSince > limits.upstreamTimeoutMs) this.#upstreamTimedOut();
+        return;
+      }
+    }
+  }
+
+  #upstreamTimedOut(): void {
+    const up = this.#upstream;
+    this.#upstream = null;
+    up?.destroy();
+    if (this.#responseStarted) return this.destroy();
+    this.#closeAfter = true;
+    this.#respond(504, null, `sandbox port ${this.#sandboxPort ?? 0} did not answer in time`, undefined);
   }
 
   destroy(): void {
@@ -135,7 +193,11 @@ export class ClientConnection implements UpstreamOwner {
 
   #onData(chunk: Buffer): void {
     if (this.#state === State.Closed) return;
-    this.#buf = this.#buf === null ? chunk : Buffer.concat([this.#buf, chunk]);
+    this.#lastRead = this.ctx.clock;
+    if (this.#buf === null) {
+      if (this.#state === State.Head) this.#headSince = this.#lastRead;
+      this.#buf = chunk;
+    } else this.#buf = Buffer.concat([this.#buf, chunk]);
     this.#process();
   }
 
@@ -144,7 +206,7 @@ export class ClientConnection implements UpstreamOwner {
     if (this.#processing) return;
     this.#processing = true;
     try {
-      while (this.#buf !== null) {
+      while (this.#buf !== null && (this.#paused & PAUSE_UNSENT) === 0) {
         const state = this.#state;
         if (state === State.Head) {
           if (!this.#readHead()) break;
@@ -156,6 +218,7 @@ export class ClientConnection implements UpstreamOwner {
         } else break;
       }
       if (this.#buf !== null && this.#buf.length > MAX_PENDING_BYTES && this.#state !== State.Head) this.#pause(PAUSE_PENDING);
+      if (this.#clientEnded && this.#state === State.Head && (this.#paused & PAUSE_UNSENT) === 0) this.#endOfRequests();
     } catch (err) {
       // Whatever a client sends, the process survives: a parse error is its
       // 400 (or 431); anything else is answered as malformed too.
@@ -179,9 +242,8 @@ export class ClientConnection implements UpstreamOwner {
       this.#scanFrom = 0;
       if (this.#buf === null) return false;
     }
-    const end = findHeadEnd(buf, this.#scanFrom - 3);
-    if (end === -1 || end > MAX_HEAD_BYTES) {
-      if (buf.length > MAX_HEAD_BYTES) throw new HttpParseError(431, "request head too large");
+    const end = scanHead(buf, this.#scanFrom, true);
+    if (end === -1) {
       this.#scanFrom = buf.length;
       return false;
     }
@@ -202,7 +264,7 @@ export class ClientConnection implements UpstreamOwner {
     this.#record = null;
     this.#responseStarted = false;
     this.#responseDone = false;
-    this.#closeAfter = req.close || this.#clientEnded;
+    this.#closeAfter = req.close;
     this.#status = 0;
     this.#bytes = 0;
     if (this.ctx.accessLog.enabled) this.#startedAt = performance.now();
@@ -212,7 +274,10 @@ export class ClientConnection implements UpstreamOwner {
     const buf = this.#buf!;
     const end = this.#reqBody.advance(buf, 0);
     this.#buf = end < buf.length ? buf.subarray(end) : null;
-    if (end > 0 && this.#upstream !== null && !this.#upstream.write(end === buf.length ? buf : buf.subarray(0, end))) this.#pause(PAUSE_UPSTREAM);
+    if (end > 0 && this.#upstream !== null) {
+      this.#upstreamSince = this.ctx.clock;
+      if (!this.#upstream.write(end === buf.length ? buf : buf.subarray(0, end))) this.#pause(PAUSE_UPSTREAM);
+    }
   }
 
   #pause(reason: number): void {
@@ -223,7 +288,40 @@ export class ClientConnection implements UpstreamOwner {
   #unpause(reason: number): void {
     if ((this.#paused & reason) === 0) return;
     this.#paused &= ~reason;
-    if (this.#paused === 0) this.socket.resume();
+    if (this.#paused === 0) {
+      // Time spent paused is not the client's delay.
+      this.#lastRead = this.#headSince = this.ctx.clock;
+      this.socket.resume();
+    }
+  }
+
+  /** Writes to the client; past `MAX_UNSENT_BYTES` unsent, stops reading from it until they drain. */
+  #write(data: string | Buffer): boolean {
+    const ok = this.socket.write(data);
+    if (!ok && this.socket.writableLength > MAX_UNSENT_BYTES && (this.#paused & PAUSE_UNSENT) === 0) {
+      this.#stalled();
+      this.#pause(PAUSE_UNSENT);
+    }
+    return ok;
+  }
+
+  /** Writes to the client started to wait (see `sweep`). */
+  #stalled(): void {
+    if ((this.#paused & PAUSE_UNSENT) !== 0 || this.#upstreamPaused) return;
+    this.#unsentMark = this.socket.writableLength;
+    this.#unsentSince = this.ctx.clock;
+  }
+
+  #onDrain(): void {
+    if (this.#upstreamPaused) {
+      this.#upstreamPaused = false;
+      this.#upstreamSince = this.ctx.clock;
+      this.#upstream?.resume();
+    }
+    if ((this.#paused & PAUSE_UNSENT) !== 0) {
+      this.#unpause(PAUSE_UNSENT);
+      this.#process();
+    }
   }
 
   #onEnd(): void {
@@ -234,12 +332,19 @@ export class ClientConnection implements UpstreamOwner {
       this.#upstream?.socket.end();
       return;
     }
-    if (this.#state === State.Head) {
-      if (this.#buf === null) this.socket.end();
-      else this.destroy(); // half a head
-      return;
+    // Requests already received are answered first (`#endOfRequests` once they are).
+    if (this.#state === State.Head) this.#process();
+  }
+
+  /** The client sent its last byte and every complete request is answered: close, or refuse a head cut short. */
+  #endOfRequests(): void {
+    const buf = this.#buf;
+    if (buf !== null) {
+      let i = 0;
+      while (i < buf.length && (buf[i] === 13 || buf[i] === 10)) i++;
+      if (i < buf.length) return this.#reject(400, "request head cut short");
     }
-    this.#closeAfter = true;
+    this.#end();
   }
 
   #onClose(): void {
@@ -287,7 +392,8 @@ export class ClientConnection implements UpstreamOwner {
     const req = this.#req!;
     // A body the router did not read, or an upgrade, leaves the connection unusable.
     const close = this.#closeAfter || !this.#reqBody.done || req.upgrade || this.ctx.stopping;
-    let text = body === null ? errorResponse(status, message, close, retryAfterS) : jsonResponse(status, body, close);
+    const keepAlive = close ? undefined : this.ctx.keepAlive;
+    let text = body === null ? errorResponse(status, message, close, retryAfterS, keepAlive) : jsonResponse(status, body, close, undefined, keepAlive);
     if (req.method === "HEAD") text = text.slice(0, text.indexOf("\r\n\r\n") + 4);
     // A pre-connection for a request answered here (resume refused) is not kept around.
     if (this.#upstream !== null && this.#upstream.preopened && this.#upstream.served === 0) {
@@ -298,7 +404,7 @@ export class ClientConnection implements UpstreamOwner {
     this.#bytes = Buffer.byteLength(text);
     this.#responseStarted = true;
     this.#responseDone = true;
-    this.socket.write(text);
+    this.#write(text);
     this.#log(status);
     if (close) return this.#end();
     this.#unpause(PAUSE_GATE);
@@ -324,7 +430,7 @@ export class ClientConnection implements UpstreamOwner {
   forward(upstream: Upstream, path: string, record: StoredSandbox): void {
     const req = this.#req!;
     this.#record = record;
-    const { keep, append } = rewriteRequestHeaders(req.raw, this.#fwd, req.upgrade);
+    const { keep, append } = rewriteRequestHeaders(req.raw, this.#fwd, req.upgrade, req);
     const startLine = path === req.url ? null : `${req.method} ${path} HTTP/1.${req.minor}`;
     const head = (this.#upstreamHead = writeHead(this.#reqBuf!, req, startLine, keep, append, false, null));
     this.#replayable = this.#reqBody.done && !req.upgrade;
@@ -340,6 +446,8 @@ export class ClientConnection implements UpstreamOwner {
       }
     }
     this.#state = State.Exchange;
+    // `#upstreamPaused` is kept: a reused socket may still wait for the client's drain.
+    this.#upstreamSince = this.#lastRead = this.ctx.clock;
     up.send(head, req.method === "HEAD", req.upgrade, req.minor === 0 || req.upgrade);
     this.#unpause(PAUSE_GATE);
     this.#process();
@@ -348,27 +456,42 @@ export class ClientConnection implements UpstreamOwner {
   // ---- Upstream events (UpstreamOwner) ------------------------------------
 
   upstreamInterim(res: ResponseHead, buf: Buffer): void {
-    const head = writeHead(buf, res, res.minor === 1 ? null : `HTTP/1.1${res.statusRest}`, rewriteResponseHeaders(res.raw), null, false, null);
+    this.#upstreamSince = this.ctx.clock;
+    const head = writeHead(buf, res, res.minor === 1 ? null : `HTTP/1.1${res.statusRest}`, rewriteResponseHeaders(res.raw), framingHeaders(res), false, null);
     this.#bytes += head.length;
-    this.socket.write(head);
+    this.#sendUpstreamBytes(head);
   }
 
   upstreamResponse(res: ResponseHead, buf: Buffer, body: Buffer | null): void {
     this.#responseStarted = true;
     this.#status = res.status;
+    this.#upstreamSince = this.ctx.clock;
     if (res.framing === Framing.UntilClose && this.#req!.method !== "HEAD" && res.status !== 204 && res.status !== 304) this.#closeAfter = true;
     if (!this.#reqBody.done || this.ctx.stopping || this.#req!.upgrade) this.#closeAfter = true;
+    // Framing spelled canonically; Keep-Alive announces the idle timeout when the connection stays open.
+    const framing = framingHeaders(res);
+    const append = this.#closeAfter ? framing : framing.length === 0 ? (this.ctx.keepAlive as string[]) : [...framing, ...this.ctx.keepAlive];
     // Head and a small first body part in one buffer: one plain write (no cork, no writev).
     const small = body !== null && body.length <= SMALL_BODY_BYTES ? body : null;
-    const out = writeHead(buf, res, res.minor === 1 ? null : `HTTP/1.1${res.statusRest}`, rewriteResponseHeaders(res.raw), null, this.#closeAfter, small);
+    const out = writeHead(buf, res, res.minor === 1 ? null : `HTTP/1.1${res.statusRest}`, rewriteResponseHeaders(res.raw), append, this.#closeAfter, small);
     this.#bytes += out.length;
-    if (!this.socket.write(out)) this.#upstream?.pause();
+    this.#sendUpstreamBytes(out);
     if (body !== null && small === null) this.upstreamBody(body);
   }
 
   upstreamBody(body: Buffer): void {
     this.#bytes += body.length;
-    if (!this.socket.write(body)) this.#upstream?.pause();
+    this.#upstreamSince = this.ctx.clock;
+    this.#sendUpstreamBytes(body);
+  }
+
+  /** Relays bytes from the sandbox; when the client cannot take them now, the sandbox socket waits for its drain. */
+  #sendUpstreamBytes(data: Buffer): void {
+    if (!this.#write(data) && !this.#upstreamPaused && this.#upstream !== null) {
+      this.#stalled();
+      this.#upstreamPaused = true;
+      this.#upstream.pause();
+    }
   }
 
   upstreamDone(up: UpstreamConnection, reusable: boolean): void {
@@ -393,7 +516,7 @@ export class ClientConnection implements UpstreamOwner {
     this.#log(101);
     this.#state = State.Spliced;
     this.#closeSplice = this.ctx.spliced(this, this.#record!);
-    this.socket.write(Buffer.from(head, "latin1"));
+    this.#write(Buffer.from(head, "latin1"));
     if (rest !== null) this.upstreamBody(rest);
     this.#unpause(PAUSE_PENDING);
     this.#process();
@@ -417,6 +540,7 @@ export class ClientConnection implements UpstreamOwner {
   }
 
   upstreamDrained(): void {
+    this.#upstreamSince = this.ctx.clock;
     this.#unpause(PAUSE_UPSTREAM);
   }
 
@@ -434,6 +558,7 @@ export class ClientConnection implements UpstreamOwner {
     this.#upstreamHead = null;
     this.#record = null;
     this.#since = this.ctx.clock;
+    this.#headSince = this.#since;
     if (this.ctx.stopping && this.#buf === null) return this.#end();
     // Nothing is waiting on the old upstream's drain any more (it may be gone).
     this.#unpause(PAUSE_PENDING | PAUSE_UPSTREAM);
@@ -445,18 +570,25 @@ export class ClientConnection implements UpstreamOwner {
     this.#state = State.Closed;
     this.#buf = null;
     this.socket.end();
-    // A client that never closes its side is cut after the idle time.
-    this.socket.setTimeout(CLIENT_IDLE_MS, () => this.destroy());
+    // A client that never closes its side (or never reads the rest) is cut after a while.
+    this.socket.setTimeout(Math.min(LINGER_MS, this.ctx.limits.idleTimeoutMs), () => this.destroy());
   }
 
-  /** A malformed request: answered, then the connection is closed. */
+  /** A malformed, late or cut-short request: answered, logged, then the connection is closed. */
   #reject(status: number, message: string): void {
     if (this.#state === State.Exchange && this.#responseStarted) return this.destroy();
     this.#upstream?.destroy();
     this.#upstream = null;
     this.#status = status;
-    this.socket.write(errorResponse(status, message, true));
-    if (this.#req !== null && !this.#responseDone) this.#log(status);
+    const text = errorResponse(status, message, true);
+    this.#bytes = Buffer.byteLength(text);
+    this.socket.write(text);
+    // A refusal before a head was parsed is logged without method and path.
+    if (this.#req === null || !this.#responseDone) {
+      if (this.#req === null) this.#startedAt = performance.now();
+      this.#responseDone = true;
+      this.#log(status);
+    }
     this.#end();
   }
 
@@ -465,8 +597,8 @@ export class ClientConnection implements UpstreamOwner {
     if (!log.enabled) return;
     const req = this.#req;
     log.write({
-      sandboxId: this.#sandboxId,
-      port: this.#sandboxPort,
+      sandboxId: req === null ? null : this.#sandboxId,
+      port: req === null ? null : this.#sandboxPort,
       method: req?.method,
       path: req === null ? "" : pathWithoutQuery(req.url),
       status,

@@ -1,7 +1,10 @@
 /**
  * `corral proxy --nats-url URL[,URL...] [--port 8480] [--domain corral.localhost]
- * [--host 0.0.0.0] [--workers N|auto] [--no-access-log] [--json]`
- * (DESIGN.md, "CLI"): a proxy replica, or N of them in N processes on one
+ * [--host 0.0.0.0] [--workers N|auto] [--no-access-log] [--json]
+ * [--header-timeout-ms N] [--body-timeout-ms N] [--upstream-timeout-ms N]
+ * [--idle-timeout-ms N] [--max-connections N]`
+ * (DESIGN.md, "CLI" and "Proxy limits"; the limits also from
+ * `CORRAL_PROXY_*` variables, see limits.ts): a proxy replica, or N of them in N processes on one
  * port (workers.ts). Connects to NATS, waiting for it and for JetStream at
  * start (reconnecting forever once connected, failing over along the URL list:
  * the route table resyncs from the KV after a reconnect), loads the KV,
@@ -22,6 +25,7 @@ import { logger, type Logger } from "../../src/log.js";
 import { connectNats, parseNatsUrls } from "../../src/nats/connection.js";
 import { untilAvailable } from "../../src/nats/wait.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
+import { LIMIT_FLAGS, resolveLimits, type ProxyLimits } from "./limits.js";
 import { startProxy } from "./proxy-server.js";
 import { reportWorkerReady, runWorkers } from "./workers.js";
 
@@ -44,6 +48,8 @@ export interface ProxyCommandOptions {
   workers: number;
   accessLog: boolean;
   json: boolean;
+  /** Validated at start-up: a bad value stops the command before it listens. */
+  limits: ProxyLimits;
 }
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -77,6 +83,7 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     workers: { type: "string" },
     "no-access-log": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
+    ...LIMIT_FLAGS,
   });
   if (positionals.length > 0) throw new InvalidArgumentError(`corral proxy takes no arguments, got ${positionals.join(" ")}`);
   const host = values.host ?? "0.0.0.0";
@@ -91,6 +98,7 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     workers: workersOption(values.workers),
     accessLog: !values["no-access-log"],
     json: values.json,
+    limits: resolveLimits(values, env),
   };
 }
 
@@ -103,7 +111,7 @@ async function serveReplica(opts: ProxyCommandOptions, stopSignal: Promise<NodeJ
   let proxy;
   try {
     const store = await untilAvailable("open buckets", () => SandboxStore.open(nc, config), log);
-    proxy = await startProxy({ nc, store, config, port: opts.port, domain: opts.domain, host: opts.host, accessLog: opts.accessLog });
+    proxy = await startProxy({ nc, store, config, port: opts.port, domain: opts.domain, host: opts.host, accessLog: opts.accessLog, limits: opts.limits });
   } catch (err) {
     await nc.close();
     throw err;

@@ -5,11 +5,14 @@
  * set. Works on flat raw header arrays (`[name, value, ...]`) as the parser
  * (`http1-parser.ts`) produces them.
  *
- * Bodies are forwarded byte for byte, so the framing headers
- * (`Content-Length`, `Transfer-Encoding`) are kept both ways: the parser has
- * already refused any ambiguous combination. `Expect` is kept too: the
- * sandbox answers `100-continue` and the proxy relays it.
+ * Bodies are forwarded byte for byte, and their framing headers are
+ * rewritten canonically both ways (`framingHeaders`): the parser has refused
+ * any ambiguous combination, and the next hop sees exactly one
+ * `Content-Length: <digits>` or `Transfer-Encoding: <codings>` line, however
+ * the sender spelled it. `Expect` is kept: the sandbox answers
+ * `100-continue` and the proxy relays it.
  */
+import { Framing } from "./http1-parser.js";
 
 /** Dropped in both directions. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate"]);
@@ -26,6 +29,23 @@ const REQUEST_ONLY = new Set([
   "x-forwarded-proto",
   "x-forwarded-host",
 ]);
+
+/** Rewritten canonically (`framingHeaders`) instead of copied. */
+const FRAMING = new Set(["content-length", "transfer-encoding"]);
+
+/** The framing facts of a parsed head. */
+export interface FramingFacts {
+  framing: Framing;
+  contentLength: number;
+  transferEncoding: string;
+}
+
+/** The canonical framing header pair of a head (`[name, value]`, or none). */
+export function framingHeaders(head: FramingFacts): string[] {
+  if (head.transferEncoding !== "") return ["Transfer-Encoding", head.transferEncoding];
+  if (head.framing === Framing.Length) return ["Content-Length", String(head.contentLength)];
+  return [];
+}
 
 /** Lower-cased tokens of a `Connection` header value (besides close/keep-alive/upgrade, which are dropped anyway). */
 function connectionTokens(value: string): Set<string> | undefined {
@@ -69,7 +89,7 @@ interface ParsedHead {
  *
  * @param upgrade keep `Connection: upgrade` + `Upgrade` (WebSocket handshakes)
  */
-export function rewriteRequestHeaders(raw: string[], fwd: ForwardedFor, upgrade: boolean): { keep: boolean[]; append: string[] } {
+export function rewriteRequestHeaders(raw: string[], fwd: ForwardedFor, upgrade: boolean, framing: FramingFacts): { keep: boolean[]; append: string[] } {
   const extra = namedByConnection(raw);
   const keep = new Array<boolean>(raw.length >> 1);
   let priorFor: string | undefined;
@@ -84,10 +104,11 @@ export function rewriteRequestHeaders(raw: string[], fwd: ForwardedFor, upgrade:
       // One Host only (a second would be a smuggling vector; the parser refuses it anyway).
       if (host !== undefined) ok = false;
       else host = raw[i + 1]!;
-    } else if (HOP_BY_HOP.has(lower) || REQUEST_ONLY.has(lower) || extra?.has(lower)) ok = false;
+    } else if (HOP_BY_HOP.has(lower) || REQUEST_ONLY.has(lower) || FRAMING.has(lower) || extra?.has(lower)) ok = false;
     keep[i >> 1] = ok;
   }
-  const append = ["X-Forwarded-For", priorFor === undefined ? fwd.clientIp : `${priorFor}, ${fwd.clientIp}`, "X-Forwarded-Proto", fwd.proto];
+  const append = framingHeaders(framing);
+  append.push("X-Forwarded-For", priorFor === undefined ? fwd.clientIp : `${priorFor}, ${fwd.clientIp}`, "X-Forwarded-Proto", fwd.proto);
   if (host !== undefined) append.push("X-Forwarded-Host", host);
   if (upgrade) append.push("Connection", "Upgrade", "Upgrade", upgradeValue(raw));
   return { keep, append };
@@ -98,13 +119,16 @@ function upgradeValue(raw: string[]): string {
   return "websocket";
 }
 
-/** Which upstream response headers reach the client (`keep[i]` for the pair `raw[2i]`). */
+/**
+ * Which upstream response headers reach the client (`keep[i]` for the pair
+ * `raw[2i]`); the framing headers are not among them (append `framingHeaders`).
+ */
 export function rewriteResponseHeaders(raw: string[]): boolean[] {
   const extra = namedByConnection(raw);
   const keep = new Array<boolean>(raw.length >> 1);
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i]!.toLowerCase();
-    keep[i >> 1] = !(HOP_BY_HOP.has(lower) || extra?.has(lower));
+    keep[i >> 1] = !(HOP_BY_HOP.has(lower) || FRAMING.has(lower) || extra?.has(lower));
   }
   return keep;
 }

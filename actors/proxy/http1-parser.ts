@@ -5,14 +5,20 @@
  * smuggling: two parsers that disagree about a boundary). Heads are parsed
  * from one latin1 string with indexOf; nothing is decoded beyond that.
  *
+ * The rules are llhttp's strict mode (what `node:http` accepts), or
+ * stricter; `test/unit/proxy-differential.test.ts` checks that against
+ * `node:http` and lists every case where Corral is stricter, with a reason.
  * Refused requests (`HttpParseError`, answered 400 or 431 and the connection
- * closed): a bad request line or version; a bare CR or LF, a NUL, or an
- * obs-fold line; a header name that is not a token (or has space before the
- * colon); both Content-Length and Transfer-Encoding; a Transfer-Encoding
- * other than exactly `chunked`; a non-digit or several differing
- * Content-Lengths; more than one Host (or none in HTTP/1.1).
+ * closed): a method llhttp does not know (or CONNECT); a target with a byte
+ * outside 0x21-0x7E, or not origin-form, absolute-form or `*`; a version
+ * other than HTTP/1.0 or 1.1; a bare CR or LF, a control character other than
+ * HTAB anywhere in the head, or an obs-fold line; a header name that is not a
+ * token (or has space before the colon); both Content-Length and
+ * Transfer-Encoding; a Transfer-Encoding other than exactly `chunked`; a
+ * non-digit or repeated Content-Length (even an identical one); more than one
+ * Host (or none in HTTP/1.1).
  */
-import type { IncomingHttpHeaders } from "node:http";
+import { METHODS, type IncomingHttpHeaders } from "node:http";
 
 /** Largest request or response head (start line + headers). */
 export const MAX_HEAD_BYTES = 64 * 1024;
@@ -46,6 +52,8 @@ interface HeadCommon {
   framing: Framing;
   /** Content-Length when `framing` is `Length`. */
   contentLength: number;
+  /** The Transfer-Encoding codings, lower case, `", "`-separated ("" without one): what is forwarded. */
+  transferEncoding: string;
   /** The sender will close after this message (HTTP/1.0 without keep-alive, or `Connection: close`). */
   close: boolean;
   /** `Connection: upgrade` and an `Upgrade` header. */
@@ -76,7 +84,42 @@ export function findHeadEnd(buf: Buffer, from: number): number {
   return buf.indexOf("\r\n\r\n", from < 0 ? 0 : from, "latin1");
 }
 
+/**
+ * Where the head at the start of `buf` ends (index of its `\r\n\r\n`), or -1
+ * while it is incomplete; `from` is where the previous call stopped (bytes
+ * before it were scanned). A head over `MAX_HEAD_BYTES` is refused (431 for a
+ * request, 502 for a response), and so is an incomplete one with a bare LF
+ * (a head that could never end with CRLFs is refused at once, not held).
+ *
+ * @throws HttpParseError
+ */
+export function scanHead(buf: Buffer, from: number, isRequest: boolean): number {
+  const end = findHeadEnd(buf, from - 3);
+  if (end !== -1 && end + 4 <= MAX_HEAD_BYTES) return end;
+  if (end !== -1 || buf.length > MAX_HEAD_BYTES) {
+    if (isRequest) throw new HttpParseError(431, "request head too large");
+    throw new HttpParseError(502, "malformed upstream response: head too large");
+  }
+  let i = buf.indexOf(10, from < 1 ? 0 : from);
+  while (i !== -1) {
+    if (i === 0 || buf[i - 1] !== 13) {
+      if (isRequest) throw new HttpParseError(400, "bare LF in the head");
+      throw new HttpParseError(502, "malformed upstream response: bare LF in the head");
+    }
+    i = buf.indexOf(10, i + 1);
+  }
+  return -1;
+}
+
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Methods llhttp parses as HTTP (node's list), except CONNECT: an authority-form target names no sandbox. */
+const KNOWN_METHODS = new Set(METHODS.filter((m) => m !== "CONNECT"));
+/** A control character other than HTAB (CR and LF are checked as line breaks). */
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+/** Target bytes llhttp accepts: visible ASCII. */
+const TARGET = /^[\x21-\x7e]+$/;
+/** Absolute-form (`scheme://authority[/...]`, RFC 3986 authority characters), as llhttp reads a target that does not start with `/`. */
+const ABSOLUTE_FORM = /^[A-Za-z]+:\/\/[A-Za-z0-9\-._~%!$&'()*+,;=:@[\]]*([/?#]|$)/;
 const EMPTY_ROUTING: IncomingHttpHeaders = Object.freeze({}) as IncomingHttpHeaders;
 
 function bad(message: string): never {
@@ -103,17 +146,28 @@ function parseLength(v: string, fail: (m: string) => never): number {
   return n;
 }
 
-/** Whether a comma list contains `token` (lower case), case-insensitively. */
+/** Whether a comma list contains `token` (lower case) as a whole element, case-insensitively. */
 export function hasToken(list: string, token: string): boolean {
   const lower = list.toLowerCase();
   let i = lower.indexOf(token);
   while (i !== -1) {
-    const before = i === 0 ? 44 : lower.charCodeAt(i - 1);
-    const after = i + token.length >= lower.length ? 44 : lower.charCodeAt(i + token.length);
-    if ((before === 44 || before === 32 || before === 9) && (after === 44 || after === 32 || after === 9)) return true;
+    let b = i - 1;
+    while (b >= 0 && (lower.charCodeAt(b) === 32 || lower.charCodeAt(b) === 9)) b--;
+    let a = i + token.length;
+    while (a < lower.length && (lower.charCodeAt(a) === 32 || lower.charCodeAt(a) === 9)) a++;
+    if ((b < 0 || lower.charCodeAt(b) === 44) && (a >= lower.length || lower.charCodeAt(a) === 44)) return true;
     i = lower.indexOf(token, i + 1);
   }
   return false;
+}
+
+/** Whether the whitespace that ends the line ending at `end` has a tab (llhttp allows only spaces after a framing value). */
+function trailingTab(head: string, end: number): boolean {
+  for (let i = end - 1; ; i--) {
+    const c = head.charCodeAt(i);
+    if (c === 9) return true;
+    if (c !== 32) return false;
+  }
 }
 
 /**
@@ -145,13 +199,15 @@ function parseHeaders(head: string, lineEnd: number, target: HeadCommon, isReque
     const lower = name.length <= 24 ? name.toLowerCase() : "";
     switch (lower) {
       case "content-length": {
+        if (trailingTab(head, end)) fail("invalid Content-Length");
         const n = parseLength(value, fail);
-        if (contentLength !== -1 && contentLength !== n) fail("differing Content-Length headers");
+        if (contentLength !== -1) fail("repeated Content-Length header");
         contentLength = n;
         break;
       }
       case "transfer-encoding":
         if (te !== undefined) fail("several Transfer-Encoding headers");
+        if (trailingTab(head, end)) fail("invalid Transfer-Encoding");
         te = value;
         break;
       case "connection":
@@ -187,6 +243,7 @@ function parseHeaders(head: string, lineEnd: number, target: HeadCommon, isReque
   if (te !== undefined) {
     if (contentLength !== -1) fail("both Content-Length and Transfer-Encoding");
     const lowerTe = te.toLowerCase();
+    target.transferEncoding = lowerTe === "chunked" ? "chunked" : lowerTe.split(",").map((c) => c.trim()).join(", ");
     if (lowerTe === "chunked") target.framing = Framing.Chunked;
     else if (isRequest) fail("unsupported Transfer-Encoding");
     // A response: chunked must be the last coding; without it the body ends at close (RFC 9112 6.3).
@@ -204,9 +261,8 @@ function parseHeaders(head: string, lineEnd: number, target: HeadCommon, isReque
   }
 }
 
-/** Checks the whole head for bytes that must not appear in one: NUL, a CR or LF outside a CRLF. */
+/** Checks the whole head for bytes that must not appear in one: a control character, a CR or LF outside a CRLF. */
 function checkLineBreaks(head: string, fail: (m: string) => never): void {
-  if (head.indexOf("\0") !== -1) fail("NUL in the head");
   let i = head.indexOf("\r");
   while (i !== -1) {
     if (head.charCodeAt(i + 1) !== 10) fail("bare CR in the head");
@@ -217,6 +273,7 @@ function checkLineBreaks(head: string, fail: (m: string) => never): void {
     if (head.charCodeAt(i - 1) !== 13) fail("bare LF in the head");
     i = head.indexOf("\n", i + 1);
   }
+  if (CONTROL.test(head)) fail("control character in the head");
 }
 
 function parseVersion(s: string, at: number): number {
@@ -245,11 +302,12 @@ export function parseRequestHead(buf: Buffer, start: number, end: number): Reque
   const sp2 = sp1 === -1 ? -1 : head.indexOf(" ", sp1 + 1);
   if (sp1 <= 0 || sp2 === -1 || sp2 >= lineEnd || sp2 === sp1 + 1) bad("malformed request line");
   const method = head.slice(0, sp1);
-  if (!TOKEN.test(method)) bad("malformed request line");
+  if (!KNOWN_METHODS.has(method)) bad(method === "CONNECT" ? "CONNECT is not proxied" : "unknown method");
   const minor = parseVersion(head.slice(0, lineEnd), sp2 + 1);
   if (minor === -1) bad("unsupported HTTP version");
   const url = head.slice(sp1 + 1, sp2);
-  if (url.indexOf("\t") !== -1) bad("malformed request line");
+  if (!TARGET.test(url)) bad("invalid character in the request target");
+  if (url.charCodeAt(0) !== 47 && url !== "*" && !ABSOLUTE_FORM.test(url)) bad("malformed request target");
   const req: RequestHead = {
     method,
     url,
@@ -260,6 +318,7 @@ export function parseRequestHead(buf: Buffer, start: number, end: number): Reque
     headEnd: end - start,
     framing: Framing.None,
     contentLength: 0,
+    transferEncoding: "",
     close: minor === 0,
     upgrade: false,
     host: undefined,
@@ -308,6 +367,7 @@ export function parseResponseHead(buf: Buffer, start: number, end: number): Resp
     headEnd: end - start,
     framing: Framing.None,
     contentLength: 0,
+    transferEncoding: "",
     close: minor === 0,
     upgrade: false,
   };

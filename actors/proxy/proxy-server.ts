@@ -25,6 +25,8 @@ import { AutoResumer, UNAVAILABLE_RETRY_AFTER_S } from "./auto-resume.js";
 import { ClientConnection, type ConnectionContext } from "./client-connection.js";
 import { decide } from "./gate.js";
 import { routingHeaders, type RequestHead } from "./http1-parser.js";
+import { DEFAULT_LIMITS, type ProxyLimits } from "./limits.js";
+import { errorResponse } from "./responses.js";
 import { isTarget, resolveTarget, type Target } from "./resolve-target.js";
 import { RouteTable, type RouteSource } from "./route-table.js";
 import { upstreamOf } from "./upstream.js";
@@ -49,6 +51,8 @@ export interface ProxyOptions {
   proxyId?: string;
   /** On close, how long requests in flight may finish before their connections are cut. @default 5000 */
   drainMs?: number;
+  /** Timeouts and the connection cap (DESIGN.md, "Proxy limits"); missing ones are the contract's defaults. */
+  limits?: Partial<ProxyLimits>;
 }
 
 /** A running replica. */
@@ -63,9 +67,13 @@ export interface ProxyHandle {
   close(): Promise<void>;
 }
 
+const TOO_MANY = "too many connections to this proxy";
 const NO_TARGET = "request names no sandbox: use host <port>-<sandboxId>.<domain>, headers X-Corral-Sandbox-Id/Port, or path /sandboxes/<sandboxId>/<port>/";
-/** How often idle connections are swept and the coarse clock ticks. */
-const SWEEP_MS = 1_000;
+/** How often timeouts are checked and the coarse clock ticks: a quarter of the shortest timeout, within 25..1000 ms. */
+function sweepInterval(limits: ProxyLimits): number {
+  const shortest = Math.min(limits.headerTimeoutMs, limits.bodyTimeoutMs, limits.upstreamTimeoutMs, limits.idleTimeoutMs);
+  return Math.max(25, Math.min(1_000, Math.floor(shortest / 4)));
+}
 
 /**
  * Starts a replica: listens at once (so `/healthz` can answer 503 while
@@ -78,11 +86,12 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   const proxyId = options.proxyId ?? `proxy-${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const log: Logger = logger("proxy", { proxyId });
   // No redaction pass: an access line is an `AccessEntry` (typed fields, no
-  // header, no query string), which cannot carry a token; redaction would cost 4x the line.
+  // header, no query string), which cannot carry a token; redaction would be most of the cost of a line.
   const accessLog = new AccessLog(bufferedLogger("proxy.access", { proxyId }, { redact: false }), options.accessLog ?? true);
   const table = new RouteTable(nc, store, log, { tombstoneMs: config.tombstoneMs });
   const resumer = new AutoResumer(nc, log);
   const activity = new ActivityReporter(nc, proxyId, log);
+  const limits: ProxyLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const connections = new Set<ClientConnection>();
   let onDrained: (() => void) | undefined;
 
@@ -104,6 +113,8 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     accessLog,
     stopping: false,
     clock: Date.now(),
+    limits,
+    keepAlive: Object.freeze(["Keep-Alive", `timeout=${Math.floor(limits.idleTimeoutMs / 1000)}`]),
     route(conn: ClientConnection, req: RequestHead): void {
       const url = req.url;
       const target = resolveTarget(req.host, routingHeaders(req), url, domain);
@@ -124,7 +135,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       conn.hold();
       const preconnect = (paused: StoredSandbox) => {
         const upstream = upstreamOf(paused, target.port);
-        // After the resume request has left (it is flushed from a microtask): the handshake has ~10 ms to happen.
+        // After the resume request has left (it is flushed from a microtask), so the handshake overlaps the resume.
         if (typeof upstream !== "string") setImmediate(() => conn.open && conn.preconnect(upstream));
       };
       admitOrFail(target, req.token, preconnect)
@@ -157,12 +168,22 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
 
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     if (ctx.stopping) return void socket.destroy();
+    if (connections.size >= limits.maxConnections) return refuse(socket);
     connections.add(new ClientConnection(socket, ctx));
   });
+  /** Over the cap: 503 at once (before reading anything), logged, closed. */
+  const refuse = (socket: net.Socket): void => {
+    const text = errorResponse(503, TOO_MANY, true, UNAVAILABLE_RETRY_AFTER_S);
+    socket.on("error", () => socket.destroy());
+    socket.setTimeout(1_000, () => socket.destroy());
+    socket.end(text);
+    socket.resume();
+    accessLog.write({ sandboxId: null, port: null, method: undefined, path: "", status: 503, durationMs: 0, bytes: Buffer.byteLength(text) });
+  };
   const sweep = setInterval(() => {
     const now = (ctx.clock = Date.now());
     for (const c of connections) c.sweep(now);
-  }, SWEEP_MS);
+  }, sweepInterval(limits));
   sweep.unref();
 
   await new Promise<void>((resolve, reject) => {

@@ -15,14 +15,15 @@ export function errorBody(status: number, message: string): string {
  * the client socket.
  *
  * @param close add `Connection: close` (the connection is closed after it)
+ * @param keepAlive a header pair to announce the idle timeout (`["Keep-Alive", "timeout=60"]`) when not closing
  */
-export function jsonResponse(status: number, body: string, close: boolean, retryAfterS?: number): string {
+export function jsonResponse(status: number, body: string, close: boolean, retryAfterS?: number, keepAlive?: readonly string[]): string {
   const retry = retryAfterS === undefined ? "" : `Retry-After: ${retryAfterS}\r\n`;
-  const conn = close ? "Connection: close\r\n" : "";
+  const conn = close ? "Connection: close\r\n" : keepAlive === undefined ? "" : `${keepAlive[0]!}: ${keepAlive[1]!}\r\n`;
   return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\n${retry}${conn}\r\n${body}`;
 }
 
 /** An error response with the uniform body (see `jsonResponse`). */
-export function errorResponse(status: number, message: string, close: boolean, retryAfterS?: number): string {
-  return jsonResponse(status, errorBody(status, message), close, retryAfterS);
+export function errorResponse(status: number, message: string, close: boolean, retryAfterS?: number, keepAlive?: readonly string[]): string {
+  return jsonResponse(status, errorBody(status, message), close, retryAfterS, keepAlive);
 }

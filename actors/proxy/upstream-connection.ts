@@ -9,7 +9,7 @@
  */
 import net from "node:net";
 import { BodyFramer } from "./body-framing.js";
-import { Framing, HttpParseError, MAX_HEAD_BYTES, findHeadEnd, parseResponseHead, type ResponseHead } from "./http1-parser.js";
+import { Framing, HttpParseError, parseResponseHead, scanHead, type ResponseHead } from "./http1-parser.js";
 
 /** Idle upstream sockets close after this long (the former undici pool's `keepAliveTimeout`). */
 export const UPSTREAM_IDLE_MS = 4_000;
@@ -167,9 +167,8 @@ export class UpstreamConnection {
     let buf = this.#buf === null ? chunk : Buffer.concat([this.#buf, chunk]);
     this.#buf = null;
     for (;;) {
-      const end = findHeadEnd(buf, 0);
+      const end = scanHead(buf, 0, false);
       if (end === -1) {
-        if (buf.length > MAX_HEAD_BYTES) throw new HttpParseError(502, "malformed upstream response: head too large");
         // Kept past this read: a copy (the read buffer is reused).
         this.#buf = Buffer.from(buf);
         return;

@@ -24,6 +24,7 @@ import { SERVICE_NAME } from "../../src/subjects.js";
 import { isUnknownCommand, spawnCorral, stopChild, track, waitReady, type Child } from "./children.js";
 import { startEmbeddedNats } from "./embedded-nats.js";
 import { requireFreePort } from "./ports.js";
+import { UP_PROXY_OPTIONS, proxyChildArgs, proxyProbeHost } from "./proxy-args.js";
 
 function httpOk(url: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -79,6 +80,7 @@ export async function runUpCommand(argv: string[]): Promise<number> {
     driver: { type: "string" },
     "node-id": { type: "string", default: "node-1" },
     domain: { type: "string", default: "corral.localhost" },
+    ...UP_PROXY_OPTIONS,
   });
   if (positionals.length > 0) throw new InvalidArgumentError(`corral up takes no arguments, got ${positionals.join(" ")}`);
   if (values.driver !== undefined && values.driver !== "docker" && values.driver !== "process") {
@@ -87,6 +89,10 @@ export async function runUpCommand(argv: string[]): Promise<number> {
   const proxyPort = port("--proxy-port", values["proxy-port"]);
   const uiPort = port("--ui-port", values["ui-port"]);
   const natsPort = port("--nats-port", values["nats-port"]);
+  // Validated before anything starts; the URL is filled in once NATS is known.
+  proxyChildArgs(values, "", proxyPort, values.domain, process.env);
+  const proxyHost = proxyProbeHost(values["proxy-host"]);
+  const proxyUrl = `http://${proxyHost.includes(":") ? `[${proxyHost}]` : proxyHost}:${proxyPort}`;
   const dataDir = path.resolve(values["data-dir"]);
   const logDir = path.join(dataDir, "logs");
   fs.mkdirSync(logDir, { recursive: true });
@@ -134,7 +140,7 @@ export async function runUpCommand(argv: string[]): Promise<number> {
       const up = { children, say };
       const servers = await Promise.all([
         startServer("node", nodeArgs, logDir, () => apiAnswers(nc), up),
-        startServer("proxy", ["--nats-url", natsUrl, "--port", String(proxyPort), "--domain", values.domain], logDir, () => httpOk(`http://127.0.0.1:${proxyPort}/healthz`), up),
+        startServer("proxy", proxyChildArgs(values, natsUrl, proxyPort, values.domain, process.env), logDir, () => httpOk(`${proxyUrl}/healthz`), up),
         startServer("ui", ["--nats-url", natsUrl, "--port", String(uiPort)], logDir, () => httpOk(`http://127.0.0.1:${uiPort}/`), up),
       ]);
       for (const child of servers) if (child) started.push(child.name);
@@ -146,7 +152,7 @@ export async function runUpCommand(argv: string[]): Promise<number> {
     if (!started.includes("node")) throw new InvalidArgumentError("this corral has no `node` command");
     say(`cluster  ${clusterId ?? "(unknown)"}  (label corral.cluster on every container)`);
     say(`node     ${values["node-id"]} (${driver} driver)  log ${path.join(logDir, "node.log")}`);
-    if (started.includes("proxy")) say(`proxy    http://127.0.0.1:${proxyPort}  (http://<port>-<sandboxId>.${values.domain}:${proxyPort}/)`);
+    if (started.includes("proxy")) say(`proxy    ${proxyUrl}  (http://<port>-<sandboxId>.${values.domain}:${proxyPort}/)`);
     if (started.includes("ui")) say(`ui       http://127.0.0.1:${uiPort}/`);
     say(`logs     ${logDir}`);
     say("");

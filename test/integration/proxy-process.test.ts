@@ -9,9 +9,8 @@
 // which busybox httpd in the base image cannot, and pausing is what proves
 // backpressure (a proxy that buffered would grow by what arrives meanwhile).
 import type { NatsConnection } from "@nats-io/nats-core";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
@@ -24,8 +23,8 @@ import { testNodeId } from "../helpers/docker.js";
 import { startNats, type NatsServer } from "../helpers/nats.js";
 import { CORRAL_BIN } from "../helpers/node.js";
 import { DOMAIN, httpRequest, via } from "../helpers/proxy-client.js";
+import { peakRss, rssOf, spawnCorralProxy, type CorralProxyProcess } from "../helpers/proxy-process.js";
 import { makeStoredSandbox } from "../helpers/records.js";
-import { waitUntil } from "../helpers/wait.js";
 
 const MB = 1024 * 1024;
 const SIZE = 100 * MB;
@@ -43,62 +42,8 @@ let upstreamPort: number;
 /** Called when the upstream receives GET /slow (the test stops the proxy then). */
 let slowArrived: () => void = () => {};
 
-interface CorralProxyProcess {
-  child: ChildProcess;
-  port: number;
-  stdout: () => string;
-  stderr: () => string;
-  /** SIGTERM; resolves with the exit code. */
-  stop: () => Promise<number | null>;
-}
-
-/** Spawns `corral proxy --json` and resolves once it printed its address (it is synced then). */
-async function spawnProxy(extra: string[] = []): Promise<CorralProxyProcess> {
-  const env: NodeJS.ProcessEnv = { ...process.env, CORRAL_LOG_LEVEL: "info" };
-  delete env.VITEST; // a real server: its logger must not be silenced as a test's is
-  const child = spawn(process.execPath, [CORRAL_BIN, "proxy", "--nats-url", server.url, "--port", "0", "--host", "127.0.0.1", "--json", ...extra], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env,
-  });
-  let out = "";
-  let err = "";
-  child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const line = await Promise.race([
-    waitUntil(() => out.split("\n").find((l) => l.startsWith("{")), { timeoutMs: 30_000, what: "corral proxy to print its address" }),
-    exited.then((code) => Promise.reject(new Error(`corral proxy exited (${code}):\n${err}`))),
-  ]);
-  const { port } = JSON.parse(line) as { port: number };
-  return {
-    child,
-    port,
-    stdout: () => out,
-    stderr: () => err,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      return exited;
-    },
-  };
-}
-
-function rssOf(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
-}
-
-/** Samples the RSS of `pid` every 20 ms while `work` runs; resolves with its result and the peak. */
-async function peakRss<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peak: number }> {
-  let peak = rssOf(pid);
-  const timer = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 20);
-  try {
-    const result = await work();
-    peak = Math.max(peak, rssOf(pid));
-    return { result, peak };
-  } finally {
-    clearInterval(timer);
-  }
-}
+/** Spawns `corral proxy` on this test's NATS (see test/helpers/proxy-process.ts). */
+const spawnProxy = (extra: string[] = []): Promise<CorralProxyProcess> => spawnCorralProxy(server.url, extra);
 
 /** `size` bytes of a repeating pattern, generated 64 KB at a time (the test holds no 100 MB buffer either). */
 function pattern(size: number): Readable {

@@ -15,13 +15,38 @@ describe("corral proxy arguments", () => {
       workers: 1,
       accessLog: true,
       json: false,
+      limits: { headerTimeoutMs: 30_000, bodyTimeoutMs: 60_000, upstreamTimeoutMs: 60_000, idleTimeoutMs: 60_000, maxConnections: 10_000 },
     });
     expect(parseProxyArgs([], {}).natsUrl).toBe("nats://127.0.0.1:4222");
   });
 
   it("takes every option", () => {
     const argv = ["--nats-url", "nats://x:1", "--port", "0", "--domain", ".Sandboxes.Example.COM", "--host", "127.0.0.1", "--workers", "3", "--no-access-log", "--json"];
-    expect(parseProxyArgs(argv, {})).toEqual({ natsUrl: "nats://x:1", port: 0, domain: "sandboxes.example.com", host: "127.0.0.1", workers: 3, accessLog: false, json: true });
+    expect(parseProxyArgs(argv, {})).toMatchObject({ natsUrl: "nats://x:1", port: 0, domain: "sandboxes.example.com", host: "127.0.0.1", workers: 3, accessLog: false, json: true });
+  });
+
+  it("takes the limits from flags, else the environment (flags win)", () => {
+    const argv = ["--header-timeout-ms", "100", "--body-timeout-ms", "200", "--upstream-timeout-ms", "300", "--idle-timeout-ms", "400", "--max-connections", "5"];
+    expect(parseProxyArgs(argv, {}).limits).toEqual({ headerTimeoutMs: 100, bodyTimeoutMs: 200, upstreamTimeoutMs: 300, idleTimeoutMs: 400, maxConnections: 5 });
+    const env = { CORRAL_PROXY_IDLE_TIMEOUT_MS: "1500", CORRAL_PROXY_MAX_CONNECTIONS: "7", CORRAL_PROXY_BODY_TIMEOUT_MS: "9" };
+    expect(parseProxyArgs(["--body-timeout-ms", "10"], env).limits).toMatchObject({ idleTimeoutMs: 1500, maxConnections: 7, bodyTimeoutMs: 10, headerTimeoutMs: 30_000 });
+  });
+
+  it.each([
+    [["--header-timeout-ms", "0"], {}, /--header-timeout-ms \(CORRAL_PROXY_HEADER_TIMEOUT_MS\)/],
+    [["--body-timeout-ms", "1.5"], {}, /--body-timeout-ms/],
+    [["--upstream-timeout-ms", "-1"], {}, /--upstream-timeout-ms/],
+    [["--idle-timeout-ms", "99999999999"], {}, /--idle-timeout-ms/],
+    [["--max-connections", "ten"], {}, /--max-connections/],
+    [[], { CORRAL_PROXY_MAX_CONNECTIONS: "0" }, /CORRAL_PROXY_MAX_CONNECTIONS/],
+    [[], { CORRAL_PROXY_IDLE_TIMEOUT_MS: "60s" }, /CORRAL_PROXY_IDLE_TIMEOUT_MS/],
+  ])("limit %j (env %j) is invalid_argument", (argv, env, message) => {
+    expect(() => parseProxyArgs(argv, env)).toThrow(message);
+    try {
+      parseProxyArgs(argv, env);
+    } catch (err) {
+      expect((err as CorralError).code).toBe("invalid_argument");
+    }
   });
 
   it.each([

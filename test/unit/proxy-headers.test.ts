@@ -1,8 +1,10 @@
 // Header rewriting on the proxy hop (issue 6): hop-by-hop, tokens, X-Forwarded-*.
 import { describe, expect, it } from "vitest";
 import { pathWithoutQuery } from "../../actors/proxy/access-log.js";
-import { rewriteRequestHeaders, rewriteResponseHeaders, writeHead } from "../../actors/proxy/headers.js";
-import { findHeadEnd, parseRequestHead } from "../../actors/proxy/http1-parser.js";
+import { framingHeaders, rewriteRequestHeaders, rewriteResponseHeaders, writeHead } from "../../actors/proxy/headers.js";
+import { Framing, findHeadEnd, parseRequestHead, parseResponseHead } from "../../actors/proxy/http1-parser.js";
+
+const CHUNKED = { framing: Framing.Chunked, contentLength: 0, transferEncoding: "chunked" };
 
 const pairs = (flat: string[]) => Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i]!.toLowerCase(), flat[2 * i + 1]!]);
 
@@ -20,14 +22,14 @@ describe("rewriteRequestHeaders", () => {
     "Transfer-Encoding", "chunked", "Accept", "*/*", "Upgrade", "websocket", "Expect", "100-continue", "Host", "evil.example",
   ];
 
-  it("drops hop-by-hop, Connection-named, token and routing headers and a second Host; keeps framing and Expect; sets X-Forwarded-*", () => {
-    const { keep, append } = rewriteRequestHeaders(raw, { clientIp: "127.0.0.1", proto: "http" }, false);
+  it("drops hop-by-hop, Connection-named, token and routing headers and a second Host; rewrites framing canonically; keeps Expect; sets X-Forwarded-*", () => {
+    const { keep, append } = rewriteRequestHeaders(raw, { clientIp: "127.0.0.1", proto: "http" }, false, CHUNKED);
     expect(rewritten(raw, keep, append)).toEqual([
       ["host", "8080-x.corral.localhost"],
-      // The body is forwarded byte for byte: its framing header goes with it.
-      ["transfer-encoding", "chunked"],
       ["accept", "*/*"],
       ["expect", "100-continue"],
+      // The body is forwarded byte for byte: its framing header goes with it, in one canonical spelling.
+      ["transfer-encoding", "chunked"],
       ["x-forwarded-for", "10.0.0.1, 127.0.0.1"],
       ["x-forwarded-proto", "http"],
       ["x-forwarded-host", "8080-x.corral.localhost"],
@@ -35,7 +37,7 @@ describe("rewriteRequestHeaders", () => {
   });
 
   it("keeps the upgrade handshake for WebSockets", () => {
-    const { keep, append } = rewriteRequestHeaders(raw, { clientIp: "127.0.0.1", proto: "http" }, true);
+    const { keep, append } = rewriteRequestHeaders(raw, { clientIp: "127.0.0.1", proto: "http" }, true, CHUNKED);
     const out = rewritten(raw, keep, append);
     expect(out.slice(-2)).toEqual([["connection", "Upgrade"], ["upgrade", "websocket"]]);
     expect(out.map(([n]) => n)).not.toContain("x-corral-traffic-token");
@@ -43,9 +45,21 @@ describe("rewriteRequestHeaders", () => {
 });
 
 describe("rewriteResponseHeaders", () => {
-  it("drops hop-by-hop and Connection-named headers; keeps the body framing (forwarded as is)", () => {
+  it("drops hop-by-hop and Connection-named headers and the framing ones (rewritten by framingHeaders)", () => {
     const raw = ["Content-Type", "text/plain", "Connection", "close, X-Hop", "X-Hop", "1", "Transfer-Encoding", "chunked", "Keep-Alive", "timeout=5", "Set-Cookie", "a=1", "Set-Cookie", "b=2"];
-    expect(rewritten(raw, rewriteResponseHeaders(raw))).toEqual([["content-type", "text/plain"], ["transfer-encoding", "chunked"], ["set-cookie", "a=1"], ["set-cookie", "b=2"]]);
+    expect(rewritten(raw, rewriteResponseHeaders(raw))).toEqual([["content-type", "text/plain"], ["set-cookie", "a=1"], ["set-cookie", "b=2"]]);
+  });
+
+  it("framingHeaders spells Content-Length and Transfer-Encoding one way", () => {
+    const req = (text: string) => {
+      const buf = Buffer.from(text, "latin1");
+      return parseRequestHead(buf, 0, findHeadEnd(buf, 0));
+    };
+    expect(framingHeaders(req("POST / HTTP/1.1\r\nHost: h\r\ncontent-LENGTH:   007  \r\n\r\n"))).toEqual(["Content-Length", "7"]);
+    expect(framingHeaders(req("POST / HTTP/1.1\r\nHost: h\r\ntransfer-encoding: CHUNKED\r\n\r\n"))).toEqual(["Transfer-Encoding", "chunked"]);
+    expect(framingHeaders(req("GET / HTTP/1.1\r\nHost: h\r\n\r\n"))).toEqual([]);
+    const buf = Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: GZIP ,chunked\r\n\r\n", "latin1");
+    expect(framingHeaders(parseResponseHead(buf, 0, findHeadEnd(buf, 0)))).toEqual(["Transfer-Encoding", "gzip, chunked"]);
   });
 });
 
@@ -57,7 +71,7 @@ describe("writeHead", () => {
 
   it("copies the kept lines as they came, appends, and puts the body after the empty line", () => {
     const { buf, req } = parse("GET /a HTTP/1.1\r\nHost: h\r\nX-Corral-Traffic-Token: t\r\nAccept:  */*\r\nConnection: close\r\n\r\n");
-    const { keep, append } = rewriteRequestHeaders(req.raw, { clientIp: "10.0.0.9", proto: "http" }, false);
+    const { keep, append } = rewriteRequestHeaders(req.raw, { clientIp: "10.0.0.9", proto: "http" }, false, req);
     expect(writeHead(buf, req, null, keep, append, false, null).toString("latin1")).toBe(
       "GET /a HTTP/1.1\r\nHost: h\r\nAccept:  */*\r\nX-Forwarded-For: 10.0.0.9\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: h\r\n\r\n",
     );

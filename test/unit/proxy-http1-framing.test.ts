@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { BodyFramer } from "../../actors/proxy/body-framing.js";
 import { Framing, HttpParseError } from "../../actors/proxy/http1-parser.js";
+import { prng } from "../helpers/prng.js";
 
 /** Feeds `pieces` to a fresh framer; returns the body bytes it claimed and what followed the end. */
 function frame(framing: Framing, length: number, pieces: Buffer[]): { body: string; rest: string; done: boolean } {
@@ -35,17 +36,6 @@ function split(text: string, cuts: number[]): Buffer[] {
   return out;
 }
 
-/** A tiny deterministic PRNG (mulberry32) so that failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const NEXT = "GET /next HTTP/1.1\r\nHost: h\r\n\r\n";
 
 describe("BodyFramer: Content-Length", () => {
@@ -69,7 +59,7 @@ describe("BodyFramer: chunked", () => {
   const bodies = [
     "5\r\nhello\r\n0\r\n\r\n",
     "5;ext=1;x=\"y\"\r\nhello\r\nA\r\n0123456789\r\n0\r\n\r\n",
-    "3 ; e\r\nabc\r\n0\r\nTrailer-A: 1\r\nTrailer-B: 2\r\n\r\n",
+    "3;e\r\nabc\r\n0\r\nTrailer-A: 1\r\nTrailer-B: 2\r\n\r\n",
     "1\r\n\r\r\n0;last\r\n\r\n",
     "ff\r\n" + "x".repeat(255) + "\r\n0\r\n\r\n",
   ];
@@ -116,6 +106,14 @@ describe("BodyFramer: chunked", () => {
     ["a bare LF in a trailer", "0\r\nX: 1\n\r\n"],
     ["a bare CR at the end", "0\r\n\rX"],
     ["junk after the size", "3x\r\nabc\r\n"],
+    ["whitespace after the size", "3 \r\nabc\r\n"],
+    ["whitespace before an extension", "3 ;a\r\nabc\r\n"],
+    ["an empty extension name", "3;=a\r\nabc\r\n"],
+    ["a control character in an extension", "3;a=\x01\r\nabc\r\n"],
+    ["a trailer without a name", "0\r\n: 1\r\n\r\n"],
+    ["a control character in a trailer", "0\r\nX: \x7f\r\n\r\n"],
+    ["a Content-Length trailer", "0\r\nContent-Length: 1\r\n\r\n"],
+    ["a Connection trailer", "0\r\nconnection: close\r\n\r\n"],
   ])("refuses %s", (_what, text) => {
     const f = new BodyFramer();
     f.reset(Framing.Chunked, 0, 400);

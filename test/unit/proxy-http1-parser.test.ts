@@ -40,9 +40,9 @@ describe("parseRequestHead", () => {
     expect(r.framing).toBe(Framing.None);
   });
 
-  it("chunked requests; identical repeated Content-Lengths are one", () => {
+  it("chunked requests; a repeated Content-Length is refused even when identical (as llhttp does)", () => {
     expect(request("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked\r\n\r\n").framing).toBe(Framing.Chunked);
-    expect(request("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n")).toMatchObject({ framing: Framing.Length, contentLength: 3 });
+    expect(refusal("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n")).toEqual({ status: 400, message: "repeated Content-Length header" });
   });
 
   it("HTTP/1.0 and Connection: close close after the response; upgrades need Connection: upgrade", () => {
@@ -79,6 +79,14 @@ describe("parseRequestHead", () => {
     ["two spaces in the request line", "GET  / HTTP/1.1\r\nHost: h\r\n\r\n"],
     ["a space in the target", "GET /a b HTTP/1.1\r\nHost: h\r\n\r\n"],
     ["a bad method", "G(T / HTTP/1.1\r\nHost: h\r\n\r\n"],
+    ["an unknown method", "FOO / HTTP/1.1\r\nHost: h\r\n\r\n"],
+    ["CONNECT", "CONNECT h:443 HTTP/1.1\r\nHost: h\r\n\r\n"],
+    ["a control character in the target", "GET /a\x01 HTTP/1.1\r\nHost: h\r\n\r\n"],
+    ["a high byte in the target", "GET /a\xff HTTP/1.1\r\nHost: h\r\n\r\n"],
+    ["a target that is no path", "GET a HTTP/1.1\r\nHost: h\r\n\r\n"],
+    ["a control character in a value", "GET / HTTP/1.1\r\nHost: h\r\nX: a\x01\r\n\r\n"],
+    ["a DEL in a value", "GET / HTTP/1.1\r\nHost: h\r\nX: a\x7f\r\n\r\n"],
+    ["an identical repeated Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n"],
   ])("refuses %s with 400", (_what, text) => {
     expect(refusal(text).status).toBe(400);
   });
