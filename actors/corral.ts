@@ -9,6 +9,7 @@
  * SIGINT/SIGTERM). Then the process exits with the command's code.
  */
 import { CLIENT_COMMANDS } from "../src/cli/client-commands.js";
+import { runCredsCommand } from "../src/cli/creds-command.js";
 import { runCommand, type CommandRunner } from "../src/cli/run.js";
 import { runNodeCommand } from "./node/command.js";
 import { runProxyCommand } from "./proxy/command.js";
@@ -20,6 +21,7 @@ const SERVER_COMMANDS: Record<string, CommandRunner> = {
   node: runNodeCommand,
   proxy: runProxyCommand,
   ui: runUiCommand,
+  creds: runCredsCommand,
 };
 
 const code = await runCommand({ ...CLIENT_COMMANDS, ...SERVER_COMMANDS }, process.argv.slice(2));

@@ -14,7 +14,7 @@
 import { Match, RequestError, TimeoutError, headers as natsHeaders, type Msg, type NatsConnection } from "@nats-io/nats-core";
 import { MSGPACK_CONTENT_TYPE, JSON_CONTENT_TYPE, decodeBody, encodeAs, encodingOf, type Encoding } from "../codec.js";
 import { InternalError, UnavailableError, errorFromCode, type CorralError } from "../errors.js";
-import { connectNats } from "../nats/connection.js";
+import { connectNats, type NatsAuthSettings } from "../nats/connection.js";
 import type { SandboxRecord } from "../schema/record.js";
 import type { CreateRequest, ListRequest } from "../schema/requests.js";
 import { subjects, type ApiOp } from "../subjects.js";
@@ -29,6 +29,8 @@ export interface CorralClientOptions {
   timeoutMs?: number;
   /** Wire encoding of requests (replies come back in the same one). @default "json" */
   encoding?: Encoding;
+  /** Credentials and TLS files. @default $CORRAL_NATS_CREDS, $CORRAL_NATS_TLS_* */
+  auth?: NatsAuthSettings;
 }
 
 /** Options of `resume` and `connectSandbox`. */
@@ -85,7 +87,7 @@ export class CorralClient {
     // One pass over the URL list (a client does not wait for a NATS that is
     // not there); once connected it fails over between the servers. Async
     // traces stay off: errors reach callers as CorralErrors (code + message).
-    const nc = await connectNats({ natsUrl: options.natsUrl, name: "corral-client" });
+    const nc = await connectNats({ natsUrl: options.natsUrl, name: "corral-client", ...(options.auth ? { auth: options.auth } : {}) });
     return new CorralClient(nc, options, true);
   }
 
