@@ -91,7 +91,13 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
   const pauseMode = oneOf<PauseMode>("--pause-mode", values["pause-mode"], ["freeze", "stop"]) ?? "freeze";
   const capacity = capacityFrom(values, driverKind);
   const replicas = values.replicas === undefined ? undefined : replicasOption(values.replicas);
-  const config = resolveConfig(replicas === undefined ? {} : { replicas });
+  let config;
+  try {
+    config = resolveConfig(replicas === undefined ? {} : { replicas });
+  } catch (err) {
+    // A bad CORRAL_* value is the caller's to fix: invalid_argument, naming it.
+    throw new InvalidArgumentError((err as Error).message, { cause: err });
+  }
   const nats = { natsUrl: values["nats-url"], name: `corral-node-${nodeId}`, auth: natsAuthOf(values) };
   const servers = describeServers(natsConnectOptions(nats).servers);
   const dataDir = path.resolve(values["data-dir"] ?? path.join(".corral", `node-${nodeId}`));
