@@ -26,6 +26,18 @@ export interface WatchOptions {
 /** An event as clients see it: the record without Corral's internal fields. */
 export type WatchedEvent = Omit<SandboxEvent, "record"> & { record: SandboxRecord };
 
+/** A message's event as clients see it, or null for a foreign message on the subject. */
+function watched(data: Uint8Array): WatchedEvent | null {
+  let event: SandboxEvent;
+  try {
+    event = decodeEvent(data);
+  } catch {
+    return null;
+  }
+  // A tenant's events carry the public record already.
+  return { ...event, record: "internal" in event.record ? toPublicRecord(event.record) : event.record };
+}
+
 /**
  * Live events only: a core subscription, which needs no JetStream access
  * (a `client` credential has none, and a tenant's account no stream).
@@ -37,14 +49,8 @@ async function* liveEvents(nc: NatsConnection, filter: string, signal: AbortSign
   signal?.addEventListener("abort", stop, { once: true });
   try {
     for await (const msg of sub) {
-      let event: SandboxEvent;
-      try {
-        event = decodeEvent(msg.data);
-      } catch {
-        continue; // a foreign message on the subject: skip it
-      }
-      // A tenant's events carry the public record already.
-      yield { ...event, record: "internal" in event.record ? toPublicRecord(event.record) : event.record };
+      const event = watched(msg.data);
+      if (event) yield event;
     }
   } finally {
     signal?.removeEventListener("abort", stop);
@@ -73,13 +79,8 @@ export async function* watchEvents(nc: NatsConnection, options: WatchOptions = {
   options.signal?.addEventListener("abort", stop, { once: true });
   try {
     for await (const msg of messages) {
-      let event: SandboxEvent;
-      try {
-        event = decodeEvent(msg.data);
-      } catch {
-        continue; // a foreign message on the subject: skip it
-      }
-      yield { ...event, record: toPublicRecord(event.record) };
+      const event = watched(msg.data);
+      if (event) yield event;
     }
   } finally {
     options.signal?.removeEventListener("abort", stop);

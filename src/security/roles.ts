@@ -60,6 +60,14 @@ const kvStream = (bucket: string) => `KV_${bucket}`;
 /** Writing a KV bucket: its put subjects. */
 const writeKv = (bucket: string) => `$KV.${bucket}.>`;
 
+/** Reading Corral's store: both buckets and the events stream (opening the store opens all three and waits for them). */
+const READ_STORE = [
+  "$JS.API.INFO",
+  ...readStream(kvStream(SANDBOX_BUCKET)),
+  ...readStream(kvStream(NODE_BUCKET)),
+  ...readStream(EVENTS_STREAM),
+];
+
 /** Every role's permissions. `admin` has none: no restriction inside its account. */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, RolePermissions | null>> = {
   admin: null,
@@ -87,30 +95,11 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, RolePermissions | null>> = 
     },
   },
   proxy: {
-    pub: {
-      allow: [
-        "$JS.API.INFO",
-        // Opening the store opens all three (and waits for them), even where the proxy reads only the sandboxes.
-        ...readStream(kvStream(SANDBOX_BUCKET)),
-        ...readStream(kvStream(NODE_BUCKET)),
-        ...readStream(EVENTS_STREAM),
-        "corral.v1.activity.>",
-        "corral.v1.node.*.resume",
-      ],
-    },
+    pub: { allow: [...READ_STORE, "corral.v1.activity.>", "corral.v1.node.*.resume"] },
     sub: { allow: [subjects.eventsStreamFilter, INBOX] },
   },
   ui: {
-    pub: {
-      allow: [
-        "$JS.API.INFO",
-        ...readStream(kvStream(SANDBOX_BUCKET)),
-        ...readStream(kvStream(NODE_BUCKET)),
-        ...readStream(EVENTS_STREAM),
-        "corral.v1.sandbox.*",
-        "$SRV.>",
-      ],
-    },
+    pub: { allow: [...READ_STORE, "corral.v1.sandbox.*", "$SRV.>"] },
     sub: { allow: [subjects.eventsStreamFilter, INBOX] },
   },
   gateway: {

@@ -10,7 +10,6 @@ import { credsAuthenticator, type NatsConnection } from "@nats-io/nats-core";
 import { Kvm } from "@nats-io/kv";
 import { connect } from "@nats-io/transport-node";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +20,7 @@ import { removeSandboxesOf } from "../helpers/node.js";
 import { httpRequest } from "../helpers/proxy-client.js";
 import { testNodeId } from "../helpers/docker.js";
 import { waitUntil } from "../helpers/wait.js";
+import { freePort } from "../helpers/ports.js";
 
 const nodeId = testNodeId("sec");
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-sec-"));
@@ -30,16 +30,6 @@ let uiPort: number;
 let proxyPort: number;
 let uiLogin: string;
 const conns: NatsConnection[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
 
 const credsFile = (role: Role) => path.join(dataDir, "creds", `${role}.creds`);
 async function connectWith(file: string | null): Promise<NatsConnection> {

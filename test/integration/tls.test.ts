@@ -5,29 +5,19 @@
 // CA, or has no client certificate, is refused.
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { corral, corralJson } from "../helpers/cli.js";
 import { removeSandboxesOf, spawnNode, type SpawnedNode } from "../helpers/node.js";
 import { makeTestCerts, type TestCerts } from "../helpers/tls.js";
 import { waitUntil } from "../helpers/wait.js";
+import { freePort } from "../helpers/ports.js";
 
 const DEPLOY = path.resolve(import.meta.dirname, "../../deploy");
 let certs: TestCerts;
 let server: ChildProcess;
 let node: SpawnedNode;
 let url: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
 
 beforeAll(async () => {
   certs = makeTestCerts();

@@ -10,7 +10,6 @@
 // CORRAL_TEST_UP_DRIVER=process|docker forces one.
 import Docker from "dockerode";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +18,7 @@ import type { SandboxRecord } from "../../src/schema/record.js";
 import { corralJson, startCorral, type CorralProcess } from "../helpers/cli.js";
 import { containersOf, removeContainersOf, testNodeId } from "../helpers/docker.js";
 import { removeSandboxesOf } from "../helpers/node.js";
+import { freePort } from "../helpers/ports.js";
 
 const nodeId = testNodeId("up");
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-up-"));
@@ -28,16 +28,6 @@ let natsUrl: string;
 /** `corral up` is closed by default: the CLI uses the admin credentials it wrote. */
 const creds = ["--creds", path.join(dataDir, "creds", "admin.creds")];
 let up: CorralProcess | null = null;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
 
 /** Every live process whose command line names this test's data dir, as `pid cmdline`. */
 function processesOfDataDir(): string[] {

@@ -98,7 +98,8 @@ describe("UI login", () => {
     const cookie = out.headers!["Set-Cookie"]!.split(";")[0]!;
     expect(cookie).not.toContain(token);
     expect(login.admit(reqOf({ cookie }), resSpy().res, url("/api/snapshot"))).toBe(true);
-    for (const headers of [{}, { authorization: `Bearer ${token}x` }, { authorization: token }, { cookie: "corral_ui_session=x" }]) {
+    const refused: Record<string, string>[] = [{}, { authorization: `Bearer ${token}x` }, { authorization: token }, { cookie: "corral_ui_session=x" }];
+    for (const headers of refused) {
       expect(() => login.admit(reqOf(headers), resSpy().res, url("/")), JSON.stringify(headers)).toThrow(expect.objectContaining({ code: "unauthorized" }));
     }
     expect(() => login.admit(reqOf({}), resSpy().res, url("/?token=wrong"))).toThrow(expect.objectContaining({ code: "unauthorized" }));
