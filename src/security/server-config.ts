@@ -10,18 +10,10 @@ import path from "node:path";
 import type { Authority } from "./authority.js";
 import { securityDir, writeSecret } from "./authority.js";
 
-/** TLS files for the server's client port. */
-export interface ServerTls {
-  cert: string;
-  key: string;
-  /** Verify client certificates against this CA (mutual TLS). */
-  ca?: string | undefined;
-}
-
 const quote = (s: string) => JSON.stringify(s);
 
 /** Writes `<data-dir>/security/nats-server.conf` (and the operator JWT) and returns its path. */
-export async function writeServerConfig(authority: Authority, tls?: ServerTls): Promise<string> {
+export async function writeServerConfig(authority: Authority): Promise<string> {
   const dir = securityDir(authority.dataDir);
   const operatorFile = path.join(dir, "operator.jwt");
   writeSecret(operatorFile, await authority.operatorJwt());
@@ -34,9 +26,6 @@ export async function writeServerConfig(authority: Authority, tls?: ServerTls): 
     `resolver {\n  type: full\n  dir: ${quote(jwtDir)}\n  allow_delete: false\n  interval: "2m"\n}`,
     `resolver_preload {\n${preload}\n}`,
   ];
-  if (tls) {
-    lines.push(`tls {\n  cert_file: ${quote(tls.cert)}\n  key_file: ${quote(tls.key)}${tls.ca ? `\n  ca_file: ${quote(tls.ca)}\n  verify: true` : ""}\n}`);
-  }
   const file = path.join(dir, "nats-server.conf");
   writeSecret(file, `${lines.join("\n")}\n`);
   return file;

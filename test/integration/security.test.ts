@@ -9,14 +9,17 @@
 import { credsAuthenticator, type NatsConnection } from "@nats-io/nats-core";
 import { Kvm } from "@nats-io/kv";
 import { connect } from "@nats-io/transport-node";
+import { execFile } from "node:child_process";
+import { once } from "node:events";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeJson, decodeMsgpack, encodeJson } from "../../src/codec.js";
 import { ROLES, type Role } from "../../src/security/roles.js";
 import { corral, corralJson, startCorral, type CorralProcess } from "../helpers/cli.js";
-import { removeSandboxesOf } from "../helpers/node.js";
+import { CORRAL_BIN, removeSandboxesOf } from "../helpers/node.js";
 import { httpRequest } from "../helpers/proxy-client.js";
 import { testNodeId } from "../helpers/docker.js";
 import { waitUntil } from "../helpers/wait.js";
@@ -60,6 +63,39 @@ afterAll(async () => {
 });
 
 describe("corral up is closed by default", () => {
+  it("listens on 127.0.0.1 only", async () => {
+    const external = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === "IPv4" && !i.internal)?.address;
+    if (!external) return expect(external, "this machine has no non-loopback IPv4 address to probe").toBeUndefined();
+    for (const port of [Number(new URL(natsUrl).port), proxyPort, uiPort]) {
+      const reached = await new Promise<boolean>((resolve) => {
+        const socket = net.connect({ host: external, port }, () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.on("error", () => resolve(false));
+      });
+      expect([port, reached]).toEqual([port, false]);
+      // The same port answers on the loopback address.
+      const local = net.connect({ host: "127.0.0.1", port });
+      await once(local, "connect");
+      local.destroy();
+    }
+  });
+
+  it("a client command run where ./.corral/creds/admin.creds exists uses it", async () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "corral-cwd-"));
+    try {
+      const run = (dir: string) =>
+        new Promise<number>((resolve) => execFile(process.execPath, [CORRAL_BIN, "ls", "--nats-url", natsUrl, "--json"], { cwd: dir, env: { ...process.env, CORRAL_NATS_CREDS: "" } }, (err) => resolve(err ? 1 : 0)));
+      expect(await run(cwd)).toBe(1);
+      fs.mkdirSync(path.join(cwd, ".corral", "creds"), { recursive: true });
+      fs.copyFileSync(credsFile("admin"), path.join(cwd, ".corral", "creds", "admin.creds"));
+      expect(await run(cwd)).toBe(0);
+    } finally {
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
   it("writes one credentials file per role, mode 0600", () => {
     for (const role of ROLES) expect((fs.statSync(credsFile(role)).mode & 0o777).toString(8), role).toBe("600");
     expect(up.stdout()).toMatch(/^ui\s+http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{20,}$/m);
