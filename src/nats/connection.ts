@@ -96,10 +96,35 @@ function readFileOption(flag: string, file: string): Uint8Array {
   }
 }
 
-/** The nats.js authenticator and TLS options of `auth` (files read now; their contents are never logged). */
-function authOptions(auth: NatsAuthSettings): Pick<ConnectionOptions, "authenticator" | "tls"> {
-  const out: Pick<ConnectionOptions, "authenticator" | "tls"> = {};
-  if (auth.creds) out.authenticator = credsAuthenticator(readFileOption("--creds", auth.creds));
+/**
+ * The inbox prefix a credential allows: a Corral credential that may
+ * subscribe only to `_INBOX.<user>.>` (docs/security.md) must receive its
+ * replies there. Read from the JWT's claims (never the seed); null for any
+ * other credential (nats.js's default `_INBOX` then).
+ */
+export function credsInboxPrefix(creds: Uint8Array): string | null {
+  const jwt = /-----BEGIN NATS USER JWT-----\s*([A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+)\s*------END NATS USER JWT------/.exec(new TextDecoder().decode(creds));
+  if (!jwt) return null;
+  let claims: { sub?: unknown; nats?: { sub?: { allow?: unknown } } };
+  try {
+    claims = JSON.parse(Buffer.from(jwt[2]!, "base64url").toString("utf8")) as typeof claims;
+  } catch {
+    return null;
+  }
+  const own = typeof claims.sub === "string" ? `_INBOX.${claims.sub}` : null;
+  const allow = claims.nats?.sub?.allow;
+  return own !== null && Array.isArray(allow) && allow.includes(`${own}.>`) ? own : null;
+}
+
+/** The nats.js authenticator, inbox prefix and TLS options of `auth` (files read now; their contents are never logged). */
+function authOptions(auth: NatsAuthSettings): Pick<ConnectionOptions, "authenticator" | "tls" | "inboxPrefix"> {
+  const out: Pick<ConnectionOptions, "authenticator" | "tls" | "inboxPrefix"> = {};
+  if (auth.creds) {
+    const creds = readFileOption("--creds", auth.creds);
+    out.authenticator = credsAuthenticator(creds);
+    const prefix = credsInboxPrefix(creds);
+    if (prefix !== null) out.inboxPrefix = prefix;
+  }
   if ((auth.tlsCert === undefined) !== (auth.tlsKey === undefined)) throw new InvalidArgumentError("--tls-cert and --tls-key go together");
   if (auth.tlsCa || auth.tlsCert) {
     for (const [flag, file] of [["--tls-ca", auth.tlsCa], ["--tls-cert", auth.tlsCert], ["--tls-key", auth.tlsKey]] as const) if (file) readFileOption(flag, file);

@@ -35,10 +35,23 @@ export function parseCredsSpec(role: string | undefined, tenant: string | undefi
   return { role, tenant };
 }
 
-function limitsOf(permissions: RolePermissions | null): Record<string, unknown> {
+/** The inbox prefix of a user: `_INBOX.<user public key>` (its credential may subscribe only there). */
+export function ownInboxPrefix(userPublicKey: string): string {
+  return `_INBOX.${userPublicKey}`;
+}
+
+/**
+ * The JWT limits of `permissions` for one user. "Its inbox" (`_INBOX.>` in
+ * the role data) becomes the user's own `_INBOX.<user>.>`: users of one
+ * account cannot read each other's replies (a create's traffic token, a
+ * node's answers). Clients find the prefix in their credential
+ * (src/nats/connection.ts).
+ */
+function limitsOf(permissions: RolePermissions | null, userPublicKey: string): Record<string, unknown> {
   const unlimited = { subs: -1, data: -1, payload: -1 };
   if (!permissions) return unlimited;
-  return { ...unlimited, pub: permissions.pub, sub: permissions.sub };
+  const own = (subject: string) => (subject === "_INBOX.>" ? `${ownInboxPrefix(userPublicKey)}.>` : subject);
+  return { ...unlimited, pub: permissions.pub, sub: { ...permissions.sub, allow: permissions.sub.allow?.map(own) } };
 }
 
 /**
@@ -60,7 +73,7 @@ export async function issueCreds(authority: Authority, spec: CredsSpec): Promise
     tags.push(`corral-tenant:${spec.tenant}`);
   }
   const name = spec.tenant === undefined ? `corral-${spec.role}` : `corral-${spec.role}-${spec.tenant}`;
-  const jwt = await encodeUser(name, user, account, { ...limitsOf(permissions), tags });
+  const jwt = await encodeUser(name, user, account, { ...limitsOf(permissions, user.getPublicKey()), tags });
   const creds = new TextDecoder().decode(fmtCreds(jwt, user));
   return { creds, userPublicKey: user.getPublicKey(), accountPublicKey: account.getPublicKey(), newTenantAccount };
 }

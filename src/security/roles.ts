@@ -33,6 +33,11 @@ export interface RolePermissions {
   sub: { allow?: string[]; deny?: string[] };
 }
 
+/**
+ * "Its inbox": as a subscribe permission the issuer narrows it to the user's
+ * own `_INBOX.<user>.>` (./creds.ts); as a publish permission (replies to any
+ * requester) it stays as is.
+ */
 const INBOX = "_INBOX.>";
 /** Replies to requests that came through a tenant account's service import. */
 const IMPORTED_REPLIES = "_R_.>";

@@ -6,7 +6,7 @@
 // are refused; a tenant credential issued on the running cluster sees only
 // its tenant's sandboxes and events; a revoke cuts a credential off without a
 // restart; the UI answers 401 without its token.
-import { credsAuthenticator, type NatsConnection } from "@nats-io/nats-core";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { Kvm } from "@nats-io/kv";
 import { connect } from "@nats-io/transport-node";
 import { execFile } from "node:child_process";
@@ -17,6 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeJson, decodeMsgpack, encodeJson } from "../../src/codec.js";
+import { natsConnectOptions } from "../../src/nats/connection.js";
 import { ROLES, type Role } from "../../src/security/roles.js";
 import { corral, corralJson, startCorral, type CorralProcess } from "../helpers/cli.js";
 import { CORRAL_BIN, removeSandboxesOf } from "../helpers/node.js";
@@ -35,8 +36,10 @@ let uiLogin: string;
 const conns: NatsConnection[] = [];
 
 const credsFile = (role: Role) => path.join(dataDir, "creds", `${role}.creds`);
+/** Connects as Corral's processes do (the credential's own inbox prefix included); null: anonymous. */
 async function connectWith(file: string | null): Promise<NatsConnection> {
-  const nc = await connect({ servers: natsUrl, maxReconnectAttempts: 0, ...(file ? { authenticator: credsAuthenticator(fs.readFileSync(file)) } : {}) });
+  const options = file ? natsConnectOptions({ natsUrl, name: "security-test", auth: { creds: file } }) : { servers: natsUrl };
+  const nc = await connect({ ...options, maxReconnectAttempts: 0 });
   conns.push(nc);
   return nc;
 }
@@ -131,7 +134,7 @@ async function canPublish(role: Role, subject: string): Promise<boolean> {
 }
 
 /** True when `role` subscribing to `subject` receives what the admin publishes there. */
-async function canSubscribe(role: Role, subject: string, publishOn = subject): Promise<boolean> {
+async function canSubscribe(role: Role, subject: string, publishOn = subject.replace(">", "someone-else.x")): Promise<boolean> {
   const admin = await connectWith(credsFile("admin"));
   const nc = await connectWith(credsFile(role));
   let got = 0;
@@ -192,6 +195,9 @@ describe("roles: what each may publish and subscribe, enforced by the server", (
     ["client", "corral.v1.node.n1.kill", false],
     ["client", "corral.v1.activity.n1", false],
     ["client", "corral.v1.sandbox.create", false],
+    // Replies to others (a create's traffic token): every restricted role has only its own inbox.
+    ["client", "_INBOX.>", false],
+    ["node", "_INBOX.>", false],
     ["proxy", "corral.v1.events.sandbox.x", true],
     ["proxy", "corral.v1.node.n1.resume", false],
     ["proxy", "corral.v1.sandbox.create", false],

@@ -8,8 +8,10 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { UiLogin, readTokenFile } from "../../actors/ui/login.js";
 import { ADMIN_SCOPE, canSee, scopeOfSubject } from "../../src/api/scope.js";
-import { natsConnectOptions } from "../../src/nats/connection.js";
-import { parseCredsSpec } from "../../src/security/creds.js";
+import { decode } from "@nats-io/jwt";
+import { credsInboxPrefix, natsConnectOptions } from "../../src/nats/connection.js";
+import { Authority, authorityPath } from "../../src/security/authority.js";
+import { issueCreds, parseCredsSpec } from "../../src/security/creds.js";
 import { ROLE_PERMISSIONS, ROLES } from "../../src/security/roles.js";
 import { compileListQuery, matches } from "../../src/store/list-page.js";
 import { subjects } from "../../src/subjects.js";
@@ -32,6 +34,25 @@ describe("credential specs", () => {
       expect(pub.some((s) => s.startsWith("corral.v1.node.")), role).toBe(role === "node" || role === "proxy");
     }
     expect(ROLE_PERMISSIONS.proxy!.pub.allow).toContain("corral.v1.node.*.resume");
+  });
+});
+
+describe("own inboxes", () => {
+  it("a restricted credential may subscribe only to its own inbox, and tells the client so; admin keeps the default", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-authority-"));
+    try {
+      const authority = Authority.loadOrCreate(dir);
+      const client = await issueCreds(authority, { role: "client" });
+      const te = new TextEncoder();
+      expect(credsInboxPrefix(te.encode(client.creds))).toBe(`_INBOX.${client.userPublicKey}`);
+      const claims = decode<{ sub: { allow: string[] } }>(/-----BEGIN NATS USER JWT-----\s*(\S+)\s*-/.exec(client.creds)![1]!);
+      expect(claims.nats.sub!.allow).toContain(`_INBOX.${client.userPublicKey}.>`);
+      expect(claims.nats.sub!.allow).not.toContain("_INBOX.>");
+      expect(credsInboxPrefix(te.encode((await issueCreds(authority, { role: "admin" })).creds))).toBeNull();
+      expect((fs.statSync(authorityPath(dir)).mode & 0o777).toString(8)).toBe("600");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
