@@ -56,8 +56,8 @@ function limitsOf(permissions: RolePermissions | null, userPublicKey: string): R
 
 /**
  * Issues a credential. A tenant credential needs its tenant's account to
- * exist on the server: `newTenantAccount` is true when this call created it
- * (the caller then pushes the account JWT, ./claims.ts).
+ * exist on the server (the caller pushes the account JWT, ./manage.ts);
+ * `newTenantAccount` says whether this call created the account.
  */
 export async function issueCreds(authority: Authority, spec: CredsSpec): Promise<IssuedCreds & { newTenantAccount: boolean }> {
   const user = createUser();

@@ -39,11 +39,15 @@ async function withSystem<T>(authority: Authority, conn: SystemConnection, fn: (
   }
 }
 
-/** Issues a credential into `out` (0600); pushes a new tenant's account first. Returns the user's public key. */
+/**
+ * Issues a credential into `out` (0600). A tenant credential pushes its
+ * tenant's account first, every time (idempotent), so an account whose first
+ * push failed reaches the server with the next issue. Returns the user's public key.
+ */
 export async function issueToFile(dataDir: string, spec: CredsSpec, out: string, conn: SystemConnection): Promise<{ userPublicKey: string; newTenantAccount: boolean }> {
   const authority = Authority.require(dataDir);
   const issued = await issueCreds(authority, spec);
-  if (issued.newTenantAccount) await withSystem(authority, conn, async (nc) => pushAccountJwt(nc, await authority.tenantAccountJwt(spec.tenant!)));
+  if (spec.tenant !== undefined) await withSystem(authority, conn, async (nc) => pushAccountJwt(nc, await authority.tenantAccountJwt(spec.tenant!)));
   writeSecret(path.resolve(out), issued.creds);
   return { userPublicKey: issued.userPublicKey, newTenantAccount: issued.newTenantAccount };
 }
