@@ -10,6 +10,7 @@
  */
 import { CLIENT_COMMANDS } from "../src/cli/client-commands.js";
 import { CLUSTER_COMMANDS } from "../src/cli/cluster-commands.js";
+import { runCredsCommand } from "../src/cli/creds-command.js";
 import { runCommand, type CommandRunner } from "../src/cli/run.js";
 import { runNodeCommand } from "./node/command.js";
 import { runProxyCommand } from "./proxy/command.js";
@@ -21,6 +22,7 @@ const SERVER_COMMANDS: Record<string, CommandRunner> = {
   node: runNodeCommand,
   proxy: runProxyCommand,
   ui: runUiCommand,
+  creds: runCredsCommand,
 };
 
 const code = await runCommand({ ...CLIENT_COMMANDS, ...CLUSTER_COMMANDS, ...SERVER_COMMANDS }, process.argv.slice(2));

@@ -8,7 +8,7 @@ import type { MsgHdrs, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { MSGPACK_CONTENT_TYPE, decodeMsgpack, encodeMsgpack } from "./codec.js";
 import type { NodeId, SandboxId } from "./ids.js";
-import type { SandboxState, StoredSandbox } from "./schema/record.js";
+import { toPublicRecord, type SandboxState, type StoredSandbox } from "./schema/record.js";
 import { subjects } from "./subjects.js";
 
 /**
@@ -65,9 +65,20 @@ export function eventHeaders(event: Pick<SandboxEvent, "sandboxId" | "revision">
   return h;
 }
 
-/** Publishes on the sandbox's event subject (core NATS; the stream captures it, deduplicated by `eventMsgId`). */
+/**
+ * Publishes on the sandbox's event subject (core NATS; the stream captures
+ * it, deduplicated by `eventMsgId`). A tenant's sandbox's event goes out a
+ * second time on `corral.v1.tenant.<tenant>.events.sandbox.<id>`, with the
+ * client-facing record (no `internal`): the subject a tenant's credential may
+ * read (docs/security.md), so a tenant receives exactly its own events.
+ */
 export function publishEvent(nc: NatsConnection, event: SandboxEvent): void {
-  nc.publish(subjects.sandboxEvents(event.sandboxId), encodeEvent(event), { headers: eventHeaders(event) });
+  const headers = eventHeaders(event);
+  nc.publish(subjects.sandboxEvents(event.sandboxId), encodeEvent(event), { headers });
+  const tenant = event.record.tenant;
+  if (typeof tenant === "string") {
+    nc.publish(subjects.tenantSandboxEvents(tenant, event.sandboxId), encodeMsgpack({ ...event, record: toPublicRecord(event.record) }), { headers });
+  }
 }
 
 /**

@@ -17,7 +17,7 @@
  */
 import os from "node:os";
 import path from "node:path";
-import { parse } from "../../src/cli/args.js";
+import { parse, NATS_AUTH_OPTIONS, natsAuthOf } from "../../src/cli/args.js";
 import { nextStopSignal } from "../../src/cli/stop-signal.js";
 import { replicasValue, resolveConfig } from "../../src/config.js";
 import { createDriver } from "../../src/drivers/create.js";
@@ -73,6 +73,7 @@ export function capacityFrom(values: { cpu?: string; "memory-mb"?: string; "max-
 export async function runNodeCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     "nats-url": { type: "string" },
+    ...NATS_AUTH_OPTIONS,
     "node-id": { type: "string" },
     driver: { type: "string" },
     cpu: { type: "string" },
@@ -98,7 +99,7 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
     // A bad CORRAL_* value is the caller's to fix: invalid_argument, naming it.
     throw new InvalidArgumentError((err as Error).message, { cause: err });
   }
-  const nats = { natsUrl: values["nats-url"], name: `corral-node-${nodeId}` };
+  const nats = { natsUrl: values["nats-url"], name: `corral-node-${nodeId}`, auth: natsAuthOf(values) };
   const servers = describeServers(natsConnectOptions(nats).servers);
   const dataDir = path.resolve(values["data-dir"] ?? path.join(".corral", `node-${nodeId}`));
   const log = logger("node", { nodeId });

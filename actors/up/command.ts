@@ -14,7 +14,8 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { parse } from "../../src/cli/args.js";
+import { DEFAULT_ADMIN_CREDS, NATS_AUTH_OPTIONS, natsAuthOf, parse } from "../../src/cli/args.js";
+import type { Role } from "../../src/security/roles.js";
 import { InvalidArgumentError } from "../../src/errors.js";
 import { defaultDriverKind } from "../../src/drivers/detect.js";
 import { logger } from "../../src/log.js";
@@ -23,6 +24,8 @@ import { readClusterId } from "../../src/store/index.js";
 import { SERVICE_NAME } from "../../src/subjects.js";
 import { isUnknownCommand, spawnCorral, stopChild, track, waitReady, type Child } from "./children.js";
 import { startEmbeddedNats } from "./embedded-nats.js";
+import { readTokenFile } from "../ui/login.js";
+import { ensureUiToken, secureUp, type SecuredUp } from "./security.js";
 import { requireFreePort } from "./ports.js";
 import { UP_PROXY_OPTIONS, proxyChildArgs, proxyProbeHost } from "./proxy-args.js";
 
@@ -69,6 +72,16 @@ async function startServer(command: string, args: string[], logDir: string, prob
   }
 }
 
+/** The --tls-* flags of `corral up`, passed on to every child. */
+function tlsArgs(values: { "tls-ca"?: string | undefined; "tls-cert"?: string | undefined; "tls-key"?: string | undefined }): string[] {
+  const out: string[] = [];
+  for (const flag of ["tls-ca", "tls-cert", "tls-key"] as const) {
+    const file = values[flag];
+    if (file !== undefined) out.push(`--${flag}`, path.resolve(file));
+  }
+  return out;
+}
+
 /** The `corral up` command; resolves with the exit code once everything has stopped. */
 export async function runUpCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -80,6 +93,9 @@ export async function runUpCommand(argv: string[]): Promise<number> {
     driver: { type: "string" },
     "node-id": { type: "string", default: "node-1" },
     domain: { type: "string", default: "corral.localhost" },
+    host: { type: "string", default: "127.0.0.1" },
+    "no-auth": { type: "boolean", default: false },
+    ...NATS_AUTH_OPTIONS,
     ...UP_PROXY_OPTIONS,
   });
   if (positionals.length > 0) throw new InvalidArgumentError(`corral up takes no arguments, got ${positionals.join(" ")}`);
@@ -91,7 +107,7 @@ export async function runUpCommand(argv: string[]): Promise<number> {
   const natsPort = port("--nats-port", values["nats-port"]);
   // Validated before anything starts; the URL is filled in once NATS is known.
   proxyChildArgs(values, "", proxyPort, values.domain, process.env);
-  const proxyHost = proxyProbeHost(values["proxy-host"]);
+  const proxyHost = proxyProbeHost(values["proxy-host"] ?? values.host);
   const proxyUrl = `http://${proxyHost.includes(":") ? `[${proxyHost}]` : proxyHost}:${proxyPort}`;
   const dataDir = path.resolve(values["data-dir"]);
   const logDir = path.join(dataDir, "logs");
@@ -117,13 +133,21 @@ export async function runUpCommand(argv: string[]): Promise<number> {
   if (natsUrl !== undefined) parseNatsUrls(natsUrl); // a malformed list fails before anything starts
   const started: string[] = [];
   let clusterId: string | null = null;
+  const host = values.host;
+  // Joined: every process uses the given --creds/--tls-*. Embedded: each its role's credentials.
+  const joinedAuth = natsAuthOf(values);
+  const uiTokenFile = ensureUiToken(dataDir);
+  let secured: SecuredUp | null = null;
+  const authArgs = (role: Role): string[] => [...(secured ? ["--creds", secured.creds[role]] : joinedAuth.creds ? ["--creds", joinedAuth.creds] : []), ...tlsArgs(values)];
   try {
     if (!natsUrl) {
       const logFile = path.join(logDir, "nats-server.log");
-      const nats = await startEmbeddedNats(dataDir, natsPort, logFile, say);
+      if (!values["no-auth"]) secured = await secureUp(dataDir);
+      const nats = await startEmbeddedNats(dataDir, natsPort, logFile, say, { host, ...(secured ? { configFile: secured.configFile } : {}) });
       children.push(track("nats-server", nats.child, logFile));
       natsUrl = nats.url;
       say(`nats     ${natsUrl}  (embedded, JetStream store ${path.join(dataDir, "nats")})`);
+      if (secured) say(`auth     on: credentials per role in ${path.dirname(secured.creds.admin)}`);
     } else {
       say(`nats     ${describeServers(parseNatsUrls(natsUrl))}  (joined)`);
     }
@@ -133,15 +157,17 @@ export async function runUpCommand(argv: string[]): Promise<number> {
     await requireFreePort(proxyPort, "--proxy-port");
     await requireFreePort(uiPort, "--ui-port");
     // A joined NATS that is not up yet is waited for (logged), as by every server process.
-    const nc = await connectNats({ natsUrl, name: "corral-up" }, { wait: true, log: logger("up") });
+    const upAuth = secured ? { ...joinedAuth, creds: secured.creds.admin } : joinedAuth;
+    const nc = await connectNats({ natsUrl, name: "corral-up", auth: upAuth }, { wait: true, log: logger("up") });
     try {
       const nodeDir = path.join(dataDir, `node-${values["node-id"]}`);
-      const nodeArgs = ["--nats-url", natsUrl, "--node-id", values["node-id"], "--driver", driver, "--data-dir", nodeDir];
+      const nodeArgs = ["--nats-url", natsUrl, ...authArgs("node"), "--node-id", values["node-id"], "--driver", driver, "--data-dir", nodeDir];
       const up = { children, say };
+      const uiArgs = ["--nats-url", natsUrl, ...authArgs("ui"), "--port", String(uiPort), "--host", host, "--token-file", uiTokenFile];
       const servers = await Promise.all([
         startServer("node", nodeArgs, logDir, () => apiAnswers(nc), up),
-        startServer("proxy", proxyChildArgs(values, natsUrl, proxyPort, values.domain, process.env), logDir, () => httpOk(`${proxyUrl}/healthz`), up),
-        startServer("ui", ["--nats-url", natsUrl, "--port", String(uiPort)], logDir, () => httpOk(`http://127.0.0.1:${uiPort}/`), up),
+        startServer("proxy", [...proxyChildArgs(values, natsUrl, proxyPort, values.domain, process.env), ...authArgs("proxy")], logDir, () => httpOk(`${proxyUrl}/healthz`), up),
+        startServer("ui", uiArgs, logDir, () => httpOk(`http://127.0.0.1:${uiPort}/healthz`), up),
       ]);
       for (const child of servers) if (child) started.push(child.name);
       // The node made it (or found it) before it served the API.
@@ -153,10 +179,13 @@ export async function runUpCommand(argv: string[]): Promise<number> {
     say(`cluster  ${clusterId ?? "(unknown)"}  (label corral.cluster on every container)`);
     say(`node     ${values["node-id"]} (${driver} driver)  log ${path.join(logDir, "node.log")}`);
     if (started.includes("proxy")) say(`proxy    ${proxyUrl}  (http://<port>-<sandboxId>.${values.domain}:${proxyPort}/)`);
-    if (started.includes("ui")) say(`ui       http://127.0.0.1:${uiPort}/`);
+    // The login address is the contract's way in to the UI: printed here, never logged.
+    if (started.includes("ui")) say(`ui       http://127.0.0.1:${uiPort}/?token=${readTokenFile(uiTokenFile)}`);
     say(`logs     ${logDir}`);
     say("");
-    say(`try:     npx corral create --nats-url ${natsUrl} --timeout 600`);
+    // The admin credentials of the default data dir are found by themselves (./.corral/creds/admin.creds).
+    const credsHint = secured && path.resolve(DEFAULT_ADMIN_CREDS) !== secured.creds.admin ? ` --creds ${secured.creds.admin}` : "";
+    say(`try:     npx corral create --nats-url ${natsUrl}${credsHint} --timeout 600`);
     say("stop:    Ctrl-C (sandboxes in Docker keep running; `corral up` again brings them back)");
   } catch (err) {
     await stopAll();

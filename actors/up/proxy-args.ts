@@ -1,7 +1,7 @@
 /**
  * The `corral proxy` command line `corral up` starts: its port, domain and
- * bind address (`--proxy-host`, loopback unless told otherwise, like every
- * other server `up` starts), and the limit flags passed through as given
+ * bind address (`--proxy-host`, else `--host`, which is loopback unless told
+ * otherwise, as for every other server `up` starts), and the limit flags passed through as given
  * (validated here first, so a bad value stops `up` before anything starts;
  * `CORRAL_PROXY_*` variables reach the child through its environment).
  */
@@ -10,7 +10,7 @@ import { InvalidArgumentError } from "../../src/errors.js";
 
 /** `corral up`'s proxy options (for `parse`). */
 export const UP_PROXY_OPTIONS = {
-  "proxy-host": { type: "string", default: "127.0.0.1" },
+  "proxy-host": { type: "string" },
   ...LIMIT_FLAGS,
 } as const;
 
@@ -23,7 +23,7 @@ export function proxyProbeHost(bindHost: string): string {
 
 /** The arguments of the proxy child. @throws InvalidArgumentError on a bad limit or an empty host */
 export function proxyChildArgs(values: Record<string, string | boolean | undefined>, natsUrl: string, port: number, domain: string, env: NodeJS.ProcessEnv): string[] {
-  const host = values["proxy-host"];
+  const host = values["proxy-host"] ?? values.host;
   if (typeof host !== "string" || host.length === 0) throw new InvalidArgumentError("--proxy-host: expected an address to listen on");
   resolveLimits(values, env);
   const args = ["--nats-url", natsUrl, "--port", String(port), "--domain", domain, "--host", host];

@@ -3,6 +3,8 @@
  * the cluster ops `corral.v1.cluster.<op>`, ./cluster.ts) in the
  * `corral-api` queue group (every node process serves them, so there is no
  * single point of failure), discoverable through `$SRV.PING/INFO/STATS.corral`.
+ * Every op is also served on `corral.v1.tenant.<tenant>.sandbox.<op>`,
+ * acting as that tenant (./scope.ts).
  *
  * Encoding: JSON unless the request's `Content-Type` is msgpack; replies and
  * errors use the request's encoding. Errors carry `Nats-Service-Error-Code`
@@ -17,9 +19,10 @@ import { MSGPACK_CONTENT_TYPE, JSON_CONTENT_TYPE, decodeBody, encodeAs, encoding
 import { isExpired, readDeadline, withDeadline } from "../deadline-header.js";
 import { InvalidArgumentError, toCorralError } from "../errors.js";
 import { MAX_REQUEST_BYTES } from "../schema/requests.js";
-import { API_OPS, API_QUEUE, CLUSTER_GROUP, CLUSTER_OPS, SERVICE_NAME, SERVICE_VERSION, type ApiOp, type ClusterOp } from "../subjects.js";
+import { API_OPS, API_QUEUE, CLUSTER_GROUP, CLUSTER_OPS, SERVICE_NAME, SERVICE_VERSION, subjects, type ApiOp, type ClusterOp } from "../subjects.js";
 import { handleCluster } from "./cluster.js";
 import { handleApi, type ApiDeps } from "./handlers.js";
+import { scopeOfSubject } from "./scope.js";
 
 function contentHeaders(encoding: Encoding): MsgHdrs {
   const h = natsHeaders();
@@ -76,7 +79,7 @@ export async function startApiService(deps: ApiDeps, nodeId: string): Promise<Se
       handler: (err, msg) => {
         if (err) return deps.log.error({ err, op }, "api: endpoint subscription error");
         // serve() answers every request itself; this only guards against a failure to send the reply.
-        serve(deps, op, msg, (body) => handleApi(deps, op, body)).catch((err: unknown) => deps.log.error({ err, op }, "api: could not send a reply"));
+        serve(deps, op, msg, (body) => handleApi(deps, op, body, scopeOfSubject(msg.subject))).catch((err: unknown) => deps.log.error({ err, op }, "api: could not send a reply"));
       },
     });
   }
@@ -86,6 +89,16 @@ export async function startApiService(deps: ApiDeps, nodeId: string): Promise<Se
       handler: (err, msg) => {
         if (err) return deps.log.error({ err, op }, "api: endpoint subscription error");
         serve(deps, op, msg, (body) => handleCluster(deps, op, body)).catch((err: unknown) => deps.log.error({ err, op }, "api: could not send a reply"));
+      },
+    });
+  }
+  // The same ops for tenants (./scope.ts): one endpoint per op on `corral.v1.tenant.*.sandbox.<op>`.
+  for (const op of API_OPS) {
+    service.addEndpoint(`tenant_${op}`, {
+      subject: subjects.tenantApiWildcard(op),
+      handler: (err, msg) => {
+        if (err) return deps.log.error({ err, op }, "api: tenant endpoint subscription error");
+        serve(deps, op, msg, (body) => handleApi(deps, op, body, scopeOfSubject(msg.subject))).catch((err: unknown) => deps.log.error({ err, op }, "api: could not send a reply"));
       },
     });
   }

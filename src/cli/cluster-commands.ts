@@ -37,7 +37,7 @@ export function nodesTable(items: readonly NodeEntry[]): string {
 const nodes: Run = async (argv) => {
   const { values, positionals: pos } = parse(argv, CLIENT_OPTIONS);
   positionals("nodes", pos, []);
-  const reply = await withClient(values["nats-url"], (c) => c.nodes());
+  const reply = await withClient(values, (c) => c.nodes());
   if (values.json) printJson(reply);
   else process.stdout.write(`${nodesTable(reply.items)}\n`);
   return 0;
@@ -47,7 +47,7 @@ const drain: Run = async (argv) => {
   const { values, positionals: pos } = parse(argv, { ...CLIENT_OPTIONS, undo: { type: "boolean", default: false } });
   const [nodeId] = positionals("drain", pos, ["NODE_ID"]);
   if (!isNodeId(nodeId!)) throw new InvalidArgumentError(`NODE_ID: expected 1-64 of [A-Za-z0-9_-], got ${JSON.stringify(nodeId)}`);
-  const entry = await withClient(values["nats-url"], (c) => c.drain(nodeId!, !values.undo));
+  const entry = await withClient(values, (c) => c.drain(nodeId!, !values.undo));
   if (values.json) printJson(entry);
   else process.stdout.write(`${nodesTable([entry])}\n`);
   return 0;

@@ -16,7 +16,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MSGPACK_CONTENT_TYPE, JSON_CONTENT_TYPE, decodeBody, encodeAs, encodingOf, type Encoding } from "../codec.js";
 import { InternalError, UnavailableError, errorFromCode, type CorralError } from "../errors.js";
-import { connectNats } from "../nats/connection.js";
+import { connectNats, type NatsAuthSettings } from "../nats/connection.js";
 import type { SandboxRecord } from "../schema/record.js";
 import type { CreateRequest, ListRequest } from "../schema/requests.js";
 import { DEFAULT_REQUEST_DEADLINE_MS, setDeadline } from "../deadline-header.js";
@@ -37,6 +37,8 @@ export interface CorralClientOptions {
   timeoutMs?: number;
   /** Wire encoding of requests (replies come back in the same one). @default "json" */
   encoding?: Encoding;
+  /** Credentials and TLS files. @default $CORRAL_NATS_CREDS, $CORRAL_NATS_TLS_* */
+  auth?: NatsAuthSettings;
 }
 
 /** Options of `resume` and `connectSandbox`. */
@@ -120,7 +122,7 @@ export class CorralClient {
     // One pass over the URL list (a client does not wait for a NATS that is
     // not there); once connected it fails over between the servers. Async
     // traces stay off: errors reach callers as CorralErrors (code + message).
-    const nc = await connectNats({ natsUrl: options.natsUrl, name: "corral-client" });
+    const nc = await connectNats({ natsUrl: options.natsUrl, name: "corral-client", ...(options.auth ? { auth: options.auth } : {}) });
     return new CorralClient(nc, options, true);
   }
 

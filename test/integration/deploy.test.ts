@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { CORRAL_BIN } from "../helpers/node.js";
+import { makeTestCerts } from "../helpers/tls.js";
 import { waitUntil } from "../helpers/wait.js";
 
 const DEPLOY = path.resolve(import.meta.dirname, "../../deploy");
@@ -27,6 +28,20 @@ describe("deploy/", () => {
     const res = checkConfig("nats-cluster.conf", { NATS_NAME: "nats-a", NATS_STORE_DIR: "/var/lib/corral/nats", NATS_ROUTE_1: "nats://10.0.0.2:6222", NATS_ROUTE_2: "nats://10.0.0.3:6222" });
     expect(res.status, res.stderr).toBe(0);
     expect(res.stderr + res.stdout).toMatch(/is valid/);
+  });
+
+  it("the TLS configurations are valid with their variables set (certificates made here)", () => {
+    const certs = makeTestCerts();
+    try {
+      const tls = { NATS_TLS_CERT: certs.serverCert, NATS_TLS_KEY: certs.serverKey, NATS_TLS_CA: certs.ca };
+      const single = checkConfig("nats-server-tls.conf", { ...tls, NATS_PORT: "4222", NATS_STORE: path.join(certs.dir, "js") });
+      expect(single.status, single.stderr).toBe(0);
+      const cluster = checkConfig("nats-cluster-tls.conf", { ...tls, NATS_NAME: "nats-a", NATS_ROUTE_1: "tls://10.0.0.2:6222", NATS_ROUTE_2: "tls://10.0.0.3:6222" });
+      expect(cluster.status, cluster.stderr).toBe(0);
+      expect(cluster.stderr + cluster.stdout).toMatch(/is valid/);
+    } finally {
+      fs.rmSync(certs.dir, { recursive: true, force: true });
+    }
   });
 
   it("the node unit's command line is accepted by corral node, which then waits for NATS", async () => {

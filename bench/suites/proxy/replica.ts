@@ -43,6 +43,7 @@ const SPEC: CreateSpec = {
   expiration: "ttl",
   lifecycle: { onTimeout: "kill", autoResume: false, idle: false },
   metadata: { bench: "proxy" },
+  tenant: null,
   env: {},
   resources: { cpu: 1, memoryMB: 128 },
   secure: true,
