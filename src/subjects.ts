@@ -12,6 +12,8 @@ export const API_QUEUE = "corral-api";
 export const SANDBOX_BUCKET = "corral_sandboxes";
 export const NODE_BUCKET = "corral_nodes";
 export const EVENTS_STREAM = "CORRAL_EVENTS";
+/** API keys of the E2B gateway (hashed) and the cluster's envd secret. */
+export const API_KEYS_BUCKET = "corral_api_keys";
 
 /** The API operations, each on `corral.v1.sandbox.<op>`. */
 export const API_OPS = ["create", "get", "list", "kill", "pause", "resume", "connect", "set_timeout", "refresh"] as const;
@@ -24,6 +26,8 @@ export type NodeOp = (typeof NODE_OPS)[number];
 export const subjects = {
   /** `corral.v1.sandbox.<op>`: public API endpoint. */
   api: (op: ApiOp) => `corral.v1.sandbox.${op}`,
+  /** `corral.v1.tenant.<tenant>.sandbox.<op>`: the API acting as `tenant` (served by the API service; see DESIGN.md "Tenants"). */
+  tenantApi: (tenant: string, op: ApiOp) => `corral.v1.tenant.${tenant}.sandbox.${op}`,
   /** `corral.v1.events.sandbox.<id>`: one message per record write. */
   sandboxEvents: (id: SandboxId) => `corral.v1.events.sandbox.${id}`,
   /** Every sandbox's events. */

@@ -35,6 +35,8 @@ export class NodeLease {
   #bumpTimer: NodeJS.Timeout | null = null;
   #writing: Promise<void> = Promise.resolve();
   #stopped = false;
+  /** `host:port` of the node's envd endpoint, once it listens (written with the next heartbeat). */
+  envd: string | null = null;
 
   constructor(deps: LeaseDeps) {
     this.#deps = deps;
@@ -47,6 +49,7 @@ export class NodeLease {
       nodeId,
       version,
       address,
+      ...(this.envd ? { envd: this.envd } : {}),
       driver,
       pauseMode,
       startedAt: this.startedAt,

@@ -35,6 +35,7 @@ import { TemplateRegistry } from "../../src/templates.js";
 import { CORRAL_VERSION } from "../../src/package-root.js";
 import type { SandboxMachineEvent } from "../../machines/sandbox/index.js";
 import { ActivityFeed } from "./activity.js";
+import { startNodeEnvd, type NodeEnvd, type NodeEnvdOptions } from "./envd/attach.js";
 import { CapacityLedger, type Amounts } from "./capacity.js";
 import { parseNodeCommand } from "./command-schema.js";
 import { runCreate, type CreateDeps } from "./create.js";
@@ -65,6 +66,8 @@ export interface NodeActorOptions {
   address?: string | null;
   /** Serve the `corral` API service from this node process too. @default true */
   serveApi?: boolean;
+  /** The envd endpoint for E2B clients (see actors/node/envd); false serves none. @default {} (from the environment) */
+  envd?: NodeEnvdOptions | false;
 }
 
 /** How much shorter than the API's wait a sandbox may take to settle, so the node's answer arrives first. */
@@ -89,6 +92,7 @@ export class NodeActor {
   #unwatchDriver: (() => void) | null = null;
   #commands: Subscription | null = null;
   #api: Service | null = null;
+  #envd: NodeEnvd | null = null;
   #stopping: Promise<void> | null = null;
 
   private constructor(opts: NodeActorOptions, store: SandboxStore, registry: NodeRegistry) {
@@ -229,6 +233,16 @@ export class NodeActor {
     });
     this.#activity.start();
     this.#ledger.onChange = () => this.#lease.bump();
+    if (this.#opts.envd !== false) {
+      this.#envd = await startNodeEnvd({
+        nc: this.#opts.nc,
+        driver: this.#opts.driver.kind,
+        lookup: (id) => this.#hosting.get(id)?.record() ?? null,
+        log: this.#log,
+        options: this.#opts.envd ?? {},
+      });
+      this.#lease.envd = this.#envd.address;
+    }
     await this.#lease.start();
     this.#sweeper.start();
     if (this.#opts.serveApi !== false) {
@@ -252,6 +266,7 @@ export class NodeActor {
   async #stop(): Promise<void> {
     this.#log.info("node stopping");
     await this.#api?.stop().catch((err: unknown) => this.#log.warn({ err }, "api service stop failed"));
+    await this.#envd?.close().catch((err: unknown) => this.#log.warn({ err }, "envd stop failed"));
     const commands = this.#commands;
     this.#commands = null;
     if (commands && !commands.isClosed()) await commands.drain().catch(() => commands.unsubscribe());
