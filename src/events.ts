@@ -8,7 +8,7 @@ import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { MSGPACK_CONTENT_TYPE, decodeMsgpack, encodeMsgpack } from "./codec.js";
 import type { NodeId, SandboxId } from "./ids.js";
-import type { SandboxState, StoredSandbox } from "./schema/record.js";
+import { toPublicRecord, type SandboxState, type StoredSandbox } from "./schema/record.js";
 import { subjects } from "./subjects.js";
 
 /**
@@ -42,11 +42,21 @@ export function decodeEvent(bytes: Uint8Array): SandboxEvent {
   return decodeMsgpack<SandboxEvent>(bytes);
 }
 
-/** Publishes on the sandbox's event subject (core NATS; the stream captures it). */
+/**
+ * Publishes on the sandbox's event subject (core NATS; the stream captures
+ * it). A tenant's sandbox's event goes out a second time on
+ * `corral.v1.tenant.<tenant>.events.sandbox.<id>`, with the client-facing
+ * record (no `internal`): the subject a tenant's credential may read
+ * (docs/security.md), so a tenant receives exactly its own events.
+ */
 export function publishEvent(nc: NatsConnection, event: SandboxEvent): void {
   const h = natsHeaders();
   h.set("Content-Type", MSGPACK_CONTENT_TYPE);
   nc.publish(subjects.sandboxEvents(event.sandboxId), encodeEvent(event), { headers: h });
+  const tenant = event.record.tenant;
+  if (typeof tenant === "string") {
+    nc.publish(subjects.tenantSandboxEvents(tenant, event.sandboxId), encodeMsgpack({ ...event, record: toPublicRecord(event.record) }), { headers: h });
+  }
 }
 
 /** True when `event` should replace a view that holds `heldRevision`. */

@@ -36,9 +36,13 @@ export function newSandboxId(): SandboxId {
 
 /**
  * The id of the sandbox for an idempotency key: the same key always names the
- * same id, so concurrent creates with one key contend on one KV key.
+ * same id, so concurrent creates with one key contend on one KV key. A
+ * tenant's key is scoped to it (`tenant`), an admin's (null) is not.
  */
-export function sandboxIdForKey(key: string): SandboxId {
+export function sandboxIdForKey(key: string, tenant: string | null = null): SandboxId {
+  // A tenant's keys live in their own space: two tenants using one key name two sandboxes.
+  // Tenant names have no NUL, and the prefixes differ, so no two (tenant, key) pairs share a hash input.
+  if (tenant !== null) return encode(createHash("sha256").update("corral.tenant-key:").update(tenant).update("\0").update(key).digest());
   return encode(createHash("sha256").update("corral.key:").update(key).digest());
 }
 

@@ -22,6 +22,8 @@ export interface CreateSpec {
   resources: Resources;
   secure: boolean;
   key: string | null;
+  /** The tenant the create acted as (null: admin); stored in the record. */
+  tenant: string | null;
 }
 
 export type NodeCommand =

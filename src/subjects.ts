@@ -38,6 +38,20 @@ export const subjects = {
   node: (nodeId: NodeId, op: NodeOp) => `corral.v1.node.${nodeId}.${op}`,
   /** Every command to one node (what the node subscribes to). */
   nodeAll: (nodeId: NodeId) => `corral.v1.node.${nodeId}.*`,
+  /**
+   * `corral.v1.tenant.<tenant>.sandbox.<op>`: the API acting as `tenant`
+   * (only its sandboxes). Who may publish here is decided by NATS
+   * permissions/accounts, so the tenant comes from the credential.
+   */
+  tenantApi: (tenant: string, op: ApiOp) => `corral.v1.tenant.${tenant}.sandbox.${op}`,
+  /** What the service subscribes to for `op` on behalf of every tenant. */
+  tenantApiWildcard: (op: ApiOp) => `corral.v1.tenant.*.sandbox.${op}`,
+  /** Every tenant API subject (what a gateway may request). */
+  allTenantApi: "corral.v1.tenant.*.sandbox.*",
+  /** `corral.v1.tenant.<tenant>.events.sandbox.<id>`: a tenant sandbox's events, again, under its tenant. */
+  tenantSandboxEvents: (tenant: string, id: SandboxId) => `corral.v1.tenant.${tenant}.events.sandbox.${id}`,
+  /** Every event of one tenant's sandboxes. */
+  tenantAllSandboxEvents: (tenant: string) => `corral.v1.tenant.${tenant}.events.sandbox.*`,
   /** `corral.v1.activity.<nodeId>`: proxy activity batches for one node. */
   activity: (nodeId: NodeId) => `corral.v1.activity.${nodeId}`,
 } as const;
@@ -46,3 +60,11 @@ export const subjects = {
 export const sandboxKey = (id: SandboxId): string => id;
 /** KV key of a node record. */
 export const nodeKey = (id: NodeId): string => id;
+
+/** The tenant a `corral.v1.tenant.<tenant>.…` subject names, or null for any other subject. */
+export function tenantOfSubject(subject: string): string | null {
+  const prefix = "corral.v1.tenant.";
+  if (!subject.startsWith(prefix)) return null;
+  const end = subject.indexOf(".", prefix.length);
+  return end > prefix.length ? subject.slice(prefix.length, end) : null;
+}

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { decodeMsgpack } from "../../src/codec.js";
 import { InvalidArgumentError } from "../../src/errors.js";
 import type { NodeCommand } from "../../src/node-protocol.js";
-import { LifecycleSchema, MetadataSchema, ResourcesSchema, SandboxIdSchema, TemplateNameSchema } from "../../src/schema/record.js";
+import { LifecycleSchema, MetadataSchema, ResourcesSchema, SandboxIdSchema, TemplateNameSchema, TenantSchema } from "../../src/schema/record.js";
 import { EnvSchema, REFRESH_MAX_MS } from "../../src/schema/requests.js";
 import { NODE_OPS, type NodeOp } from "../../src/subjects.js";
 
@@ -24,6 +24,7 @@ const CreateSpecSchema = z.strictObject({
   resources: ResourcesSchema,
   secure: z.boolean(),
   key: z.string().min(1).max(256).nullable(),
+  tenant: TenantSchema.nullable(),
 });
 
 const NodeCommandSchema = z.discriminatedUnion("op", [

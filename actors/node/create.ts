@@ -48,6 +48,7 @@ export function newStartingRecord(deps: Pick<CommandDeps, "nodeId">, sandboxId: 
     resources: spec.resources,
     killReason: null,
     error: null,
+    tenant: spec.tenant,
     internal: {
       handle: null,
       endpoint: null,

@@ -24,6 +24,7 @@ import type { RequestOf } from "../schema/requests.js";
 import type { ApiDeps } from "./deps.js";
 import { resolveCreate } from "./resolve-create.js";
 import { placeSandbox } from "./scheduler.js";
+import { ADMIN_SCOPE, canSee, type ApiScope } from "./scope.js";
 
 /** The live sandbox a key names, settled and running (resumed if paused), as a create reply. */
 async function existingForKey(deps: ApiDeps, record: StoredSandbox, timeoutMs: number | undefined): Promise<CreateReply> {
@@ -73,13 +74,17 @@ async function schedule(deps: ApiDeps, sandboxId: SandboxId, spec: CreateSpec, t
   throw new CapacityExhaustedError(`no node can admit the sandbox: ${shortfalls.join("; ")}${also}`);
 }
 
-/** Validated create request -> reply once the sandbox runs. */
-export async function createSandbox(deps: ApiDeps, req: RequestOf<"create">): Promise<CreateReply> {
-  const spec = resolveCreate(req, deps.config, deps.templates);
-  const sandboxId = spec.key ? sandboxIdForKey(spec.key) : newSandboxId();
+/** Validated create request, made as `scope`'s tenant -> reply once the sandbox runs. */
+export async function createSandbox(deps: ApiDeps, req: RequestOf<"create">, scope: ApiScope = ADMIN_SCOPE): Promise<CreateReply> {
+  const spec = resolveCreate(req, deps.config, deps.templates, scope.tenant);
+  const sandboxId = spec.key ? sandboxIdForKey(spec.key, scope.tenant) : newSandboxId();
   if (spec.key) {
     const existing = await deps.store.get(sandboxId);
-    if (existing && existing.state !== "killed") return existingForKey(deps, existing, req.timeoutMs);
+    if (existing && existing.state !== "killed") {
+      // A tenant's keys hash into its own id space already; this keeps a foreign record unreachable whatever the id.
+      if (!canSee(scope, existing)) throw new ConflictError("this key names a sandbox of another tenant; use another key");
+      return existingForKey(deps, existing, req.timeoutMs);
+    }
   }
   return schedule(deps, sandboxId, spec, req.timeoutMs);
 }

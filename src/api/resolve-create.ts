@@ -13,10 +13,11 @@ import type { TemplateRegistry } from "../templates.js";
 export const DEFAULT_RESOURCES: Resources = { cpu: 1, memoryMB: 512 };
 
 /**
- * A validated create request -> the complete spec a node receives.
+ * A validated create request -> the complete spec a node receives, for
+ * `tenant` (null: an admin create).
  * @throws InvalidArgumentError for a timeout above `maxTimeoutMs` or an unknown template
  */
-export function resolveCreate(req: CreateRequest, config: CorralConfig, templates: TemplateRegistry): CreateSpec {
+export function resolveCreate(req: CreateRequest, config: CorralConfig, templates: TemplateRegistry, tenant: string | null = null): CreateSpec {
   const timeoutMs = resolveCreateTimeoutMs(req.timeoutMs, config);
   const template = templates.get(req.template ?? "base").name;
   return {
@@ -33,5 +34,6 @@ export function resolveCreate(req: CreateRequest, config: CorralConfig, template
     resources: { cpu: req.resources?.cpu ?? DEFAULT_RESOURCES.cpu, memoryMB: req.resources?.memoryMB ?? DEFAULT_RESOURCES.memoryMB },
     secure: req.secure ?? true,
     key: req.key ?? null,
+    tenant,
   };
 }

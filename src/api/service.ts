@@ -2,6 +2,8 @@
  * The `corral` NATS micro service: `corral.v1.sandbox.<op>` endpoints in the
  * `corral-api` queue group (every node process serves them, so there is no
  * single point of failure), discoverable through `$SRV.PING/INFO/STATS.corral`.
+ * Every op is also served on `corral.v1.tenant.<tenant>.sandbox.<op>`,
+ * acting as that tenant (./scope.ts).
  *
  * Encoding: JSON unless the request's `Content-Type` is msgpack; replies and
  * errors use the request's encoding. Errors carry `Nats-Service-Error-Code`
@@ -15,8 +17,9 @@ import { randomUUID } from "node:crypto";
 import { MSGPACK_CONTENT_TYPE, JSON_CONTENT_TYPE, decodeBody, encodeAs, encodingOf, type Encoding } from "../codec.js";
 import { InvalidArgumentError, toCorralError } from "../errors.js";
 import { MAX_REQUEST_BYTES } from "../schema/requests.js";
-import { API_OPS, API_QUEUE, SERVICE_NAME, SERVICE_VERSION, type ApiOp } from "../subjects.js";
+import { API_OPS, API_QUEUE, SERVICE_NAME, SERVICE_VERSION, subjects, type ApiOp } from "../subjects.js";
 import { handleApi, type ApiDeps } from "./handlers.js";
+import { scopeOfSubject } from "./scope.js";
 
 function contentHeaders(encoding: Encoding): MsgHdrs {
   const h = natsHeaders();
@@ -31,7 +34,7 @@ async function serve(deps: ApiDeps, op: ApiOp, msg: ServiceMsg): Promise<void> {
     if (msg.data.length > MAX_REQUEST_BYTES) {
       throw new InvalidArgumentError(`body is ${msg.data.length} bytes; at most ${MAX_REQUEST_BYTES} are accepted`);
     }
-    const result = await handleApi(deps, op, decodeBody(encoding, msg.data));
+    const result = await handleApi(deps, op, decodeBody(encoding, msg.data), scopeOfSubject(msg.subject));
     msg.respond(encodeAs(encoding, result), { headers: contentHeaders(encoding) });
   } catch (raw) {
     const errorId = randomUUID();
@@ -59,6 +62,16 @@ export async function startApiService(deps: ApiDeps, nodeId: string): Promise<Se
       handler: (err, msg) => {
         if (err) return deps.log.error({ err, op }, "api: endpoint subscription error");
         // serve() answers every request itself; this only guards against a failure to send the reply.
+        serve(deps, op, msg).catch((err: unknown) => deps.log.error({ err, op }, "api: could not send a reply"));
+      },
+    });
+  }
+  // The same ops for tenants (./scope.ts): one endpoint per op on `corral.v1.tenant.*.sandbox.<op>`.
+  for (const op of API_OPS) {
+    service.addEndpoint(`tenant_${op}`, {
+      subject: subjects.tenantApiWildcard(op),
+      handler: (err, msg) => {
+        if (err) return deps.log.error({ err, op }, "api: tenant endpoint subscription error");
         serve(deps, op, msg).catch((err: unknown) => deps.log.error({ err, op }, "api: could not send a reply"));
       },
     });

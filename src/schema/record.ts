@@ -27,6 +27,9 @@ export const NodeIdSchema = z
 
 /** Milliseconds since the epoch (all times in a record). */
 export const EpochMsSchema = z.number().int().nonnegative();
+/** A tenant's name: what `--tenant`, credentials and the tenant API subjects carry. */
+export const TENANT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+export const TenantSchema = z.string().regex(TENANT_PATTERN, "must be 1-63 characters of [a-z0-9_-], starting with [a-z0-9]");
 export const TemplateNameSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be 1-64 characters of [a-z0-9._-]");
 
 export const LifecycleSchema = z.strictObject({
@@ -81,6 +84,11 @@ export const SandboxRecordSchema = z.strictObject({
   resources: ResourcesSchema,
   killReason: KillReasonSchema.nullable(),
   error: DriverErrorSchema.nullable(),
+  /**
+   * The tenant whose credential created it; null for one created through the
+   * admin API. Records written before tenants existed decode as null.
+   */
+  tenant: TenantSchema.nullable().default(null),
 });
 export type SandboxRecord = z.infer<typeof SandboxRecordSchema>;
 

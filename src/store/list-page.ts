@@ -25,6 +25,8 @@ export interface ListQuery {
   cursor?: string | null;
   /** Only sandboxes owned by this node. */
   nodeId?: NodeId;
+  /** Only sandboxes of this tenant; absent lists every tenant's (admin). */
+  tenant?: string;
 }
 
 /** One page of a list, newest first. `nextCursor` is null on the last page. */
@@ -76,6 +78,7 @@ export interface CompiledListQuery {
   limit: number;
   after: CursorPosition | null;
   nodeId: NodeId | null;
+  tenant: string | null;
 }
 
 /**
@@ -100,6 +103,7 @@ export function compileListQuery(query: ListQuery): CompiledListQuery {
     limit,
     after: query.cursor ? decodeCursor(query.cursor) : null,
     nodeId: query.nodeId ?? null,
+    tenant: query.tenant ?? null,
   };
 }
 
@@ -107,6 +111,7 @@ export function compileListQuery(query: ListQuery): CompiledListQuery {
 export function matches(q: CompiledListQuery, record: StoredSandbox): boolean {
   if (!q.states.has(record.state)) return false;
   if (q.nodeId !== null && record.nodeId !== q.nodeId) return false;
+  if (q.tenant !== null && record.tenant !== q.tenant) return false;
   return q.metadata.every(([k, v]) => Object.hasOwn(record.metadata, k) && record.metadata[k] === v);
 }
 

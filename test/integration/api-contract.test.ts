@@ -27,7 +27,7 @@ let nc: NatsConnection;
 let node: TestNode;
 let faults: FaultyDriver;
 let client: CorralClient;
-const RECORD_FIELDS = ["createdAt", "endAt", "error", "expiration", "killReason", "lastActiveAt", "lifecycle", "metadata", "nodeId", "resources", "revision", "sandboxId", "startedAt", "state", "template", "timeoutMs"];
+const RECORD_FIELDS = ["createdAt", "endAt", "error", "expiration", "killReason", "lastActiveAt", "lifecycle", "metadata", "nodeId", "resources", "revision", "sandboxId", "startedAt", "state", "template", "tenant", "timeoutMs"];
 
 beforeAll(async () => {
   server = await startNats();
@@ -53,7 +53,8 @@ describe("service discovery ($SRV)", () => {
     const ping = (await rawRequest(nc, "$SRV.PING.corral", new Uint8Array())).body as { name: string; type: string };
     expect(ping).toMatchObject({ name: "corral", type: "io.nats.micro.v1.ping_response" });
     const info = (await rawRequest(nc, "$SRV.INFO.corral", new Uint8Array())).body as { endpoints: { subject: string; queue_group: string }[] };
-    expect(info.endpoints.map((e) => e.subject).sort()).toEqual(API_OPS.map((op) => `corral.v1.sandbox.${op}`).sort());
+    const served = [...API_OPS.map((op) => `corral.v1.sandbox.${op}`), ...API_OPS.map((op) => `corral.v1.tenant.*.sandbox.${op}`)];
+    expect(info.endpoints.map((e) => e.subject).sort()).toEqual(served.sort());
     expect(new Set(info.endpoints.map((e) => e.queue_group))).toEqual(new Set(["corral-api"]));
     await client.list();
     const stats = (await rawRequest(nc, "$SRV.STATS.corral", new Uint8Array())).body as { endpoints: { name: string; num_requests: number }[] };

@@ -164,7 +164,7 @@ describe("node services", () => {
     const n = await start();
     const lost = await spawnNode({ natsUrl: server.url, prefix: "lost", driver: "process", config: CONFIG });
     try {
-      const spec = { template: "base", timeoutMs: 600_000, expiration: "ttl" as const, lifecycle: { onTimeout: "kill" as const, autoResume: false, idle: false }, metadata: {}, env: {}, resources: SMALL, secure: false, key: null };
+      const spec = { template: "base", timeoutMs: 600_000, expiration: "ttl" as const, lifecycle: { onTimeout: "kill" as const, autoResume: false, idle: false }, metadata: {}, env: {}, resources: SMALL, secure: false, key: null, tenant: null };
       const onLost = await requestNode(nc, lost.nodeId, { op: "create", sandboxId: "lostsandbox000000001" as never, spec }, 30_000);
       expect(onLost.record.nodeId).toBe(lost.nodeId);
       await lost.crash();

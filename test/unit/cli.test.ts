@@ -54,6 +54,7 @@ describe("resolveCreate (defaults applied once, at the edge)", () => {
       resources: { cpu: 1, memoryMB: 512 },
       secure: true,
       key: null,
+      tenant: null,
     });
   });
 
