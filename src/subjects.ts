@@ -26,8 +26,6 @@ export type NodeOp = (typeof NODE_OPS)[number];
 export const subjects = {
   /** `corral.v1.sandbox.<op>`: public API endpoint. */
   api: (op: ApiOp) => `corral.v1.sandbox.${op}`,
-  /** `corral.v1.tenant.<tenant>.sandbox.<op>`: the API acting as `tenant` (served by the API service; see DESIGN.md "Tenants"). */
-  tenantApi: (tenant: string, op: ApiOp) => `corral.v1.tenant.${tenant}.sandbox.${op}`,
   /** `corral.v1.events.sandbox.<id>`: one message per record write. */
   sandboxEvents: (id: SandboxId) => `corral.v1.events.sandbox.${id}`,
   /** Every sandbox's events. */
