@@ -10,6 +10,7 @@
  */
 import { CLIENT_COMMANDS } from "../src/cli/client-commands.js";
 import { runCommand, type CommandRunner } from "../src/cli/run.js";
+import { runGatewayCommand } from "./gateway/command.js";
 import { runNodeCommand } from "./node/command.js";
 import { runProxyCommand } from "./proxy/command.js";
 import { runUiCommand } from "./ui/command.js";
@@ -20,6 +21,7 @@ const SERVER_COMMANDS: Record<string, CommandRunner> = {
   node: runNodeCommand,
   proxy: runProxyCommand,
   ui: runUiCommand,
+  gateway: runGatewayCommand,
 };
 
 const code = await runCommand({ ...CLIENT_COMMANDS, ...SERVER_COMMANDS }, process.argv.slice(2));

@@ -13,6 +13,13 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 /** Bytes of a fresh envd secret. */
 export const ENVD_SECRET_BYTES = 32;
 
+/**
+ * The envd version Corral's endpoint reports to SDKs: ≥ 0.4.0, so the SDK
+ * sends no default user (`user` does not exist in most images), and < 0.5.7,
+ * so uploads are multipart (what the endpoint parses).
+ */
+export const ENVD_VERSION = "0.4.0";
+
 /** The port E2B's SDKs reach envd on, in every sandbox. */
 export const ENVD_PORT = 49983;
 

@@ -26,6 +26,11 @@ sandboxes (all take --nats-url URL, default $CORRAL_NATS_URL or nats://127.0.0.1
   set-timeout ID SECONDS
   refresh ID [SECONDS]
   watch [ID] [--replay | --since SECONDS]
+  exec ID [--env K=V]... [--cwd DIR] [--user U] -- CMD [ARG...]   (exits with the command's status)
+
+e2b compatibility (see docs/e2b.md):
+  gateway --nats-url URL [--port 3000] [--host 0.0.0.0] [--sandbox-domain D]
+  keys create [--tenant T] [--json] | keys ls [--json] | keys revoke PREFIX
 `;
 
 /** The message of an unknown command (`corral up` recognises it in a child's log). */

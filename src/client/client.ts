@@ -13,8 +13,13 @@
  */
 import { Match, RequestError, TimeoutError, headers as natsHeaders, type Msg, type NatsConnection } from "@nats-io/nats-core";
 import { MSGPACK_CONTENT_TYPE, JSON_CONTENT_TYPE, decodeBody, encodeAs, encodingOf, type Encoding } from "../codec.js";
-import { InternalError, UnavailableError, errorFromCode, type CorralError } from "../errors.js";
+import { resolveConfig } from "../config.js";
+import { ConflictError, InternalError, UnavailableError, errorFromCode, type CorralError } from "../errors.js";
+import type { NodeId } from "../ids.js";
 import { connectNats } from "../nats/connection.js";
+import { ApiKeyStore } from "../store/api-keys.js";
+import { NodeRegistry } from "../store/node-registry.js";
+import { runExec, type ExecOptions, type ExecResult } from "./exec.js";
 import type { SandboxRecord } from "../schema/record.js";
 import type { CreateRequest, ListRequest } from "../schema/requests.js";
 import { subjects, type ApiOp } from "../subjects.js";
@@ -29,6 +34,11 @@ export interface CorralClientOptions {
   timeoutMs?: number;
   /** Wire encoding of requests (replies come back in the same one). @default "json" */
   encoding?: Encoding;
+  /**
+   * Act as this tenant: requests go to `corral.v1.tenant.<tenant>.sandbox.<op>`
+   * (what the E2B gateway does for a key's tenant). @default none: the plain subjects
+   */
+  tenant?: string;
 }
 
 /** Options of `resume` and `connectSandbox`. */
@@ -68,6 +78,7 @@ export class CorralClient {
   readonly #owned: boolean;
   readonly #timeoutMs: number;
   readonly #encoding: Encoding;
+  readonly #tenant: string | undefined;
 
   /** Wraps an existing connection; `close()` leaves it open unless `owned`. */
   constructor(nc: NatsConnection, options: CorralClientOptions = {}, owned = false) {
@@ -75,6 +86,7 @@ export class CorralClient {
     this.#owned = owned;
     this.#timeoutMs = options.timeoutMs ?? 120_000;
     this.#encoding = options.encoding ?? "json";
+    this.#tenant = options.tenant;
   }
 
   /**
@@ -103,7 +115,8 @@ export class CorralClient {
     h.set("Content-Type", this.#encoding === "msgpack" ? MSGPACK_CONTENT_TYPE : JSON_CONTENT_TYPE);
     let msg: Msg;
     try {
-      msg = await this.#nc.request(subjects.api(op), encodeAs(this.#encoding, body), { timeout: this.#timeoutMs, headers: h });
+      const subject = this.#tenant === undefined ? subjects.api(op) : subjects.tenantApi(this.#tenant, op);
+      msg = await this.#nc.request(subject, encodeAs(this.#encoding, body), { timeout: this.#timeoutMs, headers: h });
     } catch (err) {
       throw requestFailure(op, err, this.#timeoutMs);
     }
@@ -208,6 +221,22 @@ export class CorralClient {
    */
   watch(options: WatchOptions = {}): AsyncGenerator<WatchedEvent> {
     return watchEvents(this.#nc, options);
+  }
+
+  /**
+   * Runs `cmd args` in a running sandbox and resolves with its exit status;
+   * stdout and stderr reach `onStdout`/`onStderr` as they come. Goes to the
+   * owning node's envd endpoint directly, so the client must be able to read
+   * `corral_nodes` and `corral_api_keys` (see ./exec.ts).
+   * @throws ConflictError when the sandbox is not running
+   */
+  async exec(sandboxId: string, cmd: string, args: string[] = [], options: ExecOptions = {}): Promise<ExecResult> {
+    const record = await this.get(sandboxId);
+    if (record.state !== "running") throw new ConflictError(`sandbox ${sandboxId} is ${record.state}, not running`);
+    const [registry, keys] = await Promise.all([NodeRegistry.open(this.#nc, resolveConfig()), ApiKeyStore.open(this.#nc)]);
+    const node = await registry.get(record.nodeId as NodeId);
+    if (!node?.envd) throw new UnavailableError(`node ${record.nodeId} serves no envd endpoint`);
+    return runExec({ record, envd: node.envd, secret: await keys.envdSecret() }, cmd, args, options);
   }
 
   /** Closes the connection if this client opened it. */

@@ -19,14 +19,13 @@ import { z } from "zod";
 import { InvalidArgumentError, NotFoundError } from "../errors.js";
 import { ENVD_SECRET_BYTES } from "../envd-token.js";
 import { API_KEYS_BUCKET } from "../subjects.js";
+import { TENANT_PATTERN } from "../schema/record.js";
 import { mapStoreError } from "./kv-errors.js";
 
 /** `e2b_` + 40 lower-case hex: the shape E2B's keys have. */
 export const API_KEY_PATTERN = /^e2b_[0-9a-f]{40}$/;
 /** What `keys revoke` takes: `e2b_` + 8..40 hex. */
 export const API_KEY_PREFIX_PATTERN = /^e2b_[0-9a-f]{8}$/;
-/** A tenant name: usable in a NATS subject token and a KV key. */
-export const TENANT_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** The tenant of a key created without `--tenant` (and of `corral up`'s key). */
 export const DEFAULT_TENANT = "default";
 
@@ -67,7 +66,7 @@ export class ApiKeyStore {
 
   /** Makes a key for `tenant`; the returned `key` is the only copy there will ever be. */
   async create(tenant: string = DEFAULT_TENANT): Promise<{ key: string; tenant: string; prefix: string }> {
-    if (!TENANT_PATTERN.test(tenant)) throw new InvalidArgumentError(`tenant: expected 1-64 of [A-Za-z0-9_-], got ${JSON.stringify(tenant)}`);
+    if (!TENANT_PATTERN.test(tenant)) throw new InvalidArgumentError(`tenant: expected 1-63 of [a-z0-9_-] starting with [a-z0-9], got ${JSON.stringify(tenant)}`);
     const key = `e2b_${randomBytes(20).toString("hex")}`;
     const prefix = key.slice(0, 12);
     const record: ApiKeyRecord = { prefix, tenant, hash: sha256Hex(key), createdAt: Date.now() };

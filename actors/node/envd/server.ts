@@ -22,8 +22,6 @@ import { endStream, httpStatusOf, type ConnectCode } from "./connect-frames.js";
 import { readFile, sendError, writeFiles } from "./files.js";
 import { SendSignalRequestSchema, execRequestOf, parseStart, streamProcess } from "./process-rpc.js";
 
-/** The envd version Corral's endpoint reports to SDKs (≥ 0.4.0: no default user; < 0.5.7: multipart uploads). */
-export const ENVD_VERSION = "0.4.0";
 
 /** What the server needs from its node. */
 export interface EnvdServerDeps {
