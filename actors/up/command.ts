@@ -21,6 +21,7 @@ import { logger } from "../../src/log.js";
 import { connectNats, describeServers, parseNatsUrls } from "../../src/nats/connection.js";
 import { SERVICE_NAME } from "../../src/subjects.js";
 import { isUnknownCommand, spawnCorral, stopChild, track, waitReady, type Child } from "./children.js";
+import { upApiKey } from "./e2b-key.js";
 import { startEmbeddedNats } from "./embedded-nats.js";
 import { requireFreePort } from "./ports.js";
 
@@ -75,6 +76,7 @@ export async function runUpCommand(argv: string[]): Promise<number> {
     "nats-port": { type: "string", default: "4222" },
     "proxy-port": { type: "string", default: "8480" },
     "ui-port": { type: "string", default: "8481" },
+    "gateway-port": { type: "string", default: "8482" },
     driver: { type: "string" },
     "node-id": { type: "string", default: "node-1" },
     domain: { type: "string", default: "corral.localhost" },
@@ -85,6 +87,7 @@ export async function runUpCommand(argv: string[]): Promise<number> {
   }
   const proxyPort = port("--proxy-port", values["proxy-port"]);
   const uiPort = port("--ui-port", values["ui-port"]);
+  const gatewayPort = port("--gateway-port", values["gateway-port"]);
   const natsPort = port("--nats-port", values["nats-port"]);
   const dataDir = path.resolve(values["data-dir"]);
   const logDir = path.join(dataDir, "logs");
@@ -109,6 +112,7 @@ export async function runUpCommand(argv: string[]): Promise<number> {
   let natsUrl = values["nats-url"];
   if (natsUrl !== undefined) parseNatsUrls(natsUrl); // a malformed list fails before anything starts
   const started: string[] = [];
+  let e2bKey: string | null = null;
   try {
     if (!natsUrl) {
       const logFile = path.join(logDir, "nats-server.log");
@@ -124,6 +128,7 @@ export async function runUpCommand(argv: string[]): Promise<number> {
 
     await requireFreePort(proxyPort, "--proxy-port");
     await requireFreePort(uiPort, "--ui-port");
+    await requireFreePort(gatewayPort, "--gateway-port");
     // A joined NATS that is not up yet is waited for (logged), as by every server process.
     const nc = await connectNats({ natsUrl, name: "corral-up" }, { wait: true, log: logger("up") });
     try {
@@ -134,8 +139,10 @@ export async function runUpCommand(argv: string[]): Promise<number> {
         startServer("node", nodeArgs, logDir, () => apiAnswers(nc), up),
         startServer("proxy", ["--nats-url", natsUrl, "--port", String(proxyPort), "--domain", values.domain], logDir, () => httpOk(`http://127.0.0.1:${proxyPort}/healthz`), up),
         startServer("ui", ["--nats-url", natsUrl, "--port", String(uiPort)], logDir, () => httpOk(`http://127.0.0.1:${uiPort}/`), up),
+        startServer("gateway", ["--nats-url", natsUrl, "--port", String(gatewayPort)], logDir, () => httpOk(`http://127.0.0.1:${gatewayPort}/health`), up),
       ]);
       for (const child of servers) if (child) started.push(child.name);
+      if (started.includes("gateway")) e2bKey = await upApiKey(nc, dataDir);
     } finally {
       await nc.close();
     }
@@ -143,6 +150,10 @@ export async function runUpCommand(argv: string[]): Promise<number> {
     say(`node     ${values["node-id"]} (${driver} driver)  log ${path.join(logDir, "node.log")}`);
     if (started.includes("proxy")) say(`proxy    http://127.0.0.1:${proxyPort}  (http://<port>-<sandboxId>.${values.domain}:${proxyPort}/)`);
     if (started.includes("ui")) say(`ui       http://127.0.0.1:${uiPort}/`);
+    if (started.includes("gateway")) {
+      say(`gateway  http://127.0.0.1:${gatewayPort}  (E2B_API_URL; E2B_SANDBOX_URL=http://127.0.0.1:${proxyPort})`);
+      if (e2bKey) say(`e2b key  ${e2bKey}`);
+    }
     say(`logs     ${logDir}`);
     say("");
     say(`try:     npx corral create --nats-url ${natsUrl} --timeout 600`);
