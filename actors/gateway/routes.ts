@@ -3,7 +3,7 @@
  * two) of the tenant's API. Handlers get a client acting as the key's tenant
  * and answer `{status, body, headers}`; validation is zod at the edge.
  */
-import { z } from "zod";
+import type { z } from "zod";
 import type { CorralClient } from "../../src/client/client.js";
 import { ConflictError, InvalidArgumentError, NotFoundError } from "../../src/errors.js";
 import { ENVD_VERSION, deriveEnvdToken } from "../../src/envd-token.js";
