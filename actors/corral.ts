@@ -12,6 +12,7 @@ import { CLIENT_COMMANDS } from "../src/cli/client-commands.js";
 import { CLUSTER_COMMANDS } from "../src/cli/cluster-commands.js";
 import { runCredsCommand } from "../src/cli/creds-command.js";
 import { runCommand, type CommandRunner } from "../src/cli/run.js";
+import { runGatewayCommand } from "./gateway/command.js";
 import { runNodeCommand } from "./node/command.js";
 import { runProxyCommand } from "./proxy/command.js";
 import { runUiCommand } from "./ui/command.js";
@@ -23,6 +24,7 @@ const SERVER_COMMANDS: Record<string, CommandRunner> = {
   proxy: runProxyCommand,
   ui: runUiCommand,
   creds: runCredsCommand,
+  gateway: runGatewayCommand,
 };
 
 const code = await runCommand({ ...CLIENT_COMMANDS, ...CLUSTER_COMMANDS, ...SERVER_COMMANDS }, process.argv.slice(2));

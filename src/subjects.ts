@@ -14,6 +14,8 @@ export const NODE_BUCKET = "corral_nodes";
 export const EVENTS_STREAM = "CORRAL_EVENTS";
 /** The cluster's identity (one key, written once). */
 export const CLUSTER_BUCKET = "corral_cluster";
+/** API keys of the E2B gateway (hashed) and the cluster's envd secret. */
+export const API_KEYS_BUCKET = "corral_api_keys";
 
 /** The API operations, each on `corral.v1.sandbox.<op>`. */
 export const API_OPS = ["create", "get", "list", "kill", "pause", "resume", "connect", "set_timeout", "refresh"] as const;

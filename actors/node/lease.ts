@@ -46,6 +46,8 @@ export class NodeLease {
   #stopped = false;
   #drain = false;
   #stoppingAt: number | undefined;
+  /** `host:port` of the node's envd endpoint, once it listens (written with the next heartbeat). */
+  envd: string | null = null;
 
   constructor(deps: LeaseDeps) {
     this.#deps = deps;
@@ -58,6 +60,7 @@ export class NodeLease {
       nodeId,
       version,
       address,
+      ...(this.envd ? { envd: this.envd } : {}),
       driver,
       pauseMode,
       startedAt: this.startedAt,

@@ -39,6 +39,7 @@ import { TemplateRegistry } from "../../src/templates.js";
 import { CORRAL_VERSION } from "../../src/package-root.js";
 import type { SandboxMachineEvent } from "../../machines/sandbox/index.js";
 import { ActivityFeed } from "./activity.js";
+import { startNodeEnvd, type NodeEnvd, type NodeEnvdOptions } from "./envd/attach.js";
 import { CapacityLedger, type Amounts } from "./capacity.js";
 import { parseNodeCommand } from "./command-schema.js";
 import { runCreate, type CreateDeps } from "./create.js";
@@ -74,6 +75,8 @@ export interface NodeActorOptions {
   reconcileIntervalMs?: number;
   /** How long one record write retries an unavailable store before the operation answers `unavailable`. @default 3000 */
   writeRetryBudgetMs?: number;
+  /** The envd endpoint for E2B clients (see actors/node/envd); false serves none. @default {} (from the environment) */
+  envd?: NodeEnvdOptions | false;
 }
 
 /** Delay of the second fencing pass after a lease comes back. */
@@ -107,6 +110,7 @@ export class NodeActor {
   #unwatchDriver: (() => void) | null = null;
   #commands: Subscription | null = null;
   #api: Service | null = null;
+  #envd: NodeEnvd | null = null;
   #stopping: Promise<void> | null = null;
 
   private constructor(opts: NodeActorOptions, store: SandboxStore, registry: NodeRegistry, clusterId: ClusterId) {
@@ -277,6 +281,16 @@ export class NodeActor {
     });
     this.#activity.start();
     this.#ledger.onChange = () => this.#lease.bump();
+    if (this.#opts.envd !== false) {
+      this.#envd = await startNodeEnvd({
+        nc: this.#opts.nc,
+        driver: this.#opts.driver.kind,
+        lookup: (id) => this.#hosting.get(id)?.record() ?? null,
+        log: this.#log,
+        options: this.#opts.envd ?? {},
+      });
+      this.#lease.envd = this.#envd.address;
+    }
     await this.#lease.start();
     this.#sweeper.start();
     this.#reconciler.start();
@@ -346,6 +360,7 @@ export class NodeActor {
     this.#log.info("node stopping");
     this.#fence.stop();
     await this.#leaveApi();
+    await this.#envd?.close().catch((err: unknown) => this.#log.warn({ err }, "envd stop failed"));
     const commands = this.#commands;
     this.#commands = null;
     if (commands && !commands.isClosed()) await commands.drain().catch(() => commands.unsubscribe());

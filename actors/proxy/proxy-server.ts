@@ -23,6 +23,7 @@ import { ActivityReporter } from "./activity-reporter.js";
 import { admit, type Admission } from "./admission.js";
 import { AutoResumer, UNAVAILABLE_RETRY_AFTER_S } from "./auto-resume.js";
 import { ClientConnection, type ConnectionContext } from "./client-connection.js";
+import { ENVD_PORT, EnvdRoutes, envdPath, envdRefusalStatus } from "./envd-route.js";
 import { decide } from "./gate.js";
 import { routingHeaders, type RequestHead } from "./http1-parser.js";
 import { DEFAULT_LIMITS, type ProxyLimits } from "./limits.js";
@@ -92,15 +93,17 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   const resumer = new AutoResumer(nc, log);
   const activity = new ActivityReporter(nc, proxyId, log);
   const limits: ProxyLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const envd = new EnvdRoutes();
   const connections = new Set<ClientConnection>();
   let onDrained: (() => void) | undefined;
 
   /** Forwards to the record's current endpoint and counts the request. */
   const forward = (conn: ClientConnection, target: Target, record: StoredSandbox): void => {
-    const upstream = upstreamOf(record, target.port);
+    const isEnvd = target.port === ENVD_PORT;
+    const upstream = isEnvd ? envd.upstream(record) : upstreamOf(record, target.port);
     if (typeof upstream === "string") return conn.respondError(502, upstream);
     activity.record(record.nodeId, record.sandboxId, Date.now());
-    conn.forward(upstream, target.path, record);
+    conn.forward(upstream, isEnvd ? envdPath(record.sandboxId, target.path) : target.path, record);
   };
 
   const admitOrFail = (target: Target, token: string | undefined, onResume?: (paused: StoredSandbox) => void): Promise<Admission> =>
@@ -142,7 +145,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
         .then((a) => {
           if (!conn.open) return;
           if (a.ok) forward(conn, target, a.record);
-          else conn.respondError(a.status, a.message, a.retryAfterS);
+          else conn.respondError(target.port === ENVD_PORT ? envdRefusalStatus(a.status) : a.status, a.message, a.retryAfterS);
         })
         .catch((err: unknown) => {
           // A bug, not a client's doing: cut this connection, keep the replica.
@@ -195,6 +198,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
   });
   try {
     await table.start();
+    await envd.start(nc, config, log);
   } catch (err) {
     clearInterval(sweep);
     server.close();
@@ -225,6 +229,7 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
       for (const c of connections) c.destroy();
       clearInterval(sweep);
       table.close();
+      envd.close();
       activity.stop();
       await listening;
       accessLog.flush();

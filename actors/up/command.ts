@@ -23,6 +23,7 @@ import { connectNats, describeServers, parseNatsUrls } from "../../src/nats/conn
 import { readClusterId } from "../../src/store/index.js";
 import { SERVICE_NAME } from "../../src/subjects.js";
 import { isUnknownCommand, spawnCorral, stopChild, track, waitReady, type Child } from "./children.js";
+import { upApiKey } from "./e2b-key.js";
 import { startEmbeddedNats } from "./embedded-nats.js";
 import { readTokenFile } from "../ui/login.js";
 import { ensureUiToken, secureUp, type SecuredUp } from "./security.js";
@@ -90,6 +91,7 @@ export async function runUpCommand(argv: string[]): Promise<number> {
     "nats-port": { type: "string", default: "4222" },
     "proxy-port": { type: "string", default: "8480" },
     "ui-port": { type: "string", default: "8481" },
+    "gateway-port": { type: "string", default: "8482" },
     driver: { type: "string" },
     "node-id": { type: "string", default: "node-1" },
     domain: { type: "string", default: "corral.localhost" },
@@ -104,6 +106,7 @@ export async function runUpCommand(argv: string[]): Promise<number> {
   }
   const proxyPort = port("--proxy-port", values["proxy-port"]);
   const uiPort = port("--ui-port", values["ui-port"]);
+  const gatewayPort = port("--gateway-port", values["gateway-port"]);
   const natsPort = port("--nats-port", values["nats-port"]);
   // Validated before anything starts; the URL is filled in once NATS is known.
   proxyChildArgs(values, "", proxyPort, values.domain, process.env);
@@ -139,6 +142,7 @@ export async function runUpCommand(argv: string[]): Promise<number> {
   const uiTokenFile = ensureUiToken(dataDir);
   let secured: SecuredUp | null = null;
   const authArgs = (role: Role): string[] => [...(secured ? ["--creds", secured.creds[role]] : joinedAuth.creds ? ["--creds", joinedAuth.creds] : []), ...tlsArgs(values)];
+  let e2bKey: string | null = null;
   try {
     if (!natsUrl) {
       const logFile = path.join(logDir, "nats-server.log");
@@ -156,6 +160,7 @@ export async function runUpCommand(argv: string[]): Promise<number> {
 
     await requireFreePort(proxyPort, "--proxy-port");
     await requireFreePort(uiPort, "--ui-port");
+    await requireFreePort(gatewayPort, "--gateway-port");
     // A joined NATS that is not up yet is waited for (logged), as by every server process.
     const upAuth = secured ? { ...joinedAuth, creds: secured.creds.admin } : joinedAuth;
     const nc = await connectNats({ natsUrl, name: "corral-up", auth: upAuth }, { wait: true, log: logger("up") });
@@ -168,9 +173,11 @@ export async function runUpCommand(argv: string[]): Promise<number> {
         startServer("node", nodeArgs, logDir, () => apiAnswers(nc), up),
         startServer("proxy", [...proxyChildArgs(values, natsUrl, proxyPort, values.domain, process.env), ...authArgs("proxy")], logDir, () => httpOk(`${proxyUrl}/healthz`), up),
         startServer("ui", uiArgs, logDir, () => httpOk(`http://127.0.0.1:${uiPort}/healthz`), up),
+        startServer("gateway", ["--nats-url", natsUrl, ...authArgs("gateway"), "--port", String(gatewayPort), "--host", host], logDir, () => httpOk(`http://127.0.0.1:${gatewayPort}/health`), up),
       ]);
       for (const child of servers) if (child) started.push(child.name);
       // The node made it (or found it) before it served the API.
+      if (started.includes("gateway")) e2bKey = await upApiKey(nc, dataDir);
       if (started.includes("node")) clusterId = await readClusterId(nc);
     } finally {
       await nc.close();
@@ -181,6 +188,10 @@ export async function runUpCommand(argv: string[]): Promise<number> {
     if (started.includes("proxy")) say(`proxy    ${proxyUrl}  (http://<port>-<sandboxId>.${values.domain}:${proxyPort}/)`);
     // The login address is the contract's way in to the UI: printed here, never logged.
     if (started.includes("ui")) say(`ui       http://127.0.0.1:${uiPort}/?token=${readTokenFile(uiTokenFile)}`);
+    if (started.includes("gateway")) {
+      say(`gateway  http://127.0.0.1:${gatewayPort}  (E2B_API_URL; E2B_SANDBOX_URL=${proxyUrl})`);
+      if (e2bKey) say(`e2b key  ${e2bKey}`);
+    }
     say(`logs     ${logDir}`);
     say("");
     // The admin credentials of the default data dir are found by themselves (./.corral/creds/admin.creds).

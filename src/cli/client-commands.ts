@@ -4,6 +4,7 @@ import { InvalidArgumentError } from "../errors.js";
 import { isSandboxId } from "../ids.js";
 import type { CreateRequest } from "../schema/requests.js";
 import { CLIENT_OPTIONS, clientNatsAuth, keyValues, numberArg, parse, positionals, secondsToMs } from "./args.js";
+import { exec, keys } from "./exec-keys-commands.js";
 import { printJson, recordDetails, recordsTable } from "./output.js";
 
 type Run = (argv: string[]) => Promise<number>;
@@ -165,4 +166,6 @@ export const CLIENT_COMMANDS: Record<string, Run> = {
   "set-timeout": setTimeoutCmd,
   refresh,
   watch,
+  exec,
+  keys,
 };

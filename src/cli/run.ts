@@ -31,10 +31,15 @@ sandboxes (all take --nats-url URL, default $CORRAL_NATS_URL or nats://127.0.0.1
   set-timeout ID SECONDS
   refresh ID [SECONDS]
   watch [ID] [--replay | --since SECONDS]
+  exec ID [--env K=V]... [--cwd DIR] [--user U] -- CMD [ARG...]   (exits with the command's status)
 
 cluster (same --nats-url and --json):
   nodes                                 every node: state (ready|draining|stopping|lost), capacity, allocation, counts
   drain NODE_ID [--undo]                the node admits no new sandbox (its sandboxes live on); --undo reverses it
+
+e2b compatibility (see docs/e2b.md):
+  gateway --nats-url URL [--port 3000] [--host 0.0.0.0] [--sandbox-domain D]
+  keys create [--tenant T] [--json] | keys ls [--json] | keys revoke PREFIX
 `;
 
 /** The message of an unknown command (`corral up` recognises it in a child's log). */

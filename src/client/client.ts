@@ -15,8 +15,13 @@ import { Match, RequestError, TimeoutError, type Msg, type NatsConnection } from
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MSGPACK_CONTENT_TYPE, JSON_CONTENT_TYPE, decodeBody, encodeAs, encodingOf, type Encoding } from "../codec.js";
-import { InternalError, UnavailableError, errorFromCode, type CorralError } from "../errors.js";
+import { resolveConfig } from "../config.js";
+import { ConflictError, InternalError, UnavailableError, errorFromCode, type CorralError } from "../errors.js";
+import type { NodeId } from "../ids.js";
 import { connectNats, type NatsAuthSettings } from "../nats/connection.js";
+import { ApiKeyStore } from "../store/api-keys.js";
+import { NodeRegistry } from "../store/node-registry.js";
+import { runExec, type ExecOptions, type ExecResult } from "./exec.js";
 import type { SandboxRecord } from "../schema/record.js";
 import type { CreateRequest, ListRequest } from "../schema/requests.js";
 import { DEFAULT_REQUEST_DEADLINE_MS, setDeadline } from "../deadline-header.js";
@@ -39,6 +44,11 @@ export interface CorralClientOptions {
   encoding?: Encoding;
   /** Credentials and TLS files. @default $CORRAL_NATS_CREDS, $CORRAL_NATS_TLS_* */
   auth?: NatsAuthSettings;
+  /**
+   * Act as this tenant: requests go to `corral.v1.tenant.<tenant>.sandbox.<op>`
+   * (what the E2B gateway does for a key's tenant). @default none: the plain subjects
+   */
+  tenant?: string;
 }
 
 /** Options of `resume` and `connectSandbox`. */
@@ -105,6 +115,7 @@ export class CorralClient {
   readonly #owned: boolean;
   readonly #timeoutMs: number;
   readonly #encoding: Encoding;
+  readonly #tenant: string | undefined;
 
   /** Wraps an existing connection; `close()` leaves it open unless `owned`. */
   constructor(nc: NatsConnection, options: CorralClientOptions = {}, owned = false) {
@@ -112,6 +123,7 @@ export class CorralClient {
     this.#owned = owned;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_DEADLINE_MS;
     this.#encoding = options.encoding ?? "json";
+    this.#tenant = options.tenant;
   }
 
   /**
@@ -142,7 +154,7 @@ export class CorralClient {
    * delays it but does not fail it.
    */
   async request<T>(op: ApiOp | ClusterOp, body: unknown): Promise<T> {
-    const subject = (API_OPS as readonly string[]).includes(op) ? subjects.api(op as ApiOp) : subjects.cluster(op as ClusterOp);
+    const subject = this.#subjectOf(op);
     const deadlineAt = Date.now() + this.#timeoutMs;
     const safe = RETRY_SAFE_OPS.has(op);
     for (let attempt = 1; ; attempt++) {
@@ -160,6 +172,12 @@ export class CorralClient {
         if (err.noResponders) await sleep(Math.min(NO_RESPONDERS_PAUSE_MS, left - MIN_ATTEMPT_MS));
       }
     }
+  }
+
+  /** A sandbox op on the plain subject, or on the tenant's (what the E2B gateway does for a key's tenant); a cluster op on its own. */
+  #subjectOf(op: ApiOp | ClusterOp): string {
+    if (!(API_OPS as readonly string[]).includes(op)) return subjects.cluster(op as ClusterOp);
+    return this.#tenant === undefined ? subjects.api(op as ApiOp) : subjects.tenantApi(this.#tenant, op as ApiOp);
   }
 
   async #once<T>(op: string, subject: string, body: unknown, deadlineAt: number, waitMs: number): Promise<T> {
@@ -289,6 +307,22 @@ export class CorralClient {
    */
   watch(options: WatchOptions = {}): AsyncGenerator<WatchedEvent> {
     return watchEvents(this.#nc, options);
+  }
+
+  /**
+   * Runs `cmd args` in a running sandbox and resolves with its exit status;
+   * stdout and stderr reach `onStdout`/`onStderr` as they come. Goes to the
+   * owning node's envd endpoint directly, so the client must be able to read
+   * `corral_nodes` and `corral_api_keys` (see ./exec.ts).
+   * @throws ConflictError when the sandbox is not running
+   */
+  async exec(sandboxId: string, cmd: string, args: string[] = [], options: ExecOptions = {}): Promise<ExecResult> {
+    const record = await this.get(sandboxId);
+    if (record.state !== "running") throw new ConflictError(`sandbox ${sandboxId} is ${record.state}, not running`);
+    const [registry, keys] = await Promise.all([NodeRegistry.open(this.#nc, resolveConfig()), ApiKeyStore.open(this.#nc)]);
+    const node = await registry.get(record.nodeId as NodeId);
+    if (!node?.envd) throw new UnavailableError(`node ${record.nodeId} serves no envd endpoint`);
+    return runExec({ record, envd: node.envd, secret: await keys.envdSecret() }, cmd, args, options);
   }
 
   /** Closes the connection if this client opened it. */

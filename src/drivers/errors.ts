@@ -8,7 +8,7 @@
 import { CorralError } from "../errors.js";
 
 /** The driver operation that failed (recorded in a sandbox's `error.op`). */
-export type DriverOp = "start" | "pause" | "resume" | "remove" | "inspect" | "list";
+export type DriverOp = "start" | "pause" | "resume" | "remove" | "inspect" | "list" | "exec";
 
 /**
  * Why an operation failed, as data:

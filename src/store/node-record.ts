@@ -21,6 +21,8 @@ export const NodeRecordSchema = z.strictObject({
   version: z.string(),
   /** Where the node can be reached directly, if anywhere (informational). */
   address: z.string().nullable(),
+  /** `host:port` of the node's envd endpoint (E2B compatibility), if it serves one. */
+  envd: z.string().nullable().optional(),
   driver: z.enum(["docker", "process"]),
   pauseMode: z.enum(["freeze", "stop"]),
   startedAt: EpochMsSchema,

@@ -15,7 +15,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CreateReply } from "../../src/client/types.js";
 import type { SandboxRecord } from "../../src/schema/record.js";
-import { corralJson, startCorral, type CorralProcess } from "../helpers/cli.js";
+import { corral, corralJson, startCorral, type CorralProcess } from "../helpers/cli.js";
 import { containersOf, removeContainersOf, testNodeId } from "../helpers/docker.js";
 import { removeSandboxesOf } from "../helpers/node.js";
 import { freePort } from "../helpers/ports.js";
@@ -28,6 +28,7 @@ let natsUrl: string;
 /** `corral up` is closed by default: the CLI uses the admin credentials it wrote. */
 const creds = ["--creds", path.join(dataDir, "creds", "admin.creds")];
 let up: CorralProcess | null = null;
+let e2bKey: string;
 
 /** Every live process whose command line names this test's data dir, as `pid cmdline`. */
 function processesOfDataDir(): string[] {
@@ -60,9 +61,9 @@ async function ctrlC(proc: CorralProcess): Promise<number | string> {
 }
 
 beforeAll(async () => {
-  const [natsPort, proxyPort, uiPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [natsPort, proxyPort, uiPort, gatewayPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   natsUrl = `nats://127.0.0.1:${natsPort}`;
-  args = ["up", "--data-dir", dataDir, "--nats-port", String(natsPort), "--proxy-port", String(proxyPort), "--ui-port", String(uiPort), "--node-id", nodeId];
+  args = ["up", "--data-dir", dataDir, "--nats-port", String(natsPort), "--proxy-port", String(proxyPort), "--ui-port", String(uiPort), "--gateway-port", String(gatewayPort), "--node-id", nodeId];
   if (forcedDriver) args.push("--driver", forcedDriver);
 });
 
@@ -97,8 +98,17 @@ describe("corral up", () => {
     expect(out).toMatch(/^ui\s+(http:\/\/127\.0\.0\.1:\d+\/|skipped: this corral has no `ui` command)/m);
     expect(out).toContain(`try:     npx corral create --nats-url ${natsUrl} --creds ${creds[1]}`);
 
+    expect(out).toMatch(/^gateway\s+(http:\/\/127\.0\.0\.1:\d+|skipped: this corral has no `gateway` command)/m);
+    e2bKey = /^e2b key  (e2b_[0-9a-f]{40})$/m.exec(out)![1]!;
+
     sandbox = await corralJson<CreateReply>(["create", "--nats-url", natsUrl, ...creds, "--timeout", "600"]);
     expect(sandbox).toMatchObject({ state: "running", nodeId, created: true });
+
+    // corral exec: output streams through, the exit status is the command's (the base template has only busybox sh).
+    const exec = await corral(["exec", sandbox.sandboxId, "--nats-url", natsUrl, ...creds, "--env", "WHO=corral", "--", "/bin/bash", "-c", 'echo "hi $WHO"; echo err >&2; exit 3']);
+    expect(exec).toEqual({ code: 3, stdout: "hi corral\n", stderr: "err\n" });
+    const keys = await corralJson<{ items: { prefix: string; tenant: string }[] }>(["keys", "ls", "--nats-url", natsUrl, ...creds]);
+    expect(keys.items).toContainEqual(expect.objectContaining({ prefix: e2bKey.slice(0, 12), tenant: "default" }));
   });
 
   it("stops every process on Ctrl-C; the sandbox survives", async () => {
@@ -117,6 +127,7 @@ describe("corral up", () => {
     up = await startUp();
     expect(up.stdout()).toMatch(new RegExp(`^cluster\\s+${clusterId}  `, "m")); // the same cluster: its id is kept
     const back = await corralJson<SandboxRecord>(["get", sandbox.sandboxId, "--nats-url", natsUrl, ...creds]);
+    expect(up.stdout()).toContain(`e2b key  ${e2bKey}`);
     expect(back).toMatchObject({ sandboxId: sandbox.sandboxId, state: "running", nodeId, killReason: null });
     // Still a live sandbox the node drives: it pauses and resumes.
     expect(await corralJson<SandboxRecord>(["pause", sandbox.sandboxId, "--nats-url", natsUrl, ...creds])).toMatchObject({ state: "paused" });
