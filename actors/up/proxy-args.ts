@@ -23,7 +23,7 @@ export function proxyProbeHost(bindHost: string): string {
 
 /** The arguments of the proxy child. @throws InvalidArgumentError on a bad limit or an empty host */
 export function proxyChildArgs(values: Record<string, string | boolean | undefined>, natsUrl: string, port: number, domain: string, env: NodeJS.ProcessEnv): string[] {
-  const host = values["proxy-host"] ?? values.host;
+  const host = values["proxy-host"] ?? values.host ?? "127.0.0.1";
   if (typeof host !== "string" || host.length === 0) throw new InvalidArgumentError("--proxy-host: expected an address to listen on");
   resolveLimits(values, env);
   const args = ["--nats-url", natsUrl, "--port", String(port), "--domain", domain, "--host", host];
