@@ -218,7 +218,7 @@ export class NodeActor {
     const [store, registry, clusterId] = await Promise.all([
       SandboxStore.open(opts.nc, opts.config),
       NodeRegistry.open(opts.nc, opts.config),
-      ensureClusterId(opts.nc),
+      ensureClusterId(opts.nc, opts.config),
     ]);
     const node = new NodeActor(opts, store, registry, clusterId);
     try {

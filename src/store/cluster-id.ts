@@ -8,15 +8,17 @@
  * both try, one wins, the other reads the winner's id. It is never rewritten:
  * a changed id would orphan every container of the cluster.
  */
-import { JetStreamApiCodes, JetStreamApiError, StorageType } from "@nats-io/jetstream";
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { z } from "zod";
+import { DEFAULTS, type CorralConfig } from "../config.js";
 import { InternalError } from "../errors.js";
 import { newClusterId, type ClusterId } from "../ids.js";
 import { logger } from "../log.js";
 import { ClusterIdSchema } from "../schema/record.js";
 import { CLUSTER_BUCKET, CLUSTER_KEY } from "../subjects.js";
+import { openClusterBucket } from "./buckets.js";
 import { isWrongLastSequence, mapStoreError } from "./kv-errors.js";
 
 const log = logger("store");
@@ -83,13 +85,8 @@ export async function readClusterId(nc: NatsConnection): Promise<ClusterId | nul
  * once agree on one id). Called by every node before it touches a container,
  * and by `corral up` to print it.
  */
-export async function ensureClusterId(nc: NatsConnection): Promise<ClusterId> {
-  let kv: KV;
-  try {
-    kv = await new Kvm(nc).create(CLUSTER_BUCKET, { history: 1, storage: StorageType.File });
-  } catch (err) {
-    throw mapStoreError(err, { op: `open bucket ${CLUSTER_BUCKET}` });
-  }
+export async function ensureClusterId(nc: NatsConnection, config: Pick<CorralConfig, "replicas"> = DEFAULTS): Promise<ClusterId> {
+  const kv = await openClusterBucket(nc, config);
   const existing = await readFrom(kv);
   if (existing) return existing.clusterId;
   const mine: ClusterIdentity = { clusterId: newClusterId(), createdAt: Date.now() };

@@ -14,15 +14,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CorralClient } from "../../src/client/client.js";
 import { resolveConfig } from "../../src/config.js";
 import { kvStream } from "../../src/store/buckets.js";
+import { ensureClusterId } from "../../src/store/cluster-id.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
-import { EVENTS_STREAM, NODE_BUCKET, SANDBOX_BUCKET } from "../../src/subjects.js";
+import { CLUSTER_BUCKET, EVENTS_STREAM, NODE_BUCKET, SANDBOX_BUCKET } from "../../src/subjects.js";
 import { testNodeId } from "../helpers/docker.js";
 import { startNatsCluster, type NatsCluster } from "../helpers/nats-cluster.js";
 import { CORRAL_BIN, removeSandboxesOf, spawnNode, type SpawnedNode } from "../helpers/node.js";
 import { makeStoredSandbox } from "../helpers/records.js";
 import { waitUntil } from "../helpers/wait.js";
 
-const STREAMS = [kvStream(SANDBOX_BUCKET), kvStream(NODE_BUCKET), EVENTS_STREAM];
+const STREAMS = [kvStream(SANDBOX_BUCKET), kvStream(NODE_BUCKET), EVENTS_STREAM, kvStream(CLUSTER_BUCKET)];
 
 function serverEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, CORRAL_LOG_LEVEL: "info", ...extra };
@@ -70,7 +71,7 @@ describe("replicas and start-up on a 3-server cluster", () => {
 
   it("--replicas 3 creates the buckets and the events stream with 3 replicas, all current", async () => {
     nodes.push(await spawnNode({ natsUrl: cluster.url, driver: "process", config: { replicas: 3 } }));
-    expect(await replicasOf()).toEqual([3, 3, 3]);
+    expect(await replicasOf()).toEqual([3, 3, 3, 3]);
     for (const s of STREAMS) await waitUntil(async () => (await cluster.streamReplicas(s)).current === 3, { timeoutMs: 20_000, what: `${s} peers current` });
   });
 
@@ -78,19 +79,21 @@ describe("replicas and start-up on a 3-server cluster", () => {
     const store = await SandboxStore.open(nc, resolveConfig({ replicas: 1 }, {}));
     const { record } = await store.createIfAbsent(makeStoredSandbox());
     await store.close();
-    expect(await replicasOf()).toEqual([1, 1, 1]);
+    const clusterId = await ensureClusterId(nc, { replicas: 1 });
+    expect(await replicasOf()).toEqual([1, 1, 1, 1]);
 
     const raiser = await spawnNode({ natsUrl: cluster.url, driver: "process", config: { replicas: 3 }, env: { CORRAL_LOG_LEVEL: "info" } });
     nodes.push(raiser);
-    expect(await replicasOf()).toEqual([3, 3, 3]);
+    expect(await replicasOf()).toEqual([3, 3, 3, 3]);
     for (const s of STREAMS) expect(raiser.output()).toMatch(new RegExp(`"stream":"${s}","from":1,"to":3,"msg":"raising stream replicas to match configuration"`));
     const reopened = await SandboxStore.open(nc, resolveConfig({}, {}));
     expect((await reopened.get(record.sandboxId))?.revision).toBe(record.revision);
+    expect(await ensureClusterId(nc)).toBe(clusterId); // raised in place: the identity is kept
     await reopened.close();
 
     const lower = await spawnNode({ natsUrl: cluster.url, driver: "process", config: { replicas: 1 }, env: { CORRAL_LOG_LEVEL: "info" } });
     nodes.push(lower);
-    expect(await replicasOf()).toEqual([3, 3, 3]);
+    expect(await replicasOf()).toEqual([3, 3, 3, 3]);
     expect(lower.output()).toMatch(/"replicas":3,"configured":1,"msg":"stream has more replicas than configured; keeping them/);
   });
 
@@ -133,7 +136,7 @@ describe("replicas and start-up on a 3-server cluster", () => {
     expect(out).not.toContain(`corral node ${nodeId}:`);
     await cluster.servers[2]!.start();
     await waitUntil(() => out.includes(`corral node ${nodeId}:`), { timeoutMs: 60_000, what: "the node to start" });
-    expect(await replicasOf()).toEqual([3, 3, 3]);
+    expect(await replicasOf()).toEqual([3, 3, 3, 3]);
 
     const client = await CorralClient.connect({ natsUrl: cluster.url, timeoutMs: 30_000 });
     try {
