@@ -19,7 +19,7 @@
  *   acts through the admin API (kill, pause, ...), like an operator would.
  * - gateway: the tenant API on behalf of any tenant and the API-key bucket.
  */
-import { EVENTS_STREAM, NODE_BUCKET, SANDBOX_BUCKET, subjects } from "../subjects.js";
+import { CLUSTER_BUCKET, EVENTS_STREAM, NODE_BUCKET, SANDBOX_BUCKET, subjects } from "../subjects.js";
 
 export const ROLES = ["admin", "client", "node", "proxy", "ui", "gateway"] as const;
 export type Role = (typeof ROLES)[number];
@@ -65,12 +65,13 @@ const kvStream = (bucket: string) => `KV_${bucket}`;
 /** Writing a KV bucket: its put subjects. */
 const writeKv = (bucket: string) => `$KV.${bucket}.>`;
 
-/** Reading Corral's store: both buckets and the events stream (opening the store opens all three and waits for them). */
+/** Reading Corral's store: both buckets and the events stream (opening the store opens all three and waits for them), and the cluster's identity. */
 const READ_STORE = [
   "$JS.API.INFO",
   ...readStream(kvStream(SANDBOX_BUCKET)),
   ...readStream(kvStream(NODE_BUCKET)),
   ...readStream(EVENTS_STREAM),
+  ...readStream(kvStream(CLUSTER_BUCKET)),
 ];
 
 /** Every role's permissions. `admin` has none: no restriction inside its account. */
@@ -88,6 +89,8 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, RolePermissions | null>> = 
         "$JS.ACK.>",
         writeKv(SANDBOX_BUCKET),
         writeKv(NODE_BUCKET),
+        // The cluster's identity, made once by the first node (src/store/cluster-id.ts).
+        writeKv(CLUSTER_BUCKET),
         subjects.eventsStreamFilter,
         "corral.v1.tenant.*.events.>",
         "corral.v1.node.>",
