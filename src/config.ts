@@ -35,6 +35,12 @@ export interface CorralOptions {
    * re-adopts its sandboxes. @default 60000 (env CORRAL_NODE_LOST_GRACE_MS)
    */
   nodeLostGraceMs?: number;
+  /**
+   * Replicas of `corral_sandboxes`, `corral_nodes` and `CORRAL_EVENTS`
+   * (1..5; at most the number of NATS servers). A node that finds them with
+   * fewer raises them in place; none is ever lowered. @default 1 (env CORRAL_REPLICAS)
+   */
+  replicas?: number;
 }
 
 export type CorralConfig = Required<CorralOptions>;
@@ -52,6 +58,7 @@ export const DEFAULTS: CorralConfig = {
   eventsMaxAgeMs: 86_400_000,
   eventsMaxBytes: 268_435_456,
   nodeLostGraceMs: 60_000,
+  replicas: 1,
 };
 
 const ENV_NAMES: Record<keyof CorralConfig, string> = {
@@ -67,7 +74,11 @@ const ENV_NAMES: Record<keyof CorralConfig, string> = {
   eventsMaxAgeMs: "CORRAL_EVENTS_MAX_AGE_MS",
   eventsMaxBytes: "CORRAL_EVENTS_MAX_BYTES",
   nodeLostGraceMs: "CORRAL_NODE_LOST_GRACE_MS",
+  replicas: "CORRAL_REPLICAS",
 };
+
+/** JetStream's bound on a stream's replicas. */
+export const MAX_REPLICAS = 5;
 
 /** Thrown at start-up for a bad setting; names the setting and why. */
 export class ConfigError extends Error {
@@ -82,14 +93,24 @@ function positiveInt(name: string, value: unknown): number {
   return n;
 }
 
+/** A replica count: an integer 1..{@link MAX_REPLICAS}. */
+export function replicasValue(name: string, value: unknown): number {
+  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > MAX_REPLICAS) {
+    throw new ConfigError(`${name} must be an integer from 1 to ${MAX_REPLICAS}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
 /** Options win over the environment, the environment over defaults. */
 export function resolveConfig(options: CorralOptions = {}, env: NodeJS.ProcessEnv = process.env): CorralConfig {
   const out = { ...DEFAULTS };
   for (const key of Object.keys(DEFAULTS) as (keyof CorralConfig)[]) {
     const fromOptions = options[key];
     const fromEnv = env[ENV_NAMES[key]];
-    if (fromOptions !== undefined) out[key] = positiveInt(key, fromOptions);
-    else if (fromEnv !== undefined) out[key] = positiveInt(ENV_NAMES[key], fromEnv);
+    const check = key === "replicas" ? replicasValue : positiveInt;
+    if (fromOptions !== undefined) out[key] = check(key, fromOptions);
+    else if (fromEnv !== undefined) out[key] = check(ENV_NAMES[key], fromEnv);
   }
   if (out.defaultTimeoutMs > out.maxTimeoutMs) {
     throw new ConfigError(`defaultTimeoutMs (${out.defaultTimeoutMs}) must not exceed maxTimeoutMs (${out.maxTimeoutMs})`);
@@ -100,7 +121,11 @@ export function resolveConfig(options: CorralOptions = {}, env: NodeJS.ProcessEn
   return out;
 }
 
-/** Default NATS URL of clients: `$CORRAL_NATS_URL`, then `nats://127.0.0.1:4222`. */
+/**
+ * Default NATS URL (one, or a comma-separated list) of every command:
+ * `$CORRAL_NATS_URL`, then `nats://127.0.0.1:4222`. `src/nats/connection.ts`
+ * parses it.
+ */
 export function defaultNatsUrl(env: NodeJS.ProcessEnv = process.env): string {
   return env.CORRAL_NATS_URL || "nats://127.0.0.1:4222";
 }

@@ -1,28 +1,34 @@
 /**
- * `corral node --nats-url URL --node-id ID [--driver docker|process] [--cpu N]
- * [--memory-mb N] [--max-sandboxes N] [--pause-mode freeze|stop] [--data-dir DIR]`:
- * runs one node actor (which also serves the `corral` API) until SIGINT or
- * SIGTERM, then stops gracefully (sandboxes keep running and are re-adopted
- * by the next start with the same node id).
+ * `corral node --nats-url URL[,URL...] --node-id ID [--driver docker|process] [--cpu N]
+ * [--memory-mb N] [--max-sandboxes N] [--pause-mode freeze|stop] [--data-dir DIR]
+ * [--replicas N]`: runs one node actor (which also serves the `corral` API)
+ * until SIGINT or SIGTERM, then stops gracefully (sandboxes keep running and
+ * are re-adopted by the next start with the same node id).
+ *
+ * Started before its NATS, or before JetStream can take the buckets (no meta
+ * leader yet, fewer servers than `--replicas`), it waits with backoff and a
+ * log line per attempt. Once the buckets are open (created, or raised to
+ * `--replicas`) the node actor starts.
  *
  * Capacity defaults: memory is the machine's RAM (a reservation: the driver
  * enforces each sandbox's limit); cpu is 8x the cores, because a sandbox's
  * cpu is a cap (cgroup quota), not a reservation, and agent sandboxes idle
  * most of the time; sandbox slots 1000 (docker) or 10000 (process).
  */
-import { connect } from "@nats-io/transport-node";
 import os from "node:os";
 import path from "node:path";
 import { parse } from "../../src/cli/args.js";
 import { nextStopSignal } from "../../src/cli/stop-signal.js";
-import { defaultNatsUrl, resolveConfig } from "../../src/config.js";
+import { replicasValue, resolveConfig } from "../../src/config.js";
 import { createDriver } from "../../src/drivers/create.js";
 import { defaultDriverKind } from "../../src/drivers/detect.js";
 import type { DriverKind, PauseMode } from "../../src/drivers/types.js";
-import { InvalidArgumentError, UnavailableError } from "../../src/errors.js";
+import { InvalidArgumentError } from "../../src/errors.js";
 import { isNodeId, type NodeId } from "../../src/ids.js";
 import { logger } from "../../src/log.js";
-import { EventRepublisher } from "../../src/store/index.js";
+import { connectNats, describeServers, natsConnectOptions } from "../../src/nats/connection.js";
+import { untilAvailable } from "../../src/nats/wait.js";
+import { EventRepublisher, NodeRegistry, SandboxStore } from "../../src/store/index.js";
 import type { Amounts } from "./capacity.js";
 import { NodeActor } from "./node-actor.js";
 
@@ -42,6 +48,15 @@ function positive(flag: string, value: string | undefined, integer: boolean): nu
     throw new InvalidArgumentError(`${flag}: expected a positive ${integer ? "integer" : "number"}, got ${JSON.stringify(value)}`);
   }
   return n;
+}
+
+/** `--replicas`: 1..5 (invalid_argument naming the value). */
+function replicasOption(value: string): number {
+  try {
+    return replicasValue("--replicas", value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 /** The node's capacity from the flags, with the defaults of the module comment. */
@@ -64,6 +79,7 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
     "max-sandboxes": { type: "string" },
     "pause-mode": { type: "string" },
     "data-dir": { type: "string" },
+    replicas: { type: "string" },
   });
   if (positionals.length > 0) throw new InvalidArgumentError(`corral node takes no arguments, got ${positionals.join(" ")}`);
   const nodeIdValue = values["node-id"];
@@ -73,23 +89,29 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
   const driverKind = oneOf<DriverKind>("--driver", values.driver, ["docker", "process"]) ?? (await defaultDriverKind());
   const pauseMode = oneOf<PauseMode>("--pause-mode", values["pause-mode"], ["freeze", "stop"]) ?? "freeze";
   const capacity = capacityFrom(values, driverKind);
-  const config = resolveConfig();
-  const natsUrl = values["nats-url"] ?? defaultNatsUrl();
+  const replicas = values.replicas === undefined ? undefined : replicasOption(values.replicas);
+  let config;
+  try {
+    config = resolveConfig(replicas === undefined ? {} : { replicas });
+  } catch (err) {
+    // A bad CORRAL_* value is the caller's to fix: invalid_argument, naming it.
+    throw new InvalidArgumentError((err as Error).message, { cause: err });
+  }
+  const nats = { natsUrl: values["nats-url"], name: `corral-node-${nodeId}` };
+  const servers = describeServers(natsConnectOptions(nats).servers);
   const dataDir = path.resolve(values["data-dir"] ?? path.join(".corral", `node-${nodeId}`));
   const log = logger("node", { nodeId });
 
-  let nc;
-  try {
-    // noAsyncTraces: no stack capture per request (about 6% of a busy node's CPU); errors keep their own stacks.
-    nc = await connect({ servers: natsUrl, name: `corral-node-${nodeId}`, maxReconnectAttempts: -1, reconnectTimeWait: 250, noAsyncTraces: true });
-  } catch (err) {
-    throw new UnavailableError(`cannot connect to NATS at ${natsUrl}: ${(err as Error).message}`, { cause: err });
-  }
+  // Async traces stay off: a stack capture per request costs a busy node CPU.
+  const nc = await connectNats(nats, { wait: true, log });
+  // Creates the buckets and stream, or raises their replicas, before the node
+  // actor opens them: a cluster still electing leaders is waited for here.
+  await untilAvailable("open buckets", async () => void (await Promise.all([SandboxStore.open(nc, config), NodeRegistry.open(nc, config)])), log);
   // Before the node actor writes anything: the catch-up re-publishes the
   // events a crashed predecessor lost, judged by each sandbox's last event.
-  const republisher = await EventRepublisher.start(nc, config);
+  const republisher = await untilAvailable("start the event re-publisher", () => EventRepublisher.start(nc, config), log);
   const node = await NodeActor.start({ nc, nodeId, driver: createDriver(driverKind, { dataDir }), config, capacity, pauseMode, address: os.hostname() });
-  process.stdout.write(`corral node ${nodeId}: ${driverKind} driver, capacity ${capacity.cpu} cpu / ${capacity.memoryMB} MiB / ${capacity.sandboxes} sandboxes, NATS ${natsUrl}\n`);
+  process.stdout.write(`corral node ${nodeId}: ${driverKind} driver, capacity ${capacity.cpu} cpu / ${capacity.memoryMB} MiB / ${capacity.sandboxes} sandboxes, NATS ${servers}, ${config.replicas} replica(s)\n`);
 
   const signal = await nextStopSignal();
   log.info({ signal }, "stopping");

@@ -1,8 +1,9 @@
 /**
- * `corral proxy --nats-url URL [--port 8480] [--domain corral.localhost]
+ * `corral proxy --nats-url URL[,URL...] [--port 8480] [--domain corral.localhost]
  * [--host 0.0.0.0] [--workers N|auto] [--no-access-log] [--json]`
  * (DESIGN.md, "CLI"): a proxy replica, or N of them in N processes on one
- * port (workers.ts). Connects to NATS (reconnecting forever once connected:
+ * port (workers.ts). Connects to NATS, waiting for it and for JetStream at
+ * start (reconnecting forever once connected, failing over along the URL list:
  * the route table resyncs from the KV after a reconnect), loads the KV,
  * prints its address once `/healthz` is 200, and runs until SIGINT/SIGTERM,
  * when it stops listening, lets requests in flight finish (bounded), closes
@@ -11,14 +12,15 @@
  * Any number of replicas may run against one NATS: they share nothing but
  * the KV and the event broadcasts.
  */
-import { connect, type NatsConnection } from "@nats-io/transport-node";
 import cluster from "node:cluster";
 import os from "node:os";
 import { parse, portOption } from "../../src/cli/args.js";
 import { nextStopSignal } from "../../src/cli/stop-signal.js";
 import { defaultNatsUrl, resolveConfig } from "../../src/config.js";
-import { InvalidArgumentError, UnavailableError } from "../../src/errors.js";
+import { InvalidArgumentError } from "../../src/errors.js";
 import { logger, type Logger } from "../../src/log.js";
+import { connectNats, parseNatsUrls } from "../../src/nats/connection.js";
+import { untilAvailable } from "../../src/nats/wait.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
 import { startProxy } from "./proxy-server.js";
 import { reportWorkerReady, runWorkers } from "./workers.js";
@@ -79,8 +81,10 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (positionals.length > 0) throw new InvalidArgumentError(`corral proxy takes no arguments, got ${positionals.join(" ")}`);
   const host = values.host ?? "0.0.0.0";
   if (host.length === 0) throw new InvalidArgumentError("--host: expected an address to listen on");
+  const natsUrl = values["nats-url"] ?? defaultNatsUrl(env);
+  parseNatsUrls(natsUrl); // a malformed list fails here, before anything starts
   return {
-    natsUrl: values["nats-url"] ?? defaultNatsUrl(env),
+    natsUrl,
     port: portOption("--port", values.port, DEFAULT_PROXY_PORT),
     domain: domainOption(values.domain),
     host,
@@ -90,23 +94,15 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   };
 }
 
-async function connectNats(natsUrl: string): Promise<NatsConnection> {
-  try {
-    // Fail fast on the first connect (a wrong URL is an error, not a hang);
-    // afterwards reconnect forever: a replica must outlive a NATS restart.
-    return await connect({ servers: natsUrl, name: "corral-proxy", maxReconnectAttempts: -1, reconnectTimeWait: 250, noAsyncTraces: true });
-  } catch (err) {
-    throw new UnavailableError(`cannot connect to NATS at ${natsUrl}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
 /** Runs one replica in this process until `stopSignal`; `ready` is told its port. */
 async function serveReplica(opts: ProxyCommandOptions, stopSignal: Promise<NodeJS.Signals>, ready: (port: number) => void, log: Logger): Promise<number> {
   const config = resolveConfig();
-  const nc = await connectNats(opts.natsUrl);
+  // Waits for NATS and JetStream (a proxy started before them logs and
+  // retries); afterwards reconnects forever: a replica must outlive a NATS restart.
+  const nc = await connectNats({ natsUrl: opts.natsUrl, name: "corral-proxy" }, { wait: true, log });
   let proxy;
   try {
-    const store = await SandboxStore.open(nc, config);
+    const store = await untilAvailable("open buckets", () => SandboxStore.open(nc, config), log);
     proxy = await startProxy({ nc, store, config, port: opts.port, domain: opts.domain, host: opts.host, accessLog: opts.accessLog });
   } catch (err) {
     await nc.close();

@@ -1,16 +1,17 @@
 /**
- * `corral ui --nats-url URL [--port 8481] [--host 127.0.0.1]`: connects to
- * NATS (reconnecting forever: the UI must outlive a NATS restart and say so),
+ * `corral ui --nats-url URL[,URL...] [--port 8481] [--host 127.0.0.1]`: connects to
+ * NATS, waiting for it and JetStream at start (reconnecting forever: the UI must outlive a NATS restart and say so),
  * opens the store and registry, starts the server and prints its address.
  * Runs until SIGINT/SIGTERM.
  */
-import { connect } from "@nats-io/transport-node";
 import { parse } from "../../src/cli/args.js";
 import { nextStopSignal } from "../../src/cli/stop-signal.js";
 import { CorralClient } from "../../src/client/client.js";
-import { defaultNatsUrl, resolveConfig } from "../../src/config.js";
-import { InvalidArgumentError, UnavailableError } from "../../src/errors.js";
+import { resolveConfig } from "../../src/config.js";
+import { InvalidArgumentError } from "../../src/errors.js";
 import { logger } from "../../src/log.js";
+import { connectNats } from "../../src/nats/connection.js";
+import { untilAvailable } from "../../src/nats/wait.js";
 import { NodeRegistry, SandboxStore } from "../../src/store/index.js";
 import { startUi } from "./server.js";
 
@@ -31,16 +32,10 @@ export async function runUiCommand(argv: string[]): Promise<number> {
     host: { type: "string" },
     json: { type: "boolean", default: false },
   });
-  const natsUrl = values["nats-url"] ?? defaultNatsUrl();
   const port = portOf(values.port);
   const config = resolveConfig();
-  let nc;
-  try {
-    nc = await connect({ servers: natsUrl, name: "corral-ui", maxReconnectAttempts: -1, reconnectTimeWait: 500, waitOnFirstConnect: true });
-  } catch (err) {
-    throw new UnavailableError(`cannot connect to NATS at ${natsUrl}: ${(err as Error).message}`, { cause: err });
-  }
-  const [store, registry] = await Promise.all([SandboxStore.open(nc, config), NodeRegistry.open(nc, config)]);
+  const nc = await connectNats({ natsUrl: values["nats-url"], name: "corral-ui", reconnectTimeWaitMs: 500, asyncTraces: true }, { wait: true, log });
+  const [store, registry] = await untilAvailable("open buckets", () => Promise.all([SandboxStore.open(nc, config), NodeRegistry.open(nc, config)]), log);
   const ui = await startUi({ nc, store, registry, client: new CorralClient(nc), port, host: values.host ?? "127.0.0.1", nodeLeaseMs: config.nodeLeaseMs });
   process.stdout.write(values.json ? `${JSON.stringify({ ui: ui.url })}\n` : `corral ui: ${ui.url}\n`);
 

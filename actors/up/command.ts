@@ -10,13 +10,15 @@
  * The proxy and the UI are optional here: a `corral` built without one of
  * those commands says so in one line and runs without it.
  */
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/nats-core";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { parse } from "../../src/cli/args.js";
 import { InvalidArgumentError } from "../../src/errors.js";
 import { defaultDriverKind } from "../../src/drivers/detect.js";
+import { logger } from "../../src/log.js";
+import { connectNats, describeServers, parseNatsUrls } from "../../src/nats/connection.js";
 import { SERVICE_NAME } from "../../src/subjects.js";
 import { isUnknownCommand, spawnCorral, stopChild, track, waitReady, type Child } from "./children.js";
 import { startEmbeddedNats } from "./embedded-nats.js";
@@ -105,6 +107,7 @@ export async function runUpCommand(argv: string[]): Promise<number> {
   process.once("SIGTERM", early);
 
   let natsUrl = values["nats-url"];
+  if (natsUrl !== undefined) parseNatsUrls(natsUrl); // a malformed list fails before anything starts
   const started: string[] = [];
   try {
     if (!natsUrl) {
@@ -114,14 +117,15 @@ export async function runUpCommand(argv: string[]): Promise<number> {
       natsUrl = nats.url;
       say(`nats     ${natsUrl}  (embedded, JetStream store ${path.join(dataDir, "nats")})`);
     } else {
-      say(`nats     ${natsUrl}  (joined)`);
+      say(`nats     ${describeServers(parseNatsUrls(natsUrl))}  (joined)`);
     }
     const driver = values.driver ?? (await defaultDriverKind());
     say(`driver   ${driver}${values.driver ? "" : driver === "process" ? " (no Docker engine answers)" : " (a Docker engine answers)"}`);
 
     await requireFreePort(proxyPort, "--proxy-port");
     await requireFreePort(uiPort, "--ui-port");
-    const nc = await connect({ servers: natsUrl, name: "corral-up" });
+    // A joined NATS that is not up yet is waited for (logged), as by every server process.
+    const nc = await connectNats({ natsUrl, name: "corral-up" }, { wait: true, log: logger("up") });
     try {
       const nodeDir = path.join(dataDir, `node-${values["node-id"]}`);
       const nodeArgs = ["--nats-url", natsUrl, "--node-id", values["node-id"], "--driver", driver, "--data-dir", nodeDir];

@@ -11,11 +11,10 @@
  * await corral.kill(sbx.sandboxId);
  * await corral.close();
  */
-import { connect as natsConnect } from "@nats-io/transport-node";
 import { Match, RequestError, TimeoutError, headers as natsHeaders, type Msg, type NatsConnection } from "@nats-io/nats-core";
 import { MSGPACK_CONTENT_TYPE, JSON_CONTENT_TYPE, decodeBody, encodeAs, encodingOf, type Encoding } from "../codec.js";
 import { InternalError, UnavailableError, errorFromCode, type CorralError } from "../errors.js";
-import { defaultNatsUrl } from "../config.js";
+import { connectNats } from "../nats/connection.js";
 import type { SandboxRecord } from "../schema/record.js";
 import type { CreateRequest, ListRequest } from "../schema/requests.js";
 import { subjects, type ApiOp } from "../subjects.js";
@@ -24,7 +23,7 @@ import { watchEvents, type WatchedEvent, type WatchOptions } from "./watch.js";
 
 /** Options of {@link CorralClient.connect} and the constructor. */
 export interface CorralClientOptions {
-  /** NATS server(s) to connect to. @default $CORRAL_NATS_URL, then "nats://127.0.0.1:4222" */
+  /** NATS server URL, or a comma-separated list to fail over between. @default $CORRAL_NATS_URL, then "nats://127.0.0.1:4222" */
   natsUrl?: string;
   /** Reply timeout per request, in ms. A create waits for the sandbox to run, so keep it long. @default 120000 */
   timeoutMs?: number;
@@ -83,15 +82,11 @@ export class CorralClient {
    * @throws UnavailableError when NATS cannot be reached
    */
   static async connect(options: CorralClientOptions = {}): Promise<CorralClient> {
-    const url = options.natsUrl ?? defaultNatsUrl();
-    try {
-      // noAsyncTraces: nats.js would otherwise capture a stack trace per
-      // request; errors reach callers as CorralErrors (code + message) anyway.
-      const nc = await natsConnect({ servers: url, name: "corral-client", noAsyncTraces: true });
-      return new CorralClient(nc, options, true);
-    } catch (err) {
-      throw new UnavailableError(`cannot connect to NATS at ${url}: ${(err as Error).message}`, { cause: err });
-    }
+    // One pass over the URL list (a client does not wait for a NATS that is
+    // not there); once connected it fails over between the servers. Async
+    // traces stay off: errors reach callers as CorralErrors (code + message).
+    const nc = await connectNats({ natsUrl: options.natsUrl, name: "corral-client" });
+    return new CorralClient(nc, options, true);
   }
 
   /** The underlying connection. */

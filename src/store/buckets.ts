@@ -2,8 +2,11 @@
  * Opening (creating when absent) Corral's JetStream resources: the
  * `corral_sandboxes` and `corral_nodes` KV buckets and the `CORRAL_EVENTS`
  * stream. Opening is idempotent and safe to race between processes: an
- * existing bucket or stream is opened, and the limits Corral owns (the node
- * lease, the events bounds) are brought in line with the configuration.
+ * existing bucket or stream is opened, and the settings Corral owns (the node
+ * lease, the events bounds, the replica count) are brought in line with the
+ * configuration. Replicas are only ever raised (DESIGN.md, "Cluster"): a
+ * process told fewer than a stream has leaves it alone, so a proxy or UI
+ * started without `CORRAL_REPLICAS` never shrinks a replicated cluster.
  */
 import {
   DiscardPolicy,
@@ -15,7 +18,7 @@ import {
 } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import { nanos, type NatsConnection } from "@nats-io/nats-core";
-import type { CorralConfig } from "../config.js";
+import { DEFAULTS, type CorralConfig } from "../config.js";
 import { logger } from "../log.js";
 import { EVENTS_STREAM, NODE_BUCKET, SANDBOX_BUCKET, subjects } from "../subjects.js";
 import { mapStoreError } from "./kv-errors.js";
@@ -28,10 +31,15 @@ export const SANDBOX_HISTORY = 2;
 /** The JetStream stream behind a KV bucket. */
 export const kvStream = (bucket: string) => `KV_${bucket}`;
 
-/** Opens `corral_sandboxes`: file storage, history 2, no max-age (expiry is Corral's own `endAt`/tombstone timers). */
-export async function openSandboxBucket(nc: NatsConnection): Promise<KV> {
+/**
+ * Opens `corral_sandboxes`: file storage, history 2, no max-age (expiry is
+ * Corral's own `endAt`/tombstone timers), at least `config.replicas` replicas.
+ */
+export async function openSandboxBucket(nc: NatsConnection, config: Pick<CorralConfig, "replicas"> = DEFAULTS): Promise<KV> {
   try {
-    return await new Kvm(nc).create(SANDBOX_BUCKET, { history: SANDBOX_HISTORY, storage: StorageType.File });
+    const kv = await new Kvm(nc).create(SANDBOX_BUCKET, { history: SANDBOX_HISTORY, storage: StorageType.File, replicas: config.replicas });
+    await reconcileStream(await jetstreamManager(nc), kvStream(SANDBOX_BUCKET), {}, config.replicas);
+    return kv;
   } catch (err) {
     throw mapStoreError(err, { op: `open bucket ${SANDBOX_BUCKET}` });
   }
@@ -45,10 +53,10 @@ export async function openSandboxBucket(nc: NatsConnection): Promise<KV> {
 export async function openNodeBucket(nc: NatsConnection, config: CorralConfig): Promise<KV> {
   const op = `open bucket ${NODE_BUCKET}`;
   try {
-    const kv = await new Kvm(nc).create(NODE_BUCKET, { history: 1, ttl: config.nodeLeaseMs, storage: StorageType.File });
+    const kv = await new Kvm(nc).create(NODE_BUCKET, { history: 1, ttl: config.nodeLeaseMs, storage: StorageType.File, replicas: config.replicas });
     // An existing bucket keeps the max-age it was made with; a changed lease
     // must reach it, or nodes would expire on the old lease.
-    await reconcileStream(await jetstreamManager(nc), kvStream(NODE_BUCKET), { max_age: nanos(config.nodeLeaseMs) });
+    await reconcileStream(await jetstreamManager(nc), kvStream(NODE_BUCKET), { max_age: nanos(config.nodeLeaseMs) }, config.replicas);
     return kv;
   } catch (err) {
     throw mapStoreError(err, { op });
@@ -76,7 +84,7 @@ export async function openEventsStream(nc: NatsConnection, config: CorralConfig)
         storage: StorageType.File,
         retention: RetentionPolicy.Limits,
         discard: DiscardPolicy.Old,
-        num_replicas: 1,
+        num_replicas: config.replicas,
       })
       .then(
         () => true,
@@ -84,20 +92,36 @@ export async function openEventsStream(nc: NatsConnection, config: CorralConfig)
         // creation race: fall through to open and reconcile it.
         () => false,
       );
-    if (!created) await reconcileStream(jsm, EVENTS_STREAM, wanted);
+    if (!created) await reconcileStream(jsm, EVENTS_STREAM, wanted, config.replicas);
   } catch (err) {
     throw mapStoreError(err, { op });
   }
 }
 
-/** Updates the stream when any of `wanted` differs from its config (throws StreamNotFoundError if absent). */
-async function reconcileStream(jsm: JetStreamManager, name: string, wanted: Partial<StreamConfig>): Promise<void> {
+/**
+ * Updates the stream when any of `wanted` differs from its config, or when it
+ * has fewer than `minReplicas` replicas (raised in the same update; JetStream
+ * adds the peers and catches them up in place). More replicas than asked are
+ * kept. Throws StreamNotFoundError if the stream is absent.
+ */
+async function reconcileStream(jsm: JetStreamManager, name: string, wanted: Partial<StreamConfig>, minReplicas: number): Promise<void> {
   const info = await jsm.streams.info(name);
   const current = info.config as unknown as Record<string, unknown>;
-  const differs = Object.entries(wanted).some(([k, v]) => JSON.stringify(current[k]) !== JSON.stringify(v));
-  if (!differs) return;
-  log.info({ stream: name, from: pick(current, Object.keys(wanted)), to: wanted }, "updating stream limits to match configuration");
-  await jsm.streams.update(name, { ...info.config, ...wanted });
+  const change: Partial<StreamConfig> = Object.fromEntries(
+    Object.entries(wanted).filter(([k, v]) => JSON.stringify(current[k]) !== JSON.stringify(v)),
+  );
+  const replicas = info.config.num_replicas || 1;
+  if (replicas < minReplicas) {
+    change.num_replicas = minReplicas;
+    log.info({ stream: name, from: replicas, to: minReplicas }, "raising stream replicas to match configuration");
+  } else if (replicas > minReplicas) {
+    log.info({ stream: name, replicas, configured: minReplicas }, "stream has more replicas than configured; keeping them (replicas are never lowered)");
+  }
+  if (Object.keys(change).length === 0) return;
+  if (Object.keys(change).some((k) => k !== "num_replicas")) {
+    log.info({ stream: name, from: pick(current, Object.keys(wanted)), to: wanted }, "updating stream limits to match configuration");
+  }
+  await jsm.streams.update(name, { ...info.config, ...change });
 }
 
 function pick(obj: Record<string, unknown>, keys: string[]): Record<string, unknown> {

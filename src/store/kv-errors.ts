@@ -3,8 +3,18 @@
  * become CorralErrors for the store. Everything under `src/store/` calls
  * {@link mapStoreError} at its NATS boundary and nowhere else inspects a
  * foreign error.
+ *
+ * The rule (DESIGN.md, "Cluster": no success without a write): a store that
+ * cannot take or serve a request right now — no JetStream leader for the
+ * stream, JetStream not (yet) enabled, nobody answering the API subject, a
+ * timeout, quorum lost, the connection closed or reconnecting — is
+ * `unavailable` and retryable, never `internal`. Classification goes by
+ * error class and JetStream error code, never by message text.
  */
 import { JetStreamApiCodes, JetStreamApiError, JetStreamError } from "@nats-io/jetstream";
+// JetStreamNotEnabled is only exported through the internal entry point; it is
+// what a publish or API request gets when nobody answers (no stream leader).
+import { jserrors } from "@nats-io/jetstream/internal";
 import {
   ClosedConnectionError,
   ConnectionError,
@@ -14,6 +24,8 @@ import {
   TimeoutError,
 } from "@nats-io/nats-core";
 import { CorralError, InternalError, RevisionConflictError, UnavailableError } from "../errors.js";
+
+const { JetStreamNotEnabled } = jserrors;
 
 /** What the failing call was doing, so the mapped error can name it. */
 export interface KvErrorContext {
@@ -37,11 +49,18 @@ export function isWrongLastSequence(err: unknown): boolean {
   );
 }
 
-/** Errors that mean the server could not be reached or did not answer in time. */
-function isUnreachable(err: unknown): boolean {
+/**
+ * True when the store could not be reached or did not answer in time: the
+ * request timed out, nobody answered the subject (a stream with no leader
+ * answers a publish with "no responders", which nats.js reports as
+ * `JetStreamNotEnabled`), the connection is closed, draining or broken.
+ * While reconnecting, nats.js buffers requests, so those end as timeouts.
+ */
+export function isStoreUnreachable(err: unknown): boolean {
   return (
     err instanceof TimeoutError ||
     err instanceof NoRespondersError ||
+    err instanceof JetStreamNotEnabled ||
     err instanceof ClosedConnectionError ||
     err instanceof DrainingConnectionError ||
     err instanceof ConnectionError ||
@@ -50,9 +69,20 @@ function isUnreachable(err: unknown): boolean {
 }
 
 /**
- * Maps anything a KV or JetStream call threw: 10071 → {@link RevisionConflictError}
- * (retryable), unreachable server → `unavailable` (retryable), any other
- * JetStream error → `unavailable` carrying the server's message, anything else
+ * True for any refusal by JetStream itself other than a lost CAS: an API
+ * error (no meta leader 10008, stream offline 10118, insufficient resources,
+ * ...) or a status (503 no responders, 408, leadership change). The caller
+ * cannot fix those by changing its request; they pass once the cluster heals.
+ */
+export function isJetStreamRefusal(err: unknown): boolean {
+  return err instanceof JetStreamApiError || err instanceof JetStreamError;
+}
+
+/**
+ * Maps anything a KV or JetStream call threw: 10071/10164 →
+ * {@link RevisionConflictError} (retryable); an unreachable store or any other
+ * JetStream refusal → {@link UnavailableError} (retryable) carrying the
+ * server's message; anything else (a bug: an invalid key, a decode failure)
  * → `internal`. A CorralError passes through unchanged.
  */
 export function mapStoreError(err: unknown, ctx: KvErrorContext): CorralError {
@@ -60,11 +90,8 @@ export function mapStoreError(err: unknown, ctx: KvErrorContext): CorralError {
   if (isWrongLastSequence(err)) {
     return new RevisionConflictError(ctx.key ?? "?", ctx.expectedRevision ?? -1, { cause: err });
   }
-  if (isUnreachable(err)) return new UnavailableError(`store unavailable: ${ctx.op} failed`, { cause: err });
-  if (err instanceof JetStreamApiError || err instanceof JetStreamError) {
-    // A JetStream refusal other than CAS (storage full, stream gone, ...) is a
-    // store problem the caller cannot fix by changing its request.
-    return new UnavailableError(`store unavailable: ${ctx.op} failed: ${err.message}`, { cause: err });
+  if (isStoreUnreachable(err) || isJetStreamRefusal(err)) {
+    return new UnavailableError(`store unavailable: ${ctx.op} failed: ${(err as Error).message}`, { cause: err });
   }
   return new InternalError(`store: ${ctx.op} failed`, { cause: err });
 }

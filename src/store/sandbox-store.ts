@@ -76,7 +76,7 @@ export class SandboxStore {
 
   /** Opens (creating if absent) the corral_sandboxes and corral_nodes buckets and the CORRAL_EVENTS stream. */
   static async open(nc: NatsConnection, config: CorralConfig): Promise<SandboxStore> {
-    const [kv] = await Promise.all([openSandboxBucket(nc), openNodeBucket(nc, config), openEventsStream(nc, config)]);
+    const [kv] = await Promise.all([openSandboxBucket(nc, config), openNodeBucket(nc, config), openEventsStream(nc, config)]);
     return new SandboxStore(nc, kv);
   }
 
