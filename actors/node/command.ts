@@ -111,7 +111,7 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
   await untilAvailable("open buckets", async () => void (await Promise.all([SandboxStore.open(nc, config), NodeRegistry.open(nc, config)])), log);
   // Before the node actor writes anything: the catch-up re-publishes the
   // events a crashed predecessor lost, judged by each sandbox's last event.
-  const republisher = await EventRepublisher.start(nc, config);
+  const republisher = await untilAvailable("start the event re-publisher", () => EventRepublisher.start(nc, config), log);
   // CORRAL_CRASH_AT arms a crash point for the crash tests only (./crash-points.ts).
   const driver = withCrashPoint(createDriver(driverKind, { dataDir }), process.env.CORRAL_CRASH_AT);
   const node = await NodeActor.start({ nc, nodeId, driver, config, capacity, pauseMode, address: os.hostname() });

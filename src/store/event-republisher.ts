@@ -101,7 +101,7 @@ export class EventRepublisher {
    * follows live writes until `stop`.
    */
   static async start(nc: NatsConnection, config: CorralConfig, opts: EventRepublisherOptions = {}): Promise<EventRepublisher> {
-    const [kv] = await Promise.all([openSandboxBucket(nc), openEventsStream(nc, config)]);
+    const [kv] = await Promise.all([openSandboxBucket(nc, config), openEventsStream(nc, config)]);
     const r = new EventRepublisher(nc, kv, jetstream(nc), await jetstreamManager(nc), config, opts);
     await r.#follow();
     r.#tick = setInterval(() => void r.#flushDue(), Math.max(50, Math.floor(r.#graceMs / 4)));

@@ -6,6 +6,7 @@
  */
 import type { CorralClient } from "../../src/client/client.js";
 import type { ApiOp } from "../../src/subjects.js";
+import { prng } from "../helpers/prng.js";
 import type { Recorder } from "./recorder.js";
 
 /** Options of {@link runWorkload}. */
@@ -26,18 +27,6 @@ export interface WorkloadOptions {
    * reports as `stale_reply`. @default false
    */
   list?: boolean;
-}
-
-/** mulberry32: a small seeded PRNG (deterministic op choices per seed). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Op weights (relative). */

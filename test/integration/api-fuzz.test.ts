@@ -14,23 +14,12 @@ import { API_OPS, type ApiOp } from "../../src/subjects.js";
 import { errorOf, rawRequest, type RawReply } from "../helpers/api.js";
 import { startNats, type NatsServer } from "../helpers/nats.js";
 import { removeSandboxesOf, spawnNode, type SpawnedNode } from "../helpers/node.js";
+import { prng } from "../helpers/prng.js";
 
 /** Fixed, so runs are reproducible; `CORRAL_FUZZ_SEED` explores others. */
 const SEED = Number(process.env.CORRAL_FUZZ_SEED ?? 0x5eed_c0a1);
 const TOTAL = 2_000;
 const BATCH = 50;
-
-/** mulberry32: a small deterministic PRNG, so a failure names a reproducible case. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   op: ApiOp;
