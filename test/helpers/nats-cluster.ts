@@ -227,8 +227,10 @@ export async function startNatsCluster(options: ClusterOptions = {}): Promise<Na
       await waitUntil(async () => !(await jsApi("$JS.API.INFO")).error, { timeoutMs, intervalMs: 100, what: "JetStream to have a meta leader" });
     },
     async stop() {
-      await Promise.allSettled(conns.splice(0).map((nc) => nc.close()));
+      // A stopped (SIGSTOP) server would hold a closing client's flush forever: continue them first.
       for (const s of servers) s.resume();
+      // A close waits for its flush; a client still reconnecting must not hold the teardown: bounded, then the servers go.
+      await Promise.allSettled(conns.splice(0).map((nc) => Promise.race([nc.close(), new Promise<void>((r) => setTimeout(r, 5_000).unref())])));
       await Promise.all(servers.map((s) => s.kill()));
       fs.rmSync(root, { recursive: true, force: true });
     },
