@@ -137,6 +137,12 @@ describe("the e2b SDK against Corral", () => {
   it("refuses a wrong key with AuthenticationError", async () => {
     await expect(Sandbox.list({ ...alpha, apiKey: `e2b_${"0".repeat(40)}` }).nextItems()).rejects.toBeInstanceOf(AuthenticationError);
     await expect(Sandbox.create("base", { ...alpha, apiKey: "not-a-key" })).rejects.toBeInstanceOf(AuthenticationError);
+    // A revoked key stops working on the next request.
+    const keys = await ApiKeyStore.open(nc);
+    const extra = await keys.create("alpha");
+    expect((await Sandbox.list({ ...alpha, apiKey: extra.key, query: { metadata: { suite: run } } }).nextItems()).length).toBe(3);
+    await keys.revoke(extra.prefix);
+    await expect(Sandbox.list({ ...alpha, apiKey: extra.key }).nextItems()).rejects.toBeInstanceOf(AuthenticationError);
   });
 
   it("kills (true, then false); a killed sandbox is not found and not running", async () => {
