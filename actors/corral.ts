@@ -9,6 +9,7 @@
  * SIGINT/SIGTERM). Then the process exits with the command's code.
  */
 import { CLIENT_COMMANDS } from "../src/cli/client-commands.js";
+import { runCredsCommand } from "../src/cli/creds-command.js";
 import { runCommand, type CommandRunner } from "../src/cli/run.js";
 import { runGatewayCommand } from "./gateway/command.js";
 import { runNodeCommand } from "./node/command.js";
@@ -22,6 +23,7 @@ const SERVER_COMMANDS: Record<string, CommandRunner> = {
   proxy: runProxyCommand,
   ui: runUiCommand,
   gateway: runGatewayCommand,
+  creds: runCredsCommand,
 };
 
 const code = await runCommand({ ...CLIENT_COMMANDS, ...SERVER_COMMANDS }, process.argv.slice(2));

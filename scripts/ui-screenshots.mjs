@@ -8,6 +8,7 @@
 //
 //   npm run build && node scripts/ui-screenshots.mjs [--out docs]
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -58,7 +59,12 @@ try {
     const args = [bin, "node", "--nats-url", natsUrl, "--node-id", id, "--driver", "process", "--data-dir", path.join(tmp, id), "--cpu", cpu, "--memory-mb", memory, "--max-sandboxes", "50"];
     await start(id, process.execPath, args, (out) => out.includes(`corral node ${id}:`));
   }
-  const uiUrl = await start("corral ui", process.execPath, [bin, "ui", "--nats-url", natsUrl, "--port", "0", "--json"], (out) => /\{"ui":"([^"]+)"\}/.exec(out)?.[1]);
+  // The UI asks for a login token: a throwaway one, used once below to log the browser in.
+  const tokenFile = path.join(tmp, "ui-token");
+  const token = randomBytes(24).toString("base64url");
+  fs.writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+  const uiArgs = [bin, "ui", "--nats-url", natsUrl, "--port", "0", "--token-file", tokenFile, "--json"];
+  const uiUrl = await start("corral ui", process.execPath, uiArgs, (out) => /\{"ui":"([^"]+)"\}/.exec(out)?.[1]);
   client = await CorralClient.connect({ natsUrl });
 
   const make = async (request) => {
@@ -90,7 +96,7 @@ try {
   });
   try {
     const page = browser.pages()[0] ?? (await browser.newPage());
-    await page.goto(uiUrl);
+    await page.goto(`${uiUrl}?token=${token}`);
     await page.locator(`tr[data-sandbox-id="${agent.sandboxId}"]`).waitFor();
     await page.locator(".node-card").nth(1).waitFor();
     fs.mkdirSync(values.out, { recursive: true });

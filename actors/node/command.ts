@@ -17,7 +17,7 @@
  */
 import os from "node:os";
 import path from "node:path";
-import { parse } from "../../src/cli/args.js";
+import { parse, NATS_AUTH_OPTIONS, natsAuthOf } from "../../src/cli/args.js";
 import { nextStopSignal } from "../../src/cli/stop-signal.js";
 import { replicasValue, resolveConfig } from "../../src/config.js";
 import { createDriver } from "../../src/drivers/create.js";
@@ -72,6 +72,7 @@ export function capacityFrom(values: { cpu?: string; "memory-mb"?: string; "max-
 export async function runNodeCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     "nats-url": { type: "string" },
+    ...NATS_AUTH_OPTIONS,
     "node-id": { type: "string" },
     driver: { type: "string" },
     cpu: { type: "string" },
@@ -90,8 +91,14 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
   const pauseMode = oneOf<PauseMode>("--pause-mode", values["pause-mode"], ["freeze", "stop"]) ?? "freeze";
   const capacity = capacityFrom(values, driverKind);
   const replicas = values.replicas === undefined ? undefined : replicasOption(values.replicas);
-  const config = resolveConfig(replicas === undefined ? {} : { replicas });
-  const nats = { natsUrl: values["nats-url"], name: `corral-node-${nodeId}` };
+  let config;
+  try {
+    config = resolveConfig(replicas === undefined ? {} : { replicas });
+  } catch (err) {
+    // A bad CORRAL_* value is the caller's to fix: invalid_argument, naming it.
+    throw new InvalidArgumentError((err as Error).message, { cause: err });
+  }
+  const nats = { natsUrl: values["nats-url"], name: `corral-node-${nodeId}`, auth: natsAuthOf(values) };
   const servers = describeServers(natsConnectOptions(nats).servers);
   const dataDir = path.resolve(values["data-dir"] ?? path.join(".corral", `node-${nodeId}`));
   const log = logger("node", { nodeId });

@@ -14,12 +14,12 @@
  */
 import cluster from "node:cluster";
 import os from "node:os";
-import { parse, portOption } from "../../src/cli/args.js";
+import { parse, portOption, NATS_AUTH_OPTIONS, natsAuthOf } from "../../src/cli/args.js";
 import { nextStopSignal } from "../../src/cli/stop-signal.js";
 import { defaultNatsUrl, resolveConfig } from "../../src/config.js";
 import { InvalidArgumentError } from "../../src/errors.js";
 import { logger, type Logger } from "../../src/log.js";
-import { connectNats, parseNatsUrls } from "../../src/nats/connection.js";
+import { connectNats, parseNatsUrls, type NatsAuthSettings } from "../../src/nats/connection.js";
 import { untilAvailable } from "../../src/nats/wait.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
 import { startProxy } from "./proxy-server.js";
@@ -35,6 +35,8 @@ const MAX_WORKERS = 64;
 /** What `corral proxy` was asked for, validated. */
 export interface ProxyCommandOptions {
   natsUrl: string;
+  /** Credentials and TLS files for NATS. */
+  auth: NatsAuthSettings;
   /** 0 lets the OS pick (tests, benches); the chosen port is printed. */
   port: number;
   /** Lower case, no leading dot. */
@@ -71,6 +73,7 @@ export function workersOption(value: string | undefined, cpus: number = os.avail
 export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ProxyCommandOptions {
   const { values, positionals } = parse(argv, {
     "nats-url": { type: "string" },
+    ...NATS_AUTH_OPTIONS,
     port: { type: "string" },
     domain: { type: "string" },
     host: { type: "string" },
@@ -85,6 +88,7 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   parseNatsUrls(natsUrl); // a malformed list fails here, before anything starts
   return {
     natsUrl,
+    auth: natsAuthOf(values),
     port: portOption("--port", values.port, DEFAULT_PROXY_PORT),
     domain: domainOption(values.domain),
     host,
@@ -99,7 +103,7 @@ async function serveReplica(opts: ProxyCommandOptions, stopSignal: Promise<NodeJ
   const config = resolveConfig();
   // Waits for NATS and JetStream (a proxy started before them logs and
   // retries); afterwards reconnects forever: a replica must outlive a NATS restart.
-  const nc = await connectNats({ natsUrl: opts.natsUrl, name: "corral-proxy" }, { wait: true, log });
+  const nc = await connectNats({ natsUrl: opts.natsUrl, name: "corral-proxy", auth: opts.auth }, { wait: true, log });
   let proxy;
   try {
     const store = await untilAvailable("open buckets", () => SandboxStore.open(nc, config), log);

@@ -1,10 +1,10 @@
 /**
- * `corral ui --nats-url URL[,URL...] [--port 8481] [--host 127.0.0.1]`: connects to
+ * `corral ui --nats-url URL[,URL...] --token-file FILE [--port 8481] [--host 127.0.0.1]`: connects to
  * NATS, waiting for it and JetStream at start (reconnecting forever: the UI must outlive a NATS restart and say so),
  * opens the store and registry, starts the server and prints its address.
  * Runs until SIGINT/SIGTERM.
  */
-import { parse } from "../../src/cli/args.js";
+import { parse, NATS_AUTH_OPTIONS, natsAuthOf } from "../../src/cli/args.js";
 import { nextStopSignal } from "../../src/cli/stop-signal.js";
 import { CorralClient } from "../../src/client/client.js";
 import { resolveConfig } from "../../src/config.js";
@@ -13,6 +13,7 @@ import { logger } from "../../src/log.js";
 import { connectNats } from "../../src/nats/connection.js";
 import { untilAvailable } from "../../src/nats/wait.js";
 import { NodeRegistry, SandboxStore } from "../../src/store/index.js";
+import { readTokenFile } from "./login.js";
 import { startUi } from "./server.js";
 
 const log = logger("ui");
@@ -28,15 +29,20 @@ function portOf(value: string | undefined): number {
 export async function runUiCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     "nats-url": { type: "string" },
+    ...NATS_AUTH_OPTIONS,
     port: { type: "string" },
     host: { type: "string" },
+    "token-file": { type: "string" },
     json: { type: "boolean", default: false },
   });
   const port = portOf(values.port);
+  const tokenFile = values["token-file"] ?? process.env.CORRAL_UI_TOKEN_FILE;
+  if (!tokenFile) throw new InvalidArgumentError("--token-file FILE is required: the UI asks every visitor for the token in it (corral up makes one)");
+  const token = readTokenFile(tokenFile);
   const config = resolveConfig();
-  const nc = await connectNats({ natsUrl: values["nats-url"], name: "corral-ui", reconnectTimeWaitMs: 500, asyncTraces: true }, { wait: true, log });
+  const nc = await connectNats({ natsUrl: values["nats-url"], name: "corral-ui", reconnectTimeWaitMs: 500, asyncTraces: true, auth: natsAuthOf(values) }, { wait: true, log });
   const [store, registry] = await untilAvailable("open buckets", () => Promise.all([SandboxStore.open(nc, config), NodeRegistry.open(nc, config)]), log);
-  const ui = await startUi({ nc, store, registry, client: new CorralClient(nc), port, host: values.host ?? "127.0.0.1", nodeLeaseMs: config.nodeLeaseMs });
+  const ui = await startUi({ nc, store, registry, client: new CorralClient(nc), port, host: values.host ?? "127.0.0.1", token, nodeLeaseMs: config.nodeLeaseMs });
   process.stdout.write(values.json ? `${JSON.stringify({ ui: ui.url })}\n` : `corral ui: ${ui.url}\n`);
 
   // The command is over once the server has stopped (corral.ts exits with its code then).

@@ -3,6 +3,8 @@
  * web app and a small JSON + SSE API over the cluster's state; the browser
  * never talks to NATS. Every record it sends is a public record
  * (`toPublicRecord`): no token hash, endpoint or driver handle leaves here.
+ * Every page and action requires the login token (./login.ts); only
+ * `/healthz` answers without it.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -19,6 +21,7 @@ import { layoutChart } from "./chart-layout.js";
 import { readHistory } from "./history.js";
 import { sendError, sendJson } from "./http-util.js";
 import { LiveHub } from "./live-hub.js";
+import { UiLogin } from "./login.js";
 import { machineGraph } from "./machine-graph.js";
 import { SseChannel } from "./sse-channel.js";
 import { StaticFiles, defaultAssetsDir } from "./static-files.js";
@@ -34,8 +37,10 @@ export interface UiOptions {
   client: CorralClient;
   /** TCP port; 0 picks a free one. @default 8481 */
   port?: number;
-  /** Interface to listen on. The UI has no login, so it stays local unless asked. @default "127.0.0.1" */
+  /** Interface to listen on. @default "127.0.0.1" */
   host?: string;
+  /** The login token every page and action requires (./login.ts). */
+  token: string;
   /** Where the built bundle is. @default `<package root>/dist/ui` */
   assetsDir?: string;
   /** The cluster's node lease (nodes whose heartbeat is older are shown as lost). @default DEFAULTS.nodeLeaseMs */
@@ -72,14 +77,18 @@ export async function startUi(options: UiOptions): Promise<UiServer> {
   const hub = new LiveHub({ nc, store, registry, log, nodeLeaseMs: options.nodeLeaseMs ?? DEFAULTS.nodeLeaseMs });
   hub.start();
 
+  const login = new UiLogin(options.token);
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://ui.invalid");
     const p = url.pathname;
+    // The health probe says only whether NATS is connected; everything else needs the login.
+    if (p === "/healthz" && (req.method === "GET" || req.method === "HEAD")) return sendJson(res, hub.status === "connected" ? 200 : 503, { nats: hub.status });
+    if (!login.admit(req, res, url)) return;
     if (req.method === "GET" || req.method === "HEAD") {
       if (p === "/api/snapshot") return sendJson(res, 200, await hub.snapshot());
       if (p === "/api/machine") return sendJson(res, 200, chart);
       if (p === "/api/stream") return hub.add(new SseChannel(res));
-      if (p === "/healthz") return sendJson(res, hub.status === "connected" ? 200 : 503, { nats: hub.status });
       const history = HISTORY_PATH.exec(p);
       if (history) return sendJson(res, 200, await readHistory(nc, sandboxIdFrom(history[1]!)));
       if (!p.startsWith("/api/") && files.serve(p, res)) return;

@@ -14,7 +14,8 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { parse } from "../../src/cli/args.js";
+import { DEFAULT_ADMIN_CREDS, NATS_AUTH_OPTIONS, natsAuthOf, parse } from "../../src/cli/args.js";
+import type { Role } from "../../src/security/roles.js";
 import { InvalidArgumentError } from "../../src/errors.js";
 import { defaultDriverKind } from "../../src/drivers/detect.js";
 import { logger } from "../../src/log.js";
@@ -23,6 +24,8 @@ import { SERVICE_NAME } from "../../src/subjects.js";
 import { isUnknownCommand, spawnCorral, stopChild, track, waitReady, type Child } from "./children.js";
 import { upApiKey } from "./e2b-key.js";
 import { startEmbeddedNats } from "./embedded-nats.js";
+import { readTokenFile } from "../ui/login.js";
+import { ensureUiToken, secureUp, type SecuredUp } from "./security.js";
 import { requireFreePort } from "./ports.js";
 
 function httpOk(url: string): Promise<boolean> {
@@ -68,6 +71,16 @@ async function startServer(command: string, args: string[], logDir: string, prob
   }
 }
 
+/** The --tls-* flags of `corral up`, passed on to every child. */
+function tlsArgs(values: { "tls-ca"?: string | undefined; "tls-cert"?: string | undefined; "tls-key"?: string | undefined }): string[] {
+  const out: string[] = [];
+  for (const flag of ["tls-ca", "tls-cert", "tls-key"] as const) {
+    const file = values[flag];
+    if (file !== undefined) out.push(`--${flag}`, path.resolve(file));
+  }
+  return out;
+}
+
 /** The `corral up` command; resolves with the exit code once everything has stopped. */
 export async function runUpCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -80,6 +93,9 @@ export async function runUpCommand(argv: string[]): Promise<number> {
     driver: { type: "string" },
     "node-id": { type: "string", default: "node-1" },
     domain: { type: "string", default: "corral.localhost" },
+    host: { type: "string", default: "127.0.0.1" },
+    "no-auth": { type: "boolean", default: false },
+    ...NATS_AUTH_OPTIONS,
   });
   if (positionals.length > 0) throw new InvalidArgumentError(`corral up takes no arguments, got ${positionals.join(" ")}`);
   if (values.driver !== undefined && values.driver !== "docker" && values.driver !== "process") {
@@ -113,13 +129,21 @@ export async function runUpCommand(argv: string[]): Promise<number> {
   if (natsUrl !== undefined) parseNatsUrls(natsUrl); // a malformed list fails before anything starts
   const started: string[] = [];
   let e2bKey: string | null = null;
+  const host = values.host;
+  // Joined: every process uses the given --creds/--tls-*. Embedded: each its role's credentials.
+  const joinedAuth = natsAuthOf(values);
+  const uiTokenFile = ensureUiToken(dataDir);
+  let secured: SecuredUp | null = null;
+  const authArgs = (role: Role): string[] => [...(secured ? ["--creds", secured.creds[role]] : joinedAuth.creds ? ["--creds", joinedAuth.creds] : []), ...tlsArgs(values)];
   try {
     if (!natsUrl) {
       const logFile = path.join(logDir, "nats-server.log");
-      const nats = await startEmbeddedNats(dataDir, natsPort, logFile, say);
+      if (!values["no-auth"]) secured = await secureUp(dataDir);
+      const nats = await startEmbeddedNats(dataDir, natsPort, logFile, say, { host, ...(secured ? { configFile: secured.configFile } : {}) });
       children.push(track("nats-server", nats.child, logFile));
       natsUrl = nats.url;
       say(`nats     ${natsUrl}  (embedded, JetStream store ${path.join(dataDir, "nats")})`);
+      if (secured) say(`auth     on: credentials per role in ${path.dirname(secured.creds.admin)}`);
     } else {
       say(`nats     ${describeServers(parseNatsUrls(natsUrl))}  (joined)`);
     }
@@ -130,16 +154,19 @@ export async function runUpCommand(argv: string[]): Promise<number> {
     await requireFreePort(uiPort, "--ui-port");
     await requireFreePort(gatewayPort, "--gateway-port");
     // A joined NATS that is not up yet is waited for (logged), as by every server process.
-    const nc = await connectNats({ natsUrl, name: "corral-up" }, { wait: true, log: logger("up") });
+    const upAuth = secured ? { ...joinedAuth, creds: secured.creds.admin } : joinedAuth;
+    const nc = await connectNats({ natsUrl, name: "corral-up", auth: upAuth }, { wait: true, log: logger("up") });
     try {
       const nodeDir = path.join(dataDir, `node-${values["node-id"]}`);
-      const nodeArgs = ["--nats-url", natsUrl, "--node-id", values["node-id"], "--driver", driver, "--data-dir", nodeDir];
+      const nodeArgs = ["--nats-url", natsUrl, ...authArgs("node"), "--node-id", values["node-id"], "--driver", driver, "--data-dir", nodeDir];
       const up = { children, say };
+      const proxyArgs = ["--nats-url", natsUrl, ...authArgs("proxy"), "--port", String(proxyPort), "--domain", values.domain, "--host", host];
+      const uiArgs = ["--nats-url", natsUrl, ...authArgs("ui"), "--port", String(uiPort), "--host", host, "--token-file", uiTokenFile];
       const servers = await Promise.all([
         startServer("node", nodeArgs, logDir, () => apiAnswers(nc), up),
-        startServer("proxy", ["--nats-url", natsUrl, "--port", String(proxyPort), "--domain", values.domain], logDir, () => httpOk(`http://127.0.0.1:${proxyPort}/healthz`), up),
-        startServer("ui", ["--nats-url", natsUrl, "--port", String(uiPort)], logDir, () => httpOk(`http://127.0.0.1:${uiPort}/`), up),
-        startServer("gateway", ["--nats-url", natsUrl, "--port", String(gatewayPort)], logDir, () => httpOk(`http://127.0.0.1:${gatewayPort}/health`), up),
+        startServer("proxy", proxyArgs, logDir, () => httpOk(`http://127.0.0.1:${proxyPort}/healthz`), up),
+        startServer("ui", uiArgs, logDir, () => httpOk(`http://127.0.0.1:${uiPort}/healthz`), up),
+        startServer("gateway", ["--nats-url", natsUrl, ...authArgs("gateway"), "--port", String(gatewayPort)], logDir, () => httpOk(`http://127.0.0.1:${gatewayPort}/health`), up),
       ]);
       for (const child of servers) if (child) started.push(child.name);
       if (started.includes("gateway")) e2bKey = await upApiKey(nc, dataDir);
@@ -149,14 +176,17 @@ export async function runUpCommand(argv: string[]): Promise<number> {
     if (!started.includes("node")) throw new InvalidArgumentError("this corral has no `node` command");
     say(`node     ${values["node-id"]} (${driver} driver)  log ${path.join(logDir, "node.log")}`);
     if (started.includes("proxy")) say(`proxy    http://127.0.0.1:${proxyPort}  (http://<port>-<sandboxId>.${values.domain}:${proxyPort}/)`);
-    if (started.includes("ui")) say(`ui       http://127.0.0.1:${uiPort}/`);
+    // The login address is the contract's way in to the UI: printed here, never logged.
+    if (started.includes("ui")) say(`ui       http://127.0.0.1:${uiPort}/?token=${readTokenFile(uiTokenFile)}`);
     if (started.includes("gateway")) {
       say(`gateway  http://127.0.0.1:${gatewayPort}  (E2B_API_URL; E2B_SANDBOX_URL=http://127.0.0.1:${proxyPort})`);
       if (e2bKey) say(`e2b key  ${e2bKey}`);
     }
     say(`logs     ${logDir}`);
     say("");
-    say(`try:     npx corral create --nats-url ${natsUrl} --timeout 600`);
+    // The admin credentials of the default data dir are found by themselves (./.corral/creds/admin.creds).
+    const credsHint = secured && path.resolve(DEFAULT_ADMIN_CREDS) !== secured.creds.admin ? ` --creds ${secured.creds.admin}` : "";
+    say(`try:     npx corral create --nats-url ${natsUrl}${credsHint} --timeout 600`);
     say("stop:    Ctrl-C (sandboxes in Docker keep running; `corral up` again brings them back)");
   } catch (err) {
     await stopAll();

@@ -1,6 +1,7 @@
 /**
  * The embedded nats-server of `corral up`: JetStream with its store under the
- * data dir, loopback only.
+ * data dir, loopback unless told otherwise, authentication on unless told
+ * otherwise (./security.ts).
  *
  * It runs in its own process group, unlike the other children: a Ctrl-C
  * reaches the whole foreground group at once, and a nats-server that quit
@@ -56,8 +57,16 @@ async function stopLeftover(pidFile: string, storeDir: string): Promise<number |
   return pid;
 }
 
+/** How the embedded server runs beyond its port. */
+export interface EmbeddedNatsOptions {
+  /** Address to listen on. @default "127.0.0.1" */
+  host?: string;
+  /** A configuration file (authentication: ./security.ts); none runs NATS open. */
+  configFile?: string;
+}
+
 /** Starts nats-server on `port` and resolves once it accepts clients. */
-export async function startEmbeddedNats(dataDir: string, port: number, logFile: string, say: (line: string) => void): Promise<EmbeddedNats> {
+export async function startEmbeddedNats(dataDir: string, port: number, logFile: string, say: (line: string) => void, options: EmbeddedNatsOptions = {}): Promise<EmbeddedNats> {
   const storeDir = path.join(dataDir, "nats");
   const pidFile = path.join(dataDir, "nats-server.pid");
   fs.mkdirSync(storeDir, { recursive: true });
@@ -67,7 +76,9 @@ export async function startEmbeddedNats(dataDir: string, port: number, logFile: 
     throw new UnavailableError(`port ${port} is already in use: stop what listens there, pass --nats-port, or join it with --nats-url nats://127.0.0.1:${port}`);
   }
   const out = fs.openSync(logFile, "a");
-  const child = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir, "-n", "corral-up", "-P", pidFile], {
+  const host = options.host ?? "127.0.0.1";
+  const config = options.configFile ? ["-c", options.configFile] : [];
+  const child = spawn("nats-server", [...config, "-js", "-a", host, "-p", String(port), "-sd", storeDir, "-n", "corral-up", "-P", pidFile], {
     stdio: ["ignore", out, out],
     detached: true, // its own process group: see the module comment
   });
@@ -87,5 +98,6 @@ export async function startEmbeddedNats(dataDir: string, port: number, logFile: 
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { url: `nats://127.0.0.1:${port}`, child };
+  const dial = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  return { url: `nats://${dial.includes(":") ? `[${dial}]` : dial}:${port}`, child };
 }

@@ -1,12 +1,43 @@
 /** Argument parsing shared by the CLI commands (node:util parseArgs, strict). */
+import fs from "node:fs";
+import path from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { InvalidArgumentError } from "../errors.js";
+import { withAuthDefaults, type NatsAuthSettings } from "../nats/connection.js";
 
 export type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** How to authenticate to NATS and check its certificate: every command takes these (docs/security.md). */
+export const NATS_AUTH_OPTIONS = {
+  creds: { type: "string" },
+  "tls-ca": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+} as const satisfies Options;
+
+/** The parsed {@link NATS_AUTH_OPTIONS} as connection settings (the environment fills the rest). */
+export function natsAuthOf(values: { creds?: string | undefined; "tls-ca"?: string | undefined; "tls-cert"?: string | undefined; "tls-key"?: string | undefined }): NatsAuthSettings {
+  return { creds: values.creds, tlsCa: values["tls-ca"], tlsCert: values["tls-cert"], tlsKey: values["tls-key"] };
+}
+
+/** Where `corral up` (default data dir) leaves the admin credentials a client command run in the same directory uses. */
+export const DEFAULT_ADMIN_CREDS = path.join(".corral", "creds", "admin.creds");
+
+/**
+ * A client command's NATS auth: the flags, else `$CORRAL_NATS_CREDS`, else
+ * `./.corral/creds/admin.creds` when it exists (so `npm start` then
+ * `npx corral create` works on a secured `corral up`).
+ */
+export function clientNatsAuth(values: Parameters<typeof natsAuthOf>[0], env: NodeJS.ProcessEnv = process.env): NatsAuthSettings {
+  const auth = withAuthDefaults(natsAuthOf(values), env);
+  if (auth.creds === undefined && fs.existsSync(DEFAULT_ADMIN_CREDS)) auth.creds = DEFAULT_ADMIN_CREDS;
+  return auth;
+}
 
 /** Options every client command takes. */
 export const CLIENT_OPTIONS = {
   "nats-url": { type: "string" },
+  ...NATS_AUTH_OPTIONS,
   json: { type: "boolean", default: false },
 } as const satisfies Options;
 

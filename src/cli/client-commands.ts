@@ -3,14 +3,18 @@ import { CorralClient } from "../client/client.js";
 import { InvalidArgumentError } from "../errors.js";
 import { isSandboxId } from "../ids.js";
 import type { CreateRequest } from "../schema/requests.js";
-import { CLIENT_OPTIONS, keyValues, numberArg, parse, positionals, secondsToMs } from "./args.js";
+import { CLIENT_OPTIONS, clientNatsAuth, keyValues, numberArg, parse, positionals, secondsToMs } from "./args.js";
 import { exec, keys } from "./exec-keys-commands.js";
 import { printJson, recordDetails, recordsTable } from "./output.js";
 
 type Run = (argv: string[]) => Promise<number>;
 
-async function withClient<T>(natsUrl: string | undefined, fn: (c: CorralClient) => Promise<T>): Promise<T> {
-  const client = await CorralClient.connect(natsUrl ? { natsUrl } : {});
+/** The parsed {@link CLIENT_OPTIONS} a client connection is made from. */
+type ClientValues = { "nats-url"?: string | undefined } & Parameters<typeof clientNatsAuth>[0];
+
+async function withClient<T>(values: ClientValues, fn: (c: CorralClient) => Promise<T>): Promise<T> {
+  const natsUrl = values["nats-url"];
+  const client = await CorralClient.connect({ ...(natsUrl ? { natsUrl } : {}), auth: clientNatsAuth(values) });
   try {
     return await fn(client);
   } finally {
@@ -63,7 +67,7 @@ const create: Run = async (argv) => {
   if (values.insecure) request.secure = false;
   // The server validates the body (the CLI passes values through unchanged so
   // its errors are the API's).
-  const reply = await withClient(values["nats-url"], (c) => c.create(request as CreateRequest));
+  const reply = await withClient(values, (c) => c.create(request as CreateRequest));
   return show(values.json, reply, () => {
     const { created, trafficToken, ...record } = reply;
     const lines = [recordDetails(record), `${"created".padEnd(11)}  ${created}`];
@@ -79,7 +83,7 @@ function single(cmd: "get" | "kill" | "pause" | "resume"): Run {
     const { values, positionals: pos } = parse(argv, opts);
     const [id] = positionals(cmd, pos, ["ID"]);
     const timeoutMs = secondsToMs("--timeout", (values as { timeout?: string }).timeout, 1);
-    const record = await withClient(values["nats-url"], (c) =>
+    const record = await withClient(values, (c) =>
       cmd === "resume" ? c.resume(id!, timeoutMs === undefined ? {} : { timeoutMs }) : c[cmd](id!),
     );
     return show(values.json, record, () => recordDetails(record));
@@ -90,7 +94,7 @@ const connect: Run = async (argv) => {
   const { values, positionals: pos } = parse(argv, { ...CLIENT_OPTIONS, timeout: { type: "string" } });
   const [id] = positionals("connect", pos, ["ID"]);
   const timeoutMs = secondsToMs("--timeout", values.timeout, 1);
-  const reply = await withClient(values["nats-url"], (c) => c.connectSandbox(id!, timeoutMs === undefined ? {} : { timeoutMs }));
+  const reply = await withClient(values, (c) => c.connectSandbox(id!, timeoutMs === undefined ? {} : { timeoutMs }));
   return show(values.json, reply, () => `${recordDetails(reply.sandbox)}\n${"resumed".padEnd(11)}  ${reply.resumed}`);
 };
 
@@ -109,7 +113,7 @@ const ls: Run = async (argv) => {
   if (metadata) query.metadata = metadata;
   if (values.limit !== undefined) query.limit = numberArg("--limit", values.limit, true);
   if (values.cursor !== undefined) query.cursor = values.cursor;
-  const page = await withClient(values["nats-url"], (c) => c.list(query));
+  const page = await withClient(values, (c) => c.list(query));
   return show(values.json, page, () => {
     const text = page.items.length === 0 ? "no sandboxes" : recordsTable(page.items);
     return page.nextCursor ? `${text}\n(more: --cursor ${page.nextCursor})` : text;
@@ -120,7 +124,7 @@ const setTimeoutCmd: Run = async (argv) => {
   const { values, positionals: pos } = parse(argv, CLIENT_OPTIONS);
   const [id, seconds] = positionals("set-timeout", pos, ["ID", "SECONDS"]);
   const timeoutMs = secondsToMs("SECONDS", seconds, 0)!;
-  const record = await withClient(values["nats-url"], (c) => c.setTimeout(id!, timeoutMs));
+  const record = await withClient(values, (c) => c.setTimeout(id!, timeoutMs));
   return show(values.json, record, () => recordDetails(record));
 };
 
@@ -128,7 +132,7 @@ const refresh: Run = async (argv) => {
   const { values, positionals: pos } = parse(argv, CLIENT_OPTIONS);
   const [id, seconds] = positionals("refresh", pos, ["ID", "SECONDS"], 1);
   const durationMs = secondsToMs("SECONDS", seconds, 1);
-  const record = await withClient(values["nats-url"], (c) => c.refresh(id!, durationMs));
+  const record = await withClient(values, (c) => c.refresh(id!, durationMs));
   return show(values.json, record, () => recordDetails(record));
 };
 
@@ -137,7 +141,7 @@ const watch: Run = async (argv) => {
   const [id] = positionals("watch", pos, ["ID"], 1);
   if (id !== undefined && !isSandboxId(id)) throw new InvalidArgumentError(`ID: must be 20 characters of [a-z0-9], got ${JSON.stringify(id)}`);
   const sinceMs = values.since !== undefined ? secondsToMs("--since", values.since, 0)! : values.replay ? 3_600_000 : undefined;
-  return withClient(values["nats-url"], async (c) => {
+  return withClient(values, async (c) => {
     if (!values.json) process.stderr.write(`watching ${id ?? "every sandbox"}${sinceMs !== undefined ? ` (replaying the last ${sinceMs / 1000}s)` : ""}; Ctrl-C to stop\n`);
     const stop = new AbortController();
     process.once("SIGINT", () => stop.abort());

@@ -16,7 +16,7 @@ import { MSGPACK_CONTENT_TYPE, JSON_CONTENT_TYPE, decodeBody, encodeAs, encoding
 import { resolveConfig } from "../config.js";
 import { ConflictError, InternalError, UnavailableError, errorFromCode, type CorralError } from "../errors.js";
 import type { NodeId } from "../ids.js";
-import { connectNats } from "../nats/connection.js";
+import { connectNats, type NatsAuthSettings } from "../nats/connection.js";
 import { ApiKeyStore } from "../store/api-keys.js";
 import { NodeRegistry } from "../store/node-registry.js";
 import { runExec, type ExecOptions, type ExecResult } from "./exec.js";
@@ -39,6 +39,8 @@ export interface CorralClientOptions {
    * (what the E2B gateway does for a key's tenant). @default none: the plain subjects
    */
   tenant?: string;
+  /** Credentials and TLS files. @default $CORRAL_NATS_CREDS, $CORRAL_NATS_TLS_* */
+  auth?: NatsAuthSettings;
 }
 
 /** Options of `resume` and `connectSandbox`. */
@@ -97,7 +99,7 @@ export class CorralClient {
     // One pass over the URL list (a client does not wait for a NATS that is
     // not there); once connected it fails over between the servers. Async
     // traces stay off: errors reach callers as CorralErrors (code + message).
-    const nc = await connectNats({ natsUrl: options.natsUrl, name: "corral-client" });
+    const nc = await connectNats({ natsUrl: options.natsUrl, name: "corral-client", ...(options.auth ? { auth: options.auth } : {}) });
     return new CorralClient(nc, options, true);
   }
 

@@ -6,14 +6,15 @@
  *   comma-separated list (DESIGN.md, "Cluster"); nats.js is given the list and
  *   fails over between its servers (and the ones the cluster advertises).
  * - {@link natsConnectOptions}: a pure options builder. Everything about how
- *   to reach NATS (servers, reconnect policy, and later credentials/TLS) is
+ *   to reach NATS (servers, reconnect policy, credentials, TLS) is
  *   decided here, so a new connection setting is one edit.
  * - {@link connectNats}: connects once (clients: a wrong URL is an error, not
  *   a hang) or, for server processes, waits for NATS and then for JetStream
  *   with backoff and a log line per attempt instead of exiting.
  */
-import type { ConnectionOptions, NatsConnection } from "@nats-io/nats-core";
+import { credsAuthenticator, type ConnectionOptions, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
+import fs from "node:fs";
 import { z } from "zod";
 import { defaultNatsUrl } from "../config.js";
 import { InvalidArgumentError, UnavailableError } from "../errors.js";
@@ -61,8 +62,81 @@ export function describeServers(servers: readonly string[]): string {
   return servers.map((s) => s.replace(/\/\/[^@/]*@/, "//***@")).join(",");
 }
 
+/**
+ * Who the process is to NATS and how it checks the server: a credentials
+ * file (decentralised auth, docs/security.md) and TLS files. Every command
+ * takes them as `--creds`, `--tls-ca`, `--tls-cert`, `--tls-key`.
+ */
+export interface NatsAuthSettings {
+  /** `.creds` file (user JWT + seed). @default $CORRAL_NATS_CREDS */
+  creds?: string | undefined;
+  /** CA certificate the server's certificate must chain to. @default $CORRAL_NATS_TLS_CA */
+  tlsCa?: string | undefined;
+  /** Client certificate (mutual TLS), with `tlsKey`. @default $CORRAL_NATS_TLS_CERT */
+  tlsCert?: string | undefined;
+  /** Key of `tlsCert`. @default $CORRAL_NATS_TLS_KEY */
+  tlsKey?: string | undefined;
+}
+
+/** `settings` with the environment's defaults filled in (flags win). */
+export function withAuthDefaults(settings: NatsAuthSettings = {}, env: NodeJS.ProcessEnv = process.env): NatsAuthSettings {
+  return {
+    creds: settings.creds ?? (env.CORRAL_NATS_CREDS || undefined),
+    tlsCa: settings.tlsCa ?? (env.CORRAL_NATS_TLS_CA || undefined),
+    tlsCert: settings.tlsCert ?? (env.CORRAL_NATS_TLS_CERT || undefined),
+    tlsKey: settings.tlsKey ?? (env.CORRAL_NATS_TLS_KEY || undefined),
+  };
+}
+
+function readFileOption(flag: string, file: string): Uint8Array {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new InvalidArgumentError(`${flag}: cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The inbox prefix a credential allows: a Corral credential that may
+ * subscribe only to `_INBOX.<user>.>` (docs/security.md) must receive its
+ * replies there. Read from the JWT's claims (never the seed); null for any
+ * other credential (nats.js's default `_INBOX` then).
+ */
+export function credsInboxPrefix(creds: Uint8Array): string | null {
+  const jwt = /-----BEGIN NATS USER JWT-----\s*([A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+)\s*------END NATS USER JWT------/.exec(new TextDecoder().decode(creds));
+  if (!jwt) return null;
+  let claims: { sub?: unknown; nats?: { sub?: { allow?: unknown } } };
+  try {
+    claims = JSON.parse(Buffer.from(jwt[2]!, "base64url").toString("utf8")) as typeof claims;
+  } catch {
+    return null;
+  }
+  const own = typeof claims.sub === "string" ? `_INBOX.${claims.sub}` : null;
+  const allow = claims.nats?.sub?.allow;
+  return own !== null && Array.isArray(allow) && allow.includes(`${own}.>`) ? own : null;
+}
+
+/** The nats.js authenticator, inbox prefix and TLS options of `auth` (files read now; their contents are never logged). */
+function authOptions(auth: NatsAuthSettings): Pick<ConnectionOptions, "authenticator" | "tls" | "inboxPrefix"> {
+  const out: Pick<ConnectionOptions, "authenticator" | "tls" | "inboxPrefix"> = {};
+  if (auth.creds) {
+    const creds = readFileOption("--creds", auth.creds);
+    out.authenticator = credsAuthenticator(creds);
+    const prefix = credsInboxPrefix(creds);
+    if (prefix !== null) out.inboxPrefix = prefix;
+  }
+  if ((auth.tlsCert === undefined) !== (auth.tlsKey === undefined)) throw new InvalidArgumentError("--tls-cert and --tls-key go together");
+  if (auth.tlsCa || auth.tlsCert) {
+    for (const [flag, file] of [["--tls-ca", auth.tlsCa], ["--tls-cert", auth.tlsCert], ["--tls-key", auth.tlsKey]] as const) if (file) readFileOption(flag, file);
+    out.tls = { ...(auth.tlsCa ? { caFile: auth.tlsCa } : {}), ...(auth.tlsCert ? { certFile: auth.tlsCert, keyFile: auth.tlsKey } : {}) };
+  }
+  return out;
+}
+
 /** What a process asks of its NATS connection. */
 export interface NatsConnectSettings {
+  /** Credentials and TLS; the environment fills what is absent ({@link withAuthDefaults}). */
+  auth?: NatsAuthSettings;
   /** One URL or a comma-separated list. @default $CORRAL_NATS_URL, then "nats://127.0.0.1:4222" */
   natsUrl?: string;
   /** The connection name the server shows (`corral-node-<id>`, `corral-proxy`, ...). */
@@ -88,6 +162,7 @@ export function natsConnectOptions(settings: NatsConnectSettings): ConnectionOpt
     maxReconnectAttempts: -1,
     reconnectTimeWait: settings.reconnectTimeWaitMs ?? 250,
     noAsyncTraces: !(settings.asyncTraces ?? false),
+    ...authOptions(withAuthDefaults(settings.auth)),
   };
 }
 

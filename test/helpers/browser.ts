@@ -35,6 +35,8 @@ export interface TestBrowser {
   requests: string[];
   /** A new tab. */
   newPage(): Promise<Page>;
+  /** Logs this profile in to a UI: opens its `?token=` address once (which sets the session cookie). */
+  login(loginUrl: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,12 @@ export async function launchBrowser(viewport = { width: 1440, height: 900 }): Pr
     errors,
     requests,
     newPage: () => context.newPage(),
+    async login(loginUrl) {
+      const page = await context.newPage();
+      const reply = await page.goto(loginUrl);
+      if (reply?.status() !== 200) throw new Error(`logging in to the UI answered ${reply?.status()}`);
+      await page.close();
+    },
     async close() {
       await context.close().catch(() => {});
       fs.rmSync(profile, { recursive: true, force: true });

@@ -25,9 +25,10 @@ export interface NatsServer {
 
 const INSTALL_HINT = "nats-server is not installed: run `node scripts/bootstrap` (or `apt-get install nats-server`)";
 
-function spawnServer(port: number, storeDir: string): Promise<{ child: ChildProcess; port: number }> {
+function spawnServer(port: number, storeDir: string, jetstream = true): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir, "-m", "0"], {
+    const js = jetstream ? ["-js", "-sd", storeDir] : [];
+    const child = spawn("nats-server", [...js, "-a", "127.0.0.1", "-p", String(port), "-m", "0"], {
       stdio: ["ignore", "ignore", "pipe"],
     });
     let log = "";
@@ -62,8 +63,15 @@ function waitExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
-/** Spawns a fresh server (or wraps `NATS_URL`). */
-export async function startNats(): Promise<NatsServer> {
+/** Options of {@link startNats}. */
+export interface StartNatsOptions {
+  /** Without JetStream (a server that answers no `$JS.API` request). @default true */
+  jetstream?: boolean;
+}
+
+/** Spawns a fresh server (or wraps `NATS_URL`, unless JetStream is off). */
+export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer> {
+  const jetstream = opts.jetstream ?? true;
   const conns: NatsConnection[] = [];
   const connectTo = (url: string) => async () => {
     const nc = await connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
@@ -74,14 +82,14 @@ export async function startNats(): Promise<NatsServer> {
     await Promise.allSettled(conns.splice(0).map((nc) => nc.close()));
   };
 
-  if (process.env.NATS_URL) {
+  if (process.env.NATS_URL && jetstream) {
     const url = process.env.NATS_URL;
     const noRestart = () => Promise.reject(new Error("cannot restart an external NATS_URL server"));
     return { url, port: Number(new URL(url).port), storeDir: "", connect: connectTo(url), kill: noRestart, start: noRestart, stop: closeConns };
   }
 
   const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-nats-"));
-  const first = await spawnServer(-1, storeDir);
+  const first = await spawnServer(-1, storeDir, jetstream);
   const port = first.port;
   let child = first.child;
   const url = `nats://127.0.0.1:${port}`;
@@ -95,7 +103,7 @@ export async function startNats(): Promise<NatsServer> {
       await waitExit(child);
     },
     async start() {
-      ({ child } = await spawnServer(port, storeDir));
+      ({ child } = await spawnServer(port, storeDir, jetstream));
     },
     async stop() {
       await closeConns();

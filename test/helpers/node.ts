@@ -176,7 +176,7 @@ export async function spawnNode(opts: TestNodeOptions & { env?: NodeJS.ProcessEn
  * member too) and wait for the requester's timeout.
  */
 async function untilUnroutable(natsUrl: string, nodeId: NodeId): Promise<void> {
-  const nc = await connect({ servers: natsUrl });
+  const nc = await connect({ servers: natsUrl.split(",") });
   try {
     await waitUntil(
       async () => {

@@ -26,6 +26,7 @@ beforeAll(async () => {
   client = await CorralClient.connect({ natsUrl: nats.url, timeoutMs: 2_000 });
   ui = await spawnUi(nats.url);
   browser = await launchBrowser();
+  await browser.login(ui.loginUrl);
 });
 
 afterAll(async () => {

@@ -2,6 +2,7 @@
 // its security headers, the JSON endpoints, the SSE feed, and contract errors
 // for bad input. `startUi` in this process, a real nats-server and a real
 // node actor (process driver) behind the actions.
+import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +22,8 @@ let nats: NatsServer;
 let nc: NatsConnection;
 let node: TestNode;
 let ui: UiServer;
+const TOKEN = randomBytes(24).toString("base64url");
+const AUTH = { Authorization: `Bearer ${TOKEN}` };
 
 beforeAll(async () => {
   nats = await startNats();
@@ -28,7 +31,7 @@ beforeAll(async () => {
   nc = await nats.connect();
   const config = resolveConfig({}, {});
   const [store, registry] = await Promise.all([SandboxStore.open(nc, config), NodeRegistry.open(nc, config)]);
-  ui = await startUi({ nc, store, registry, client: new CorralClient(nc), port: 0, nodeLeaseMs: config.nodeLeaseMs });
+  ui = await startUi({ nc, store, registry, client: new CorralClient(nc), port: 0, token: TOKEN, nodeLeaseMs: config.nodeLeaseMs });
 });
 
 afterAll(async () => {
@@ -38,9 +41,44 @@ afterAll(async () => {
 });
 
 /** One request to the UI server (the proxy tests' plain HTTP client serves any local port). */
-const request = (method: string, path: string, body?: string, headers: Record<string, string> = {}) => httpRequest(ui.port, path, headers, method, body);
+const request = (method: string, path: string, body?: string, headers: Record<string, string> = {}) => httpRequest(ui.port, path, { ...AUTH, ...headers }, method, body);
+const anonymous = (method: string, path: string, headers: Record<string, string> = {}, body?: string) => httpRequest(ui.port, path, headers, method, body);
 const post = (path: string, body: string, headers: Record<string, string> = { "Content-Type": "application/json" }) => request("POST", path, body, headers);
 const json = <T>(reply: Reply) => JSON.parse(reply.body) as T;
+
+describe("the UI login", () => {
+  it("answers 401 to every page and action without the token, and to a wrong one", async () => {
+    const sbx = await node.client.create({ timeoutMs: 60_000 });
+    const paths = ["/", "/app.js", "/api/snapshot", "/api/machine", "/api/stream", `/api/sandboxes/${sbx.sandboxId}/history`];
+    for (const path of paths) {
+      const attempts: Record<string, string>[] = [{}, { Authorization: "Bearer wrong-token-of-some-length" }, { Authorization: `Basic ${TOKEN}` }, { Cookie: "corral_ui_session=forged" }];
+      for (const headers of attempts) {
+        const reply = await anonymous("GET", path, headers);
+        expect([path, reply.status], JSON.stringify(headers)).toEqual([path, 401]);
+        expect(JSON.parse(reply.body).error.code).toBe("unauthorized");
+      }
+    }
+    const kill = await anonymous("POST", `/api/sandboxes/${sbx.sandboxId}/kill`, { "Content-Type": "application/json" }, "{}");
+    expect(kill.status).toBe(401);
+    expect((await node.client.get(sbx.sandboxId)).state).toBe("running");
+    expect((await anonymous("GET", `/?token=${TOKEN}x`)).status).toBe(401);
+    // The health probe says only whether NATS is connected.
+    expect((await anonymous("GET", "/healthz")).status).toBe(200);
+    await node.client.kill(sbx.sandboxId);
+  });
+
+  it("lets in Authorization: Bearer, and ?token= which sets a session cookie and drops the token from the address", async () => {
+    expect((await anonymous("GET", "/api/snapshot", AUTH)).status).toBe(200);
+    const login = await anonymous("GET", `/?token=${TOKEN}&x=1`);
+    expect(login.status).toBe(303);
+    expect(login.headers.location).toBe("/?x=1");
+    const cookie = String(login.headers["set-cookie"]).split(";")[0]!;
+    expect(String(login.headers["set-cookie"])).toMatch(/HttpOnly; SameSite=Strict; Path=\//);
+    expect(cookie).not.toContain(TOKEN);
+    expect((await anonymous("GET", "/", { Cookie: cookie })).status).toBe(200);
+    expect((await anonymous("GET", "/api/snapshot", { Cookie: `other=1; ${cookie}` })).status).toBe(200);
+  });
+});
 
 describe("the UI server", () => {
   it("serves the bundle with a strict content security policy, nothing else from the file system", async () => {
@@ -83,7 +121,7 @@ describe("the UI server", () => {
   it("streams status, a snapshot, then every transition as Server-Sent Events", async () => {
     const sbx = await node.client.create({ timeoutMs: 60_000 });
     const frames: { event: string; data: unknown }[] = [];
-    const req = http.get(new URL("/api/stream", ui.url), { agent: false });
+    const req = http.get(new URL("/api/stream", ui.url), { agent: false, headers: AUTH });
     const res = await new Promise<http.IncomingMessage>((resolve) => req.once("response", resolve));
     expect(res.headers["content-type"]).toBe("text/event-stream; charset=utf-8");
     let buffer = "";

@@ -35,6 +35,7 @@ beforeAll(async () => {
   client = node.client;
   ui = await spawnUi(nats.url);
   browser = await launchBrowser();
+  await browser.login(ui.loginUrl);
   cluster = await browser.newPage();
 });
 

@@ -10,7 +10,6 @@
 // CORRAL_TEST_UP_DRIVER=process|docker forces one.
 import Docker from "dockerode";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,24 +18,17 @@ import type { SandboxRecord } from "../../src/schema/record.js";
 import { corral, corralJson, startCorral, type CorralProcess } from "../helpers/cli.js";
 import { containersOf, removeContainersOf, testNodeId } from "../helpers/docker.js";
 import { removeSandboxesOf } from "../helpers/node.js";
+import { freePort } from "../helpers/ports.js";
 
 const nodeId = testNodeId("up");
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "corral-up-"));
 const forcedDriver = process.env.CORRAL_TEST_UP_DRIVER;
 let args: string[];
 let natsUrl: string;
+/** `corral up` is closed by default: the CLI uses the admin credentials it wrote. */
+const creds = ["--creds", path.join(dataDir, "creds", "admin.creds")];
 let up: CorralProcess | null = null;
 let e2bKey: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
 
 /** Every live process whose command line names this test's data dir, as `pid cmdline`. */
 function processesOfDataDir(): string[] {
@@ -101,18 +93,18 @@ describe("corral up", () => {
     // The proxy and UI: an address, or a one-line notice when this build has no such command.
     expect(out).toMatch(/^proxy\s+(http:\/\/127\.0\.0\.1:\d+|skipped: this corral has no `proxy` command)/m);
     expect(out).toMatch(/^ui\s+(http:\/\/127\.0\.0\.1:\d+\/|skipped: this corral has no `ui` command)/m);
-    expect(out).toContain(`try:     npx corral create --nats-url ${natsUrl}`);
+    expect(out).toContain(`try:     npx corral create --nats-url ${natsUrl} --creds ${creds[1]}`);
 
     expect(out).toMatch(/^gateway\s+(http:\/\/127\.0\.0\.1:\d+|skipped: this corral has no `gateway` command)/m);
     e2bKey = /^e2b key  (e2b_[0-9a-f]{40})$/m.exec(out)![1]!;
 
-    sandbox = await corralJson<CreateReply>(["create", "--nats-url", natsUrl, "--timeout", "600"]);
+    sandbox = await corralJson<CreateReply>(["create", "--nats-url", natsUrl, ...creds, "--timeout", "600"]);
     expect(sandbox).toMatchObject({ state: "running", nodeId, created: true });
 
     // corral exec: output streams through, the exit status is the command's (the base template has only busybox sh).
-    const exec = await corral(["exec", sandbox.sandboxId, "--nats-url", natsUrl, "--env", "WHO=corral", "--", "/bin/bash", "-c", 'echo "hi $WHO"; echo err >&2; exit 3']);
+    const exec = await corral(["exec", sandbox.sandboxId, "--nats-url", natsUrl, ...creds, "--env", "WHO=corral", "--", "/bin/bash", "-c", 'echo "hi $WHO"; echo err >&2; exit 3']);
     expect(exec).toEqual({ code: 3, stdout: "hi corral\n", stderr: "err\n" });
-    const keys = await corralJson<{ items: { prefix: string; tenant: string }[] }>(["keys", "ls", "--nats-url", natsUrl]);
+    const keys = await corralJson<{ items: { prefix: string; tenant: string }[] }>(["keys", "ls", "--nats-url", natsUrl, ...creds]);
     expect(keys.items).toContainEqual(expect.objectContaining({ prefix: e2bKey.slice(0, 12), tenant: "default" }));
   });
 
@@ -131,15 +123,15 @@ describe("corral up", () => {
   it("brings the sandbox back when started again on the same data dir", async () => {
     up = await startUp();
     expect(up.stdout()).toContain(`e2b key  ${e2bKey}`);
-    const back = await corralJson<SandboxRecord>(["get", sandbox.sandboxId, "--nats-url", natsUrl]);
+    const back = await corralJson<SandboxRecord>(["get", sandbox.sandboxId, "--nats-url", natsUrl, ...creds]);
     expect(back).toMatchObject({ sandboxId: sandbox.sandboxId, state: "running", nodeId, killReason: null });
     // Still a live sandbox the node drives: it pauses and resumes.
-    expect(await corralJson<SandboxRecord>(["pause", sandbox.sandboxId, "--nats-url", natsUrl])).toMatchObject({ state: "paused" });
-    expect(await corralJson<SandboxRecord>(["resume", sandbox.sandboxId, "--nats-url", natsUrl])).toMatchObject({ state: "running" });
+    expect(await corralJson<SandboxRecord>(["pause", sandbox.sandboxId, "--nats-url", natsUrl, ...creds])).toMatchObject({ state: "paused" });
+    expect(await corralJson<SandboxRecord>(["resume", sandbox.sandboxId, "--nats-url", natsUrl, ...creds])).toMatchObject({ state: "running" });
   });
 
   it("after a kill and Ctrl-C, leaves no process and no container behind", async () => {
-    expect(await corralJson<SandboxRecord>(["kill", sandbox.sandboxId, "--nats-url", natsUrl])).toMatchObject({ state: "killed" });
+    expect(await corralJson<SandboxRecord>(["kill", sandbox.sandboxId, "--nats-url", natsUrl, ...creds])).toMatchObject({ state: "killed" });
     expect(await ctrlC(up!)).toBe(0);
     expect(processesOfDataDir()).toEqual([]);
     if (driver === "docker") expect(await containersOf(new Docker(), nodeId)).toEqual([]);

@@ -9,6 +9,7 @@ describe("corral proxy arguments", () => {
   it("defaults to port 8480, domain corral.localhost, one worker, access log on, NATS from the environment", () => {
     expect(parseProxyArgs([], { CORRAL_NATS_URL: "nats://n:4222" })).toEqual({
       natsUrl: "nats://n:4222",
+      auth: {},
       port: 8480,
       domain: "corral.localhost",
       host: "0.0.0.0",
@@ -20,8 +21,8 @@ describe("corral proxy arguments", () => {
   });
 
   it("takes every option", () => {
-    const argv = ["--nats-url", "nats://x:1", "--port", "0", "--domain", ".Sandboxes.Example.COM", "--host", "127.0.0.1", "--workers", "3", "--no-access-log", "--json"];
-    expect(parseProxyArgs(argv, {})).toEqual({ natsUrl: "nats://x:1", port: 0, domain: "sandboxes.example.com", host: "127.0.0.1", workers: 3, accessLog: false, json: true });
+    const argv = ["--nats-url", "nats://x:1", "--port", "0", "--domain", ".Sandboxes.Example.COM", "--host", "127.0.0.1", "--workers", "3", "--no-access-log", "--json", "--creds", "/c/proxy.creds", "--tls-ca", "/c/ca.pem"];
+    expect(parseProxyArgs(argv, {})).toEqual({ natsUrl: "nats://x:1", auth: { creds: "/c/proxy.creds", tlsCa: "/c/ca.pem" }, port: 0, domain: "sandboxes.example.com", host: "127.0.0.1", workers: 3, accessLog: false, json: true });
   });
 
   it.each([

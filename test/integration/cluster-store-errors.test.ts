@@ -1,0 +1,112 @@
+// Issue 14 item 2, end to end: a store that cannot take a request answers
+// `unavailable` (retryable), never `internal`, against real nats-servers:
+// JetStream off, a stream whose only replica's server was SIGKILLed (the
+// "jetstream not enabled / no responders" of the issue), and an R3 stream
+// with 2 of 3 servers down (quorum lost). The unit test
+// test/unit/store-kv-errors.test.ts pins the mapping class by class.
+import type { NatsConnection } from "@nats-io/nats-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { resolveConfig } from "../../src/config.js";
+import { UnavailableError, type CorralError } from "../../src/errors.js";
+import { kvStream } from "../../src/store/buckets.js";
+import { SandboxStore } from "../../src/store/sandbox-store.js";
+import { SANDBOX_BUCKET } from "../../src/subjects.js";
+import { startNats } from "../helpers/nats.js";
+import { startNatsCluster, type NatsCluster } from "../helpers/nats-cluster.js";
+import { makeStoredSandbox } from "../helpers/records.js";
+import { waitUntil } from "../helpers/wait.js";
+
+const SANDBOXES = kvStream(SANDBOX_BUCKET);
+
+/** The error `op` failed with, and how long it took. */
+async function failure(op: () => Promise<unknown>): Promise<{ err: CorralError; ms: number }> {
+  const t0 = Date.now();
+  const err = await op().then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (err === null) throw new Error("expected the store call to fail");
+  return { err: err as CorralError, ms: Date.now() - t0 };
+}
+
+function expectUnavailable({ err, ms }: { err: CorralError; ms: number }, boundMs: number): void {
+  expect(err, String(err)).toBeInstanceOf(UnavailableError);
+  expect(err).toMatchObject({ code: "unavailable", retryable: true });
+  expect(ms).toBeLessThan(boundMs);
+}
+
+describe("store errors against real servers", () => {
+  it("JetStream off: opening the store is unavailable, not internal", async () => {
+    const server = await startNats({ jetstream: false });
+    try {
+      const nc = await server.connect();
+      expectUnavailable(await failure(() => SandboxStore.open(nc, resolveConfig({}, {}))), 10_000);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  describe("on a 3-server cluster", () => {
+    let cluster: NatsCluster;
+    let nc: NatsConnection;
+    beforeAll(async () => {
+      cluster = await startNatsCluster();
+      nc = await cluster.connect();
+    });
+    afterAll(async () => {
+      await cluster?.stop();
+    });
+    afterEach(async () => {
+      // Every test leaves all servers up and the bucket gone for the next one.
+      await Promise.all(cluster.servers.filter((s) => !s.running()).map((s) => s.start()));
+      await cluster.untilJetStream();
+      const jsm = await (await import("@nats-io/jetstream")).jetstreamManager(nc);
+      await waitUntil(() => jsm.streams.delete(SANDBOXES).catch((e: Error) => e.message.includes("not found")), { timeoutMs: 20_000, what: "the bucket to be deleted" });
+    });
+
+    it("R1: the server holding the only replica is SIGKILLed → writes and reads are unavailable, then work again", async () => {
+      const store = await SandboxStore.open(nc, resolveConfig({ replicas: 1 }, {}));
+      const { record } = await store.createIfAbsent(makeStoredSandbox());
+      const leader = (await cluster.streamLeader(SANDBOXES))!;
+      expect(leader).not.toBeNull();
+      await leader.kill();
+
+      expectUnavailable(await failure(() => store.updateAt(record, { record: { ...record, endAt: record.endAt! + 1 }, event: "set_timeout" })), 10_000);
+      expectUnavailable(await failure(() => store.mutate(record.sandboxId, (l) => ({ record: { ...l, endAt: l.endAt! + 2 }, event: "set_timeout" }))), 10_000);
+      expectUnavailable(await failure(() => store.get(record.sandboxId)), 10_000);
+      expectUnavailable(await failure(() => store.createIfAbsent(makeStoredSandbox())), 10_000);
+
+      await leader.start();
+      const after = await waitUntil(() => store.mutate(record.sandboxId, (l) => ({ record: { ...l, endAt: l.endAt! + 3 }, event: "set_timeout" })).catch(() => null), {
+        timeoutMs: 20_000,
+        intervalMs: 200,
+        what: "the store to take writes again",
+      });
+      // Nothing the failed calls attempted was written.
+      expect(after.endAt).toBe(record.endAt! + 3);
+      await store.close();
+    });
+
+    it("R3: 2 of 3 servers SIGKILLed (quorum lost) → unavailable within the request timeout; back when they return", async () => {
+      const store = await SandboxStore.open(nc, resolveConfig({ replicas: 3 }, {}));
+      expect((await cluster.streamReplicas(SANDBOXES)).replicas).toBe(3);
+      const { record } = await store.createIfAbsent(makeStoredSandbox());
+      const leader = (await cluster.streamLeader(SANDBOXES))!;
+      const other = cluster.servers.find((s) => s !== leader)!;
+      await Promise.all([leader.kill(), other.kill()]);
+
+      expectUnavailable(await failure(() => store.updateAt(record, { record: { ...record, endAt: record.endAt! + 1 }, event: "set_timeout" })), 10_000);
+      expectUnavailable(await failure(() => store.mutate(record.sandboxId, (l) => ({ record: { ...l, endAt: l.endAt! + 2 }, event: "set_timeout" }))), 15_000);
+      expectUnavailable(await failure(() => store.createIfAbsent(makeStoredSandbox())), 10_000);
+
+      await Promise.all([leader.start(), other.start()]);
+      const after = await waitUntil(() => store.mutate(record.sandboxId, (l) => ({ record: { ...l, endAt: l.endAt! + 3 }, event: "set_timeout" })).catch(() => null), {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+        what: "the store to take writes again",
+      });
+      expect(after.endAt).toBe(record.endAt! + 3);
+      await store.close();
+    });
+  });
+});
