@@ -1,14 +1,14 @@
 /**
- * `corral gateway --nats-url URL [--port 3000] [--host 0.0.0.0]
+ * `corral gateway --nats-url URL [--creds FILE] [--port 3000] [--host 0.0.0.0]
  * [--sandbox-domain D]`: one E2B gateway replica until SIGINT/SIGTERM. It
  * prints its address once it listens.
  */
-import { parse } from "../../src/cli/args.js";
+import { NATS_AUTH_OPTIONS, natsAuthOf, parse } from "../../src/cli/args.js";
 import { nextStopSignal } from "../../src/cli/stop-signal.js";
 import { defaultNatsUrl } from "../../src/config.js";
 import { InvalidArgumentError } from "../../src/errors.js";
 import { logger } from "../../src/log.js";
-import { connectNats, parseNatsUrls } from "../../src/nats/connection.js";
+import { connectNats, parseNatsUrls, type NatsAuthSettings } from "../../src/nats/connection.js";
 import { startGateway } from "./server.js";
 
 /** Default port of `corral gateway` (E2B's SDKs' debug default is 3000 too). */
@@ -21,12 +21,15 @@ export interface GatewayCommandOptions {
   host: string;
   sandboxDomain: string | null;
   json: boolean;
+  /** Credentials (role `gateway`) and TLS. */
+  auth: NatsAuthSettings;
 }
 
 /** Parses and validates `corral gateway`'s arguments (no I/O). */
 export function parseGatewayArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): GatewayCommandOptions {
   const { values, positionals } = parse(argv, {
     "nats-url": { type: "string" },
+    ...NATS_AUTH_OPTIONS,
     port: { type: "string" },
     host: { type: "string" },
     "sandbox-domain": { type: "string" },
@@ -44,7 +47,7 @@ export function parseGatewayArgs(argv: string[], env: NodeJS.ProcessEnv = proces
   if (host.length === 0) throw new InvalidArgumentError("--host: expected an address to listen on");
   const domain = values["sandbox-domain"];
   if (domain !== undefined && !/^[a-z0-9.-]+(:\d+)?$/i.test(domain)) throw new InvalidArgumentError(`--sandbox-domain: expected a domain name, got ${JSON.stringify(domain)}`);
-  return { natsUrl, port, host, sandboxDomain: domain ?? null, json: values.json };
+  return { natsUrl, port, host, sandboxDomain: domain ?? null, json: values.json, auth: natsAuthOf(values) };
 }
 
 /** The `corral gateway` command; resolves with the exit code once stopped by a signal. */
@@ -52,7 +55,7 @@ export async function runGatewayCommand(argv: string[]): Promise<number> {
   const opts = parseGatewayArgs(argv);
   const log = logger("gateway.command");
   const stopSignal = nextStopSignal();
-  const nc = await connectNats({ natsUrl: opts.natsUrl, name: "corral-gateway" }, { wait: true, log });
+  const nc = await connectNats({ natsUrl: opts.natsUrl, name: "corral-gateway", auth: opts.auth }, { wait: true, log });
   let gateway;
   try {
     gateway = await startGateway({ nc, port: opts.port, host: opts.host, sandboxDomain: opts.sandboxDomain });

@@ -6,7 +6,7 @@ import { CorralClient } from "../client/client.js";
 import { InvalidArgumentError } from "../errors.js";
 import { connectNats } from "../nats/connection.js";
 import { ApiKeyStore, DEFAULT_TENANT } from "../store/api-keys.js";
-import { CLIENT_OPTIONS, keyValues, parse } from "./args.js";
+import { CLIENT_OPTIONS, clientNatsAuth, keyValues, parse } from "./args.js";
 import { printJson } from "./output.js";
 
 type Run = (argv: string[]) => Promise<number>;
@@ -22,7 +22,7 @@ export const exec: Run = async (argv) => {
   const [id, cmd, ...args] = positionals;
   if (!id || !cmd) throw new InvalidArgumentError("usage: corral exec ID [--env K=V]... [--cwd DIR] [--user U] -- CMD [ARG...]");
   const env = keyValues("--env", values.env);
-  const client = await CorralClient.connect(values["nats-url"] ? { natsUrl: values["nats-url"] } : {});
+  const client = await CorralClient.connect({ ...(values["nats-url"] ? { natsUrl: values["nats-url"] } : {}), auth: clientNatsAuth(values) });
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once("SIGINT", onSignal);
@@ -44,8 +44,10 @@ export const exec: Run = async (argv) => {
   }
 };
 
-async function withKeys<T>(natsUrl: string | undefined, fn: (keys: ApiKeyStore) => Promise<T>): Promise<T> {
-  const nc = await connectNats({ natsUrl, name: "corral-keys" });
+type KeysValues = { "nats-url"?: string | undefined } & Parameters<typeof clientNatsAuth>[0];
+
+async function withKeys<T>(values: KeysValues, fn: (keys: ApiKeyStore) => Promise<T>): Promise<T> {
+  const nc = await connectNats({ natsUrl: values["nats-url"], name: "corral-keys", auth: clientNatsAuth(values) });
   try {
     return await fn(await ApiKeyStore.open(nc));
   } finally {
@@ -59,7 +61,7 @@ export const keys: Run = async (argv) => {
   if (sub === "create") {
     const { values, positionals } = parse(rest, { ...CLIENT_OPTIONS, tenant: { type: "string" } });
     if (positionals.length > 0) throw new InvalidArgumentError("usage: corral keys create [--tenant T] [--json]");
-    const made = await withKeys(values["nats-url"], (k) => k.create(values.tenant ?? DEFAULT_TENANT));
+    const made = await withKeys(values, (k) => k.create(values.tenant ?? DEFAULT_TENANT));
     if (values.json) printJson(made);
     else process.stdout.write(`e2b key  ${made.key}\ntenant   ${made.tenant}\nprefix   ${made.prefix}   (the key is shown once)\n`);
     return 0;
@@ -67,7 +69,7 @@ export const keys: Run = async (argv) => {
   if (sub === "ls") {
     const { values, positionals } = parse(rest, CLIENT_OPTIONS);
     if (positionals.length > 0) throw new InvalidArgumentError("usage: corral keys ls [--json]");
-    const list = await withKeys(values["nats-url"], (k) => k.list());
+    const list = await withKeys(values, (k) => k.list());
     const items = list.map(({ prefix, tenant, createdAt }) => ({ prefix, tenant, createdAt }));
     if (values.json) printJson({ items });
     else process.stdout.write(["PREFIX        TENANT            CREATED", ...items.map((i) => `${i.prefix}  ${i.tenant.padEnd(16)}  ${new Date(i.createdAt).toISOString()}`)].join("\n") + "\n");
@@ -76,7 +78,7 @@ export const keys: Run = async (argv) => {
   if (sub === "revoke") {
     const { values, positionals } = parse(rest, CLIENT_OPTIONS);
     if (positionals.length !== 1) throw new InvalidArgumentError("usage: corral keys revoke PREFIX");
-    await withKeys(values["nats-url"], (k) => k.revoke(positionals[0]!));
+    await withKeys(values, (k) => k.revoke(positionals[0]!));
     if (values.json) printJson({ revoked: positionals[0] });
     else process.stdout.write(`revoked ${positionals[0]}\n`);
     return 0;

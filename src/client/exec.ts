@@ -8,6 +8,7 @@
  * `forbidden`-like store errors.
  */
 import http from "node:http";
+import { END_STREAM_FLAG, envelope } from "../connect-frames.js";
 import { ConflictError, InternalError, UnavailableError } from "../errors.js";
 import { deriveEnvdToken } from "../envd-token.js";
 import type { SandboxRecord } from "../schema/record.js";
@@ -41,14 +42,6 @@ export interface ExecTarget {
   secret: Uint8Array;
 }
 
-function envelope(message: unknown): Buffer {
-  const json = Buffer.from(JSON.stringify(message), "utf8");
-  const out = Buffer.alloc(5 + json.length);
-  out.writeUInt32BE(json.length, 1);
-  json.copy(out, 5);
-  return out;
-}
-
 type Event = { start?: unknown; data?: { stdout?: string; stderr?: string }; end?: { exitCode?: number; error?: string } };
 
 /** Runs `cmd args` via the Connect `process.Process/Start` stream; resolves with the exit code. */
@@ -79,7 +72,7 @@ export function runExec(target: ExecTarget, cmd: string, args: string[], options
           const flags = pending[0]!;
           const message = JSON.parse(pending.subarray(5, 5 + length).toString("utf8")) as { event?: Event; error?: { code: string; message: string } };
           pending = pending.subarray(5 + length);
-          if (flags & 0x02) {
+          if (flags & END_STREAM_FLAG) {
             if (message.error) reject(new UnavailableError(`exec: ${message.error.code}: ${message.error.message}`));
             continue;
           }

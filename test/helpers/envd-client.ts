@@ -1,5 +1,6 @@
 /** A minimal client of Corral's envd endpoint (Connect + JSON framing), for tests that talk to it without the E2B SDK. */
 import http from "node:http";
+import { envelope } from "../../src/connect-frames.js";
 
 /** One decoded envelope of a streamed reply. */
 export interface Frame {
@@ -17,13 +18,6 @@ export interface StartResult {
   endError: unknown;
 }
 
-function envelope(message: unknown): Buffer {
-  const json = Buffer.from(JSON.stringify(message));
-  const out = Buffer.alloc(5 + json.length);
-  out.writeUInt32BE(json.length, 1);
-  json.copy(out, 5);
-  return out;
-}
 
 function decodeFrames(buf: Buffer): Frame[] {
   const frames: Frame[] = [];

@@ -90,6 +90,11 @@ describe("the e2b SDK against Corral", () => {
     expect(failed).toBeInstanceOf(CommandExitError);
     expect((failed as CommandExitError).exitCode).toBe(3);
     expect((failed as CommandExitError).stdout).toBe("partial\n");
+    // A background command killed through envd's SendSignal ends with SIGKILL's status.
+    const background = await sbx.commands.run("sleep 30", { background: true });
+    expect(await background.kill()).toBe(true);
+    const killed = await background.wait().catch((err: unknown) => err);
+    expect((killed as CommandExitError).exitCode).toBe(137);
     const streamed: string[] = [];
     await sbx.commands.run("for i in 1 2 3; do echo $i; done", { onStdout: (d) => void streamed.push(d) });
     expect(streamed.join("")).toBe("1\n2\n3\n");
@@ -101,6 +106,13 @@ describe("the e2b SDK against Corral", () => {
     expect(info).toMatchObject({ name: "hello.txt", path: "/tmp/e2b/hello.txt" });
     expect(await sbx.files.read("/tmp/e2b/hello.txt")).toBe(text);
     expect((await sbx.commands.run("wc -c < /tmp/e2b/hello.txt")).stdout.trim()).toBe(String(text.length));
+    const many = await sbx.files.write([
+      { path: "/tmp/e2b/a.txt", data: "A" },
+      { path: "/tmp/e2b/b/c.txt", data: new TextEncoder().encode("C").buffer },
+    ]);
+    expect(many.map((f) => f.path)).toEqual(["/tmp/e2b/a.txt", "/tmp/e2b/b/c.txt"]);
+    expect((await sbx.commands.run("cat /tmp/e2b/a.txt /tmp/e2b/b/c.txt")).stdout).toBe("AC");
+    await expect(sbx.files.read("/tmp/e2b/missing")).rejects.toThrow(/does not exist/);
   });
 
   it("pauses (true, then false), is not running while paused, and connect resumes it", async () => {
@@ -125,6 +137,12 @@ describe("the e2b SDK against Corral", () => {
   it("refuses a wrong key with AuthenticationError", async () => {
     await expect(Sandbox.list({ ...alpha, apiKey: `e2b_${"0".repeat(40)}` }).nextItems()).rejects.toBeInstanceOf(AuthenticationError);
     await expect(Sandbox.create("base", { ...alpha, apiKey: "not-a-key" })).rejects.toBeInstanceOf(AuthenticationError);
+    // A revoked key stops working on the next request.
+    const keys = await ApiKeyStore.open(nc);
+    const extra = await keys.create("alpha");
+    expect((await Sandbox.list({ ...alpha, apiKey: extra.key, query: { metadata: { suite: run } } }).nextItems()).length).toBe(3);
+    await keys.revoke(extra.prefix);
+    await expect(Sandbox.list({ ...alpha, apiKey: extra.key }).nextItems()).rejects.toBeInstanceOf(AuthenticationError);
   });
 
   it("kills (true, then false); a killed sandbox is not found and not running", async () => {

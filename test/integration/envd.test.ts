@@ -3,6 +3,7 @@
 // envd endpoint directly (the proxy route is covered by e2b-sdk.test.ts).
 import type { NatsConnection } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { envelope } from "../../src/connect-frames.js";
 import { deriveEnvdToken } from "../../src/envd-token.js";
 import type { DriverKind } from "../../src/drivers/types.js";
 import { ApiKeyStore } from "../../src/store/api-keys.js";
@@ -103,10 +104,7 @@ describe.each<DriverKind>(["docker", "process"])("envd on the %s driver", (drive
       signal: controller.signal,
     });
     req.on("error", () => undefined);
-    const json = Buffer.from(JSON.stringify({ process: { cmd: "/bin/sh", args: ["-c", `echo started; sleep 30; touch ${marker}`] } }));
-    const frame = Buffer.alloc(5 + json.length);
-    frame.writeUInt32BE(json.length, 1);
-    json.copy(frame, 5);
+    const frame = envelope({ process: { cmd: "/bin/sh", args: ["-c", `echo started; sleep 30; touch ${marker}`] } });
     const started = new Promise<void>((resolve) => req.on("response", (res) => res.on("data", (c: Buffer) => c.includes(Buffer.from("c3RhcnRlZ")) && resolve())));
     req.end(frame);
     await started;

@@ -12,6 +12,7 @@ import Docker from "dockerode";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { Sandbox } from "e2b";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CreateReply } from "../../src/client/types.js";
 import type { SandboxRecord } from "../../src/schema/record.js";
@@ -29,6 +30,7 @@ let natsUrl: string;
 const creds = ["--creds", path.join(dataDir, "creds", "admin.creds")];
 let up: CorralProcess | null = null;
 let e2bKey: string;
+let e2bUrls: { apiUrl: string; sandboxUrl: string };
 
 /** Every live process whose command line names this test's data dir, as `pid cmdline`. */
 function processesOfDataDir(): string[] {
@@ -62,6 +64,7 @@ async function ctrlC(proc: CorralProcess): Promise<number | string> {
 
 beforeAll(async () => {
   const [natsPort, proxyPort, uiPort, gatewayPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  e2bUrls = { apiUrl: `http://127.0.0.1:${gatewayPort}`, sandboxUrl: `http://127.0.0.1:${proxyPort}` };
   natsUrl = `nats://127.0.0.1:${natsPort}`;
   args = ["up", "--data-dir", dataDir, "--nats-port", String(natsPort), "--proxy-port", String(proxyPort), "--ui-port", String(uiPort), "--gateway-port", String(gatewayPort), "--node-id", nodeId];
   if (forcedDriver) args.push("--driver", forcedDriver);
@@ -109,6 +112,14 @@ describe("corral up", () => {
     expect(exec).toEqual({ code: 3, stdout: "hi corral\n", stderr: "err\n" });
     const keys = await corralJson<{ items: { prefix: string; tenant: string }[] }>(["keys", "ls", "--nats-url", natsUrl, ...creds]);
     expect(keys.items).toContainEqual(expect.objectContaining({ prefix: e2bKey.slice(0, 12), tenant: "default" }));
+
+    // The E2B path works with each server on its own role's credentials (gateway, proxy, node).
+    const e2b = await Sandbox.create("base", { apiKey: e2bKey, ...e2bUrls, timeoutMs: 60_000 });
+    try {
+      expect((await e2b.commands.run("echo e2b")).stdout).toBe("e2b\n");
+    } finally {
+      expect(await e2b.kill()).toBe(true);
+    }
   });
 
   it("stops every process on Ctrl-C; the sandbox survives", async () => {

@@ -1,6 +1,6 @@
 // envd's Connect framing and token (issue 18).
 import { describe, expect, it } from "vitest";
-import { END_STREAM_FLAG, endStream, envelope, firstMessage } from "../../actors/node/envd/connect-frames.js";
+import { END_STREAM_FLAG, endStream, envelope, firstMessage } from "../../src/connect-frames.js";
 import { parseStart } from "../../actors/node/envd/process-rpc.js";
 import { BASH_OR_SH, execArgv } from "../../src/drivers/exec.js";
 import { parseEnviron } from "../../src/drivers/process-exec.js";

@@ -83,24 +83,27 @@ export async function writeFiles(
 ): Promise<void> {
   let bb: Busboy.Busboy;
   try {
-    bb = Busboy({ headers: req.headers, limits: { fileSize: maxFileBytes, files: 100, fields: 100 } });
+    bb = Busboy({ headers: req.headers, preservePath: true, limits: { fileSize: maxFileBytes, files: 100, fields: 100 } });
   } catch (err) {
     return sendError(res, 400, `expected a multipart/form-data body: ${(err as Error).message}`);
   }
-  const written: { name: string; type: "file"; path: string }[] = [];
+  // By part order, whatever order the writes finish in.
+  const written: ({ name: string; type: "file"; path: string } | undefined)[] = [];
   let failure: { status: number; message: string } | null = null;
-  let chain = Promise.resolve();
+  let chain: Promise<unknown> = Promise.resolve();
   bb.on("file", (field, stream, info) => {
     const target = queryPath ?? info.filename;
     if (failure || field !== "file" || !target) {
       stream.resume();
       return;
     }
+    const slot = written.length;
+    written.push(undefined);
     let tooLarge = false;
     stream.once("limit", () => {
       tooLarge = true;
     });
-    // Parts are written one at a time, in order; the part is read as the command takes it (backpressure through pipe).
+    // Each part streams into its own command as busboy reads it (backpressure through pipe).
     const job = (async () => {
       const proc = await exec({ cmd: "/bin/sh", args: ["-c", WRITE_SCRIPT, "sh", target], env: {}, stdin: true, ...(user ? { user } : {}) });
       const stderr = collect(proc.stderr, 4096);
@@ -109,12 +112,12 @@ export async function writeFiles(
       const exit = await proc.exited;
       if (tooLarge) failure ??= { status: 413, message: `file is larger than ${maxFileBytes} bytes` };
       else if (exit.exitCode !== 0) failure ??= { status: 500, message: `cannot write '${target}': ${(await stderr).trim() || `exit status ${exit.exitCode}`}` };
-      else written.push({ name: path.posix.basename(target), type: "file", path: target });
+      else written[slot] = { name: path.posix.basename(target), type: "file", path: target };
     })().catch((err: unknown) => {
       stream.resume();
       failure ??= { status: 502, message: (err as Error).message };
     });
-    chain = chain.then(() => job);
+    chain = Promise.all([chain, job]);
   });
   const done = new Promise<void>((resolve, reject) => {
     bb.once("close", resolve);
@@ -129,7 +132,7 @@ export async function writeFiles(
   await chain;
   if (failure) return sendError(res, failure.status, failure.message);
   if (written.length === 0) return sendError(res, 400, "no file part in the request");
-  const body = JSON.stringify(written);
+  const body = JSON.stringify(written.filter((w) => w !== undefined));
   res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
   res.end(body);
 }

@@ -13,7 +13,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import type { ExecProcess, ExecRequest } from "../../../src/drivers/exec.js";
-import { endStream, envelope, firstMessage } from "./connect-frames.js";
+import { endStream, envelope, firstMessage } from "../../../src/connect-frames.js";
 
 export const StartRequestSchema = z.object({
   process: z.object({

@@ -18,7 +18,7 @@ import { envdTokenMatches } from "../../../src/envd-token.js";
 import { isSandboxId, type SandboxId } from "../../../src/ids.js";
 import type { Logger } from "../../../src/log.js";
 import type { StoredSandbox } from "../../../src/schema/record.js";
-import { endStream, httpStatusOf, type ConnectCode } from "./connect-frames.js";
+import { endStream, httpStatusOf, type ConnectCode } from "../../../src/connect-frames.js";
 import { readFile, sendError, writeFiles } from "./files.js";
 import { SendSignalRequestSchema, execRequestOf, parseStart, streamProcess } from "./process-rpc.js";
 
