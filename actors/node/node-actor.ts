@@ -284,6 +284,7 @@ export class NodeActor {
     if (this.#opts.envd !== false) {
       this.#envd = await startNodeEnvd({
         nc: this.#opts.nc,
+        replicas: this.#opts.config.replicas,
         driver: this.#opts.driver.kind,
         lookup: (id) => this.#hosting.get(id)?.record() ?? null,
         log: this.#log,

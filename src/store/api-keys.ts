@@ -11,15 +11,16 @@
  * - `secret.envd` -> 32 random bytes, made by the first process that needs
  *   it (`create`, so concurrent first users agree on one).
  */
-import { Kvm, type KV } from "@nats-io/kv";
-import { StorageType } from "@nats-io/jetstream";
+import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
+import { resolveConfig, type CorralConfig } from "../config.js";
 import { InvalidArgumentError, NotFoundError } from "../errors.js";
 import { ENVD_SECRET_BYTES } from "../envd-token.js";
 import { API_KEYS_BUCKET } from "../subjects.js";
 import { TENANT_PATTERN } from "../schema/record.js";
+import { openSettingsBucket } from "./buckets.js";
 import { mapStoreError } from "./kv-errors.js";
 
 /** `e2b_` + 40 lower-case hex: the shape E2B's keys have. */
@@ -42,13 +43,9 @@ const SECRET_KEY = "secret.envd";
 const keyOf = (prefix: string) => `key.${prefix}`;
 const sha256Hex = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 
-/** Opens (creating when absent) `corral_api_keys`: file storage, history 1. */
-export async function openApiKeyBucket(nc: NatsConnection): Promise<KV> {
-  try {
-    return await new Kvm(nc).create(API_KEYS_BUCKET, { history: 1, storage: StorageType.File });
-  } catch (err) {
-    throw mapStoreError(err, { op: `open bucket ${API_KEYS_BUCKET}` });
-  }
+/** Opens (creating when absent) `corral_api_keys`: file storage, history 1, at least `config.replicas` replicas. */
+export function openApiKeyBucket(nc: NatsConnection, config: Pick<CorralConfig, "replicas"> = resolveConfig()): Promise<KV> {
+  return openSettingsBucket(nc, API_KEYS_BUCKET, config);
 }
 
 /** The API keys and envd secret of one cluster. */
@@ -60,8 +57,9 @@ export class ApiKeyStore {
     this.#kv = kv;
   }
 
-  static async open(nc: NatsConnection): Promise<ApiKeyStore> {
-    return new ApiKeyStore(await openApiKeyBucket(nc));
+  /** @param config replicas of the bucket when this opens it first (never lowered). @default resolveConfig() ($CORRAL_REPLICAS) */
+  static async open(nc: NatsConnection, config?: Pick<CorralConfig, "replicas">): Promise<ApiKeyStore> {
+    return new ApiKeyStore(await openApiKeyBucket(nc, config));
   }
 
   /** Makes a key for `tenant`; the returned `key` is the only copy there will ever be. */

@@ -20,7 +20,7 @@ import { Kvm, type KV } from "@nats-io/kv";
 import { nanos, type NatsConnection } from "@nats-io/nats-core";
 import { DEFAULTS, type CorralConfig } from "../config.js";
 import { logger } from "../log.js";
-import { CLUSTER_BUCKET, EVENTS_STREAM, NODE_BUCKET, SANDBOX_BUCKET, subjects } from "../subjects.js";
+import { EVENTS_STREAM, NODE_BUCKET, SANDBOX_BUCKET, subjects } from "../subjects.js";
 import { mapStoreError } from "./kv-errors.js";
 
 const log = logger("store");
@@ -46,17 +46,20 @@ export async function openSandboxBucket(nc: NatsConnection, config: Pick<CorralC
 }
 
 /**
- * Opens `corral_cluster` (the cluster's identity, src/store/cluster-id.ts):
- * history 1, at least `config.replicas` replicas, like the other buckets:
- * losing the identity would make a new cluster of every node's containers.
+ * Opens (creating when absent) a small bucket of cluster-wide settings:
+ * `corral_cluster` (the cluster's identity, src/store/cluster-id.ts) or
+ * `corral_api_keys` (src/store/api-keys.ts). History 1, at least
+ * `config.replicas` replicas, raised like the other buckets: losing one with
+ * a server would make a new cluster of every container, or lock every E2B
+ * client out.
  */
-export async function openClusterBucket(nc: NatsConnection, config: Pick<CorralConfig, "replicas"> = DEFAULTS): Promise<KV> {
+export async function openSettingsBucket(nc: NatsConnection, bucket: string, config: Pick<CorralConfig, "replicas"> = DEFAULTS): Promise<KV> {
   try {
-    const kv = await new Kvm(nc).create(CLUSTER_BUCKET, { history: 1, storage: StorageType.File, replicas: config.replicas });
-    await reconcileStream(await jetstreamManager(nc), kvStream(CLUSTER_BUCKET), {}, config.replicas);
+    const kv = await new Kvm(nc).create(bucket, { history: 1, storage: StorageType.File, replicas: config.replicas });
+    await reconcileStream(await jetstreamManager(nc), kvStream(bucket), {}, config.replicas);
     return kv;
   } catch (err) {
-    throw mapStoreError(err, { op: `open bucket ${CLUSTER_BUCKET}` });
+    throw mapStoreError(err, { op: `open bucket ${bucket}` });
   }
 }
 

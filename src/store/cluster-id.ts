@@ -18,7 +18,7 @@ import { newClusterId, type ClusterId } from "../ids.js";
 import { logger } from "../log.js";
 import { ClusterIdSchema } from "../schema/record.js";
 import { CLUSTER_BUCKET, CLUSTER_KEY } from "../subjects.js";
-import { openClusterBucket } from "./buckets.js";
+import { openSettingsBucket } from "./buckets.js";
 import { isWrongLastSequence, mapStoreError } from "./kv-errors.js";
 
 const log = logger("store");
@@ -86,7 +86,7 @@ export async function readClusterId(nc: NatsConnection): Promise<ClusterId | nul
  * and by `corral up` to print it.
  */
 export async function ensureClusterId(nc: NatsConnection, config: Pick<CorralConfig, "replicas"> = DEFAULTS): Promise<ClusterId> {
-  const kv = await openClusterBucket(nc, config);
+  const kv = await openSettingsBucket(nc, CLUSTER_BUCKET, config);
   const existing = await readFrom(kv);
   if (existing) return existing.clusterId;
   const mine: ClusterIdentity = { clusterId: newClusterId(), createdAt: Date.now() };

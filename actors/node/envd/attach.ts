@@ -47,6 +47,8 @@ export function envdOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): NodeEn
 /** Starts the endpoint of one node. */
 export async function startNodeEnvd(deps: {
   nc: NatsConnection;
+  /** Replicas of `corral_api_keys` when this node opens it first. */
+  replicas: number;
   driver: DriverKind;
   lookup: (id: SandboxId) => StoredSandbox | null;
   log: Logger;
@@ -61,7 +63,7 @@ export async function startNodeEnvd(deps: {
     log: deps.log.child({ component: "envd" }),
     ...(options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {}),
     secret: async () => {
-      keys ??= ApiKeyStore.open(deps.nc);
+      keys ??= ApiKeyStore.open(deps.nc, { replicas: deps.replicas });
       try {
         return await (await keys).envdSecret();
       } catch (err) {
