@@ -30,6 +30,7 @@ import { connectNats, describeServers, natsConnectOptions } from "../../src/nats
 import { untilAvailable } from "../../src/nats/wait.js";
 import { NodeRegistry, SandboxStore } from "../../src/store/index.js";
 import type { Amounts } from "./capacity.js";
+import { withCrashPoint } from "./crash-points.js";
 import { NodeActor } from "./node-actor.js";
 
 /** cpu capacity per core by default (see the module comment). */
@@ -107,7 +108,9 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
   // Creates the buckets and stream, or raises their replicas, before the node
   // actor opens them: a cluster still electing leaders is waited for here.
   await untilAvailable("open buckets", async () => void (await Promise.all([SandboxStore.open(nc, config), NodeRegistry.open(nc, config)])), log);
-  const node = await NodeActor.start({ nc, nodeId, driver: createDriver(driverKind, { dataDir }), config, capacity, pauseMode, address: os.hostname() });
+  // CORRAL_CRASH_AT arms a crash point for the crash tests only (./crash-points.ts).
+  const driver = withCrashPoint(createDriver(driverKind, { dataDir }), process.env.CORRAL_CRASH_AT);
+  const node = await NodeActor.start({ nc, nodeId, driver, config, capacity, pauseMode, address: os.hostname() });
   process.stdout.write(`corral node ${nodeId}: ${driverKind} driver, capacity ${capacity.cpu} cpu / ${capacity.memoryMB} MiB / ${capacity.sandboxes} sandboxes, NATS ${servers}, ${config.replicas} replica(s)\n`);
 
   const signal = await nextStopSignal();

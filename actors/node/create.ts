@@ -88,7 +88,7 @@ export async function runCreate(deps: CreateDeps, sandboxId: SandboxId, spec: Cr
     return await host.mailbox.post(async (): Promise<NodeSuccess> => {
       if (host.actor) {
         const snapshot = await host.settled(deps.settleTimeoutMs);
-        return { ok: true, created: false, record: await deps.hosting.persisted(host, snapshot) };
+        return { ok: true, created: false, record: deps.hosting.persisted(snapshot) };
       }
       const reservation = deps.ledger.reserve(spec.resources);
       if (!reservation.ok) throw new CapacityExhaustedError(`node ${deps.nodeId}: ${reservation.short}`);
@@ -106,7 +106,7 @@ export async function runCreate(deps: CreateDeps, sandboxId: SandboxId, spec: Cr
       }
       try {
         const snapshot = await host.settled(deps.settleTimeoutMs);
-        const record = await deps.hosting.persisted(host, snapshot);
+        const record = deps.hosting.persisted(snapshot);
         if (record.state === "running") return { ok: true, created: true, record, trafficToken: token };
         throw new UnavailableError(record.error?.message ?? `sandbox ${sandboxId} did not start (${record.state})`);
       } finally {

@@ -1,7 +1,8 @@
 /**
  * The sandbox machine's injected driver actors, bound to this node's driver.
  * The machine stays pure; these are the only places a machine's transition
- * touches the container engine.
+ * touches the container engine. The machine invokes each one only once the
+ * intent of its transition is stored (machines/sandbox/machine.ts).
  *
  * `env` is never part of the record (the KV and events must not carry it):
  * the node hands it over in memory for the one start that needs it
@@ -13,10 +14,7 @@ import type { PauseMode, SandboxDriver } from "../../src/drivers/types.js";
 import type { NodeId, SandboxId } from "../../src/ids.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import type { TemplateRegistry } from "../../src/templates.js";
-import type { DriverCallsAhead } from "./driver-calls-ahead.js";
-import type { Hosting } from "./hosting.js";
 import {
-  DRIVER_OUTCOMES,
   sandboxMachine,
   type PauseSandboxInput,
   type PauseSandboxOutput,
@@ -35,10 +33,6 @@ export interface DriverActorDeps {
   templates: TemplateRegistry;
   /** Takes (and forgets) the env of a sandbox being started. */
   takeEnv: (id: SandboxId) => Record<string, string>;
-  /** Pauses and resumes a command already started (adopted instead of started again). */
-  ahead?: Pick<DriverCallsAhead, "takePause" | "takeResume">;
-  /** Decides a completed pause/resume's outcome and sends its write ahead of the machine (Hosting.decideAhead). */
-  decideAhead?: Hosting["decideAhead"];
 }
 
 function handleOf(record: StoredSandbox): string {
@@ -77,25 +71,13 @@ export function provideDriverActors(deps: DriverActorDeps) {
           incarnation: record.internal.incarnation,
         });
       }),
-      pauseSandbox: fromPromise<PauseSandboxOutput | void, PauseSandboxInput>(async ({ input, self }) => {
-        const id = input.record.sandboxId;
-        await (deps.ahead?.takePause(id) ?? driver.pause(handleOf(input.record), pauseMode));
-        const output: PauseSandboxOutput = { endpointKept: driver.keepsEndpointWhenPaused(pauseMode) };
-        const decided = deps.decideAhead?.(id, "pausing", self, {
-          event: DRIVER_OUTCOMES.pausing.event,
-          decide: (context) => DRIVER_OUTCOMES.pausing.decide(context, output),
-        });
-        return decided ? { ...output, decided } : output;
+      pauseSandbox: fromPromise<PauseSandboxOutput | void, PauseSandboxInput>(async ({ input }) => {
+        await driver.pause(handleOf(input.record), pauseMode);
+        return { endpointKept: driver.keepsEndpointWhenPaused(pauseMode) };
       }),
-      resumeSandbox: fromPromise<ResumeSandboxOutput, ResumeSandboxInput>(async ({ input, self }) => {
-        const id = input.record.sandboxId;
-        const output: ResumeSandboxOutput = { endpoint: await (deps.ahead?.takeResume(id) ?? driver.resume(handleOf(input.record), pauseMode)) };
-        const decided = deps.decideAhead?.(id, "resuming", self, {
-          event: DRIVER_OUTCOMES.resuming.event,
-          decide: (context) => DRIVER_OUTCOMES.resuming.decide(context, output),
-        });
-        return decided ? { ...output, decided } : output;
-      }),
+      resumeSandbox: fromPromise<ResumeSandboxOutput, ResumeSandboxInput>(async ({ input }) => ({
+        endpoint: await driver.resume(handleOf(input.record), pauseMode),
+      })),
       removeSandbox: fromPromise<void, RemoveSandboxInput>(async ({ input, signal }) => {
         await sleep(input.delayMs, signal);
         if (signal.aborted) return;

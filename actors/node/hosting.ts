@@ -16,16 +16,16 @@
  */
 import { createActor, fromCallback, type AnyActorRef, type Subscription } from "xstate";
 import type { CorralConfig } from "../../src/config.js";
-import { InternalError } from "../../src/errors.js";
+import { InternalError, UnavailableError } from "../../src/errors.js";
 import type { NodeId, SandboxId } from "../../src/ids.js";
 import type { Logger } from "../../src/log.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import type { SandboxStore } from "../../src/store/sandbox-store.js";
-import { restoreSnapshot, type SandboxContext, type SandboxMachineEvent, type WriteEventName } from "../../machines/sandbox/index.js";
+import { errorMessage, isRestorable, restoreSnapshot, type SandboxMachineEvent } from "../../machines/sandbox/index.js";
 import type { CapacityLedger } from "./capacity.js";
 import { DeadlineTimers } from "./deadline-timers.js";
 import type { NodeSandboxMachine } from "./driver-actors.js";
-import { RecordWriter } from "./record-writer.js";
+import { OwnershipLostError, RecordWriter } from "./record-writer.js";
 import { SandboxHost, type SandboxActor, type SandboxSnapshot } from "./sandbox-host.js";
 
 /**
@@ -37,7 +37,8 @@ import { SandboxHost, type SandboxActor, type SandboxSnapshot } from "./sandbox-
  * retry pending): that retry has its own backoff timer, so none is armed here.
  */
 export function deadlineToArm(snapshot: SandboxSnapshot): number | null {
-  if (snapshot.status !== "active" || snapshot.value !== "running") return null;
+  // While a write is in flight the machine decides nothing; the snapshot of its answer re-arms.
+  if (snapshot.status !== "active" || snapshot.value !== "running" || snapshot.context.writing !== null) return null;
   const { record, pauseRetry } = snapshot.context;
   if (record.lifecycle.onTimeout === "pause" && pauseRetry !== null) return null;
   return record.endAt;
@@ -53,6 +54,14 @@ export interface HostingDeps {
   log: Logger;
   /** A hosted sandbox's deadline passed (post TIMEOUT through its mailbox). Must not block. */
   onDeadline: (host: SandboxHost) => void;
+  /**
+   * A sandbox stopped being hosted because a write failed where only the
+   * container can tell what happened (see `#onWriteFailed`): reconcile it once
+   * the store answers again. Must not block.
+   */
+  onNeedsReconcile: (id: SandboxId) => void;
+  /** Retry budget of one record write (./record-writer.ts). */
+  writeRetryBudgetMs?: number;
 }
 
 /**
@@ -101,7 +110,8 @@ export class Hosting {
       store: deps.store,
       nodeId: deps.nodeId,
       log: deps.log,
-      onOwnershipLost: (id, err) => this.unhost(id, `ownership lost: ${err.message}`),
+      retryBudgetMs: deps.writeRetryBudgetMs,
+      onWriteFailed: (id, err) => this.#onWriteFailed(id, err),
     });
   }
 
@@ -149,6 +159,8 @@ export class Hosting {
    * restored actor (no write), `killed` a tombstone timer.
    */
   restore(record: StoredSandbox): void {
+    // Hosted or being created meanwhile (a reconciliation pass read the record earlier): the host owns it.
+    if (this.#hosts.has(record.sandboxId)) return;
     if (record.state === "killed") {
       this.armTombstone(record);
       return;
@@ -160,44 +172,14 @@ export class Hosting {
     this.#attach(host, actor);
   }
 
-  /**
-   * Decides a pause or resume call's outcome with `decide` (the machine's
-   * own rule, `DRIVER_OUTCOMES`) on the machine's current context and sends
-   * its write now, ahead of the machine's transition (machines/sandbox
-   * `PauseSandboxOutput.decided`): ~0.2 ms of cold xstate work then runs beside the KV
-   * round trip instead of before it. Only while `call` (the driver actor
-   * whose engine call just completed) is still the machine's invoke in
-   * `state`; otherwise undefined and the machine decides as usual. Called in
-   * the call's own continuation: the machine takes the completion a few
-   * microtasks later, with no event in between.
-   */
-  decideAhead(
-    id: SandboxId,
-    state: "pausing" | "resuming",
-    call: AnyActorRef,
-    outcome: { event: WriteEventName; decide: (context: SandboxContext) => StoredSandbox },
-  ): StoredSandbox | undefined {
-    const snapshot = this.#hosts.get(id)?.actor?.getSnapshot();
-    if (snapshot?.status !== "active" || snapshot.value !== state || !Object.values(snapshot.children).includes(call)) return undefined;
-    const record = outcome.decide(snapshot.context);
-    this.writer.writeAhead({ record, event: outcome.event, from: snapshot.context.writtenState });
-    return record;
-  }
-
   /** Sends an event to a hosted machine (no-op when not hosted). */
   send(host: SandboxHost, event: SandboxMachineEvent): void {
     host.actor?.send(event);
   }
 
-  /**
-   * The record a reply may carry: the last acknowledged write. For a final
-   * (`killed`) machine that is the writer's last stored record, since the
-   * machine cannot take the ack of its last write.
-   */
-  async persisted(host: SandboxHost, snapshot: SandboxSnapshot): Promise<StoredSandbox> {
-    if (snapshot.status === "active") return snapshot.context.persisted;
-    const stored = await this.writer.settled(host.sandboxId);
-    return host.finalRecord ?? stored ?? snapshot.context.persisted;
+  /** The record a reply may carry: the last acknowledged write (a `killed` machine entered killed on its ack). */
+  persisted(snapshot: SandboxSnapshot): StoredSandbox {
+    return snapshot.context.persisted;
   }
 
   /** Stops hosting `id` (ownership lost, node stopping): the actor stops, timers are disarmed. */
@@ -207,7 +189,7 @@ export class Hosting {
     // A node stopping lets go of every sandbox (they keep running): one info line for all, in stopAll.
     if (why !== STOPPING) this.#deps.log.warn({ sandboxId: id, why }, "no longer hosting sandbox");
     this.#detach(host);
-    host.abandon(new Error(`sandbox ${id} is no longer hosted by this node: ${why}`));
+    host.abandon(new UnavailableError(`sandbox ${id} is no longer hosted by this node: ${why}`));
     this.#hosts.delete(id);
   }
 
@@ -256,27 +238,53 @@ export class Hosting {
   #onSnapshot(host: SandboxHost, snapshot: SandboxSnapshot): void {
     if (host.actor === null) return;
     const record = snapshot.context.record;
-    const state = snapshot.status === "done" ? "killed" : (snapshot.value as StoredSandbox["state"]);
+    // A state counts from the moment its intent is sent: a resume's quota is taken before its write lands
+    // (so two resumes cannot share one free slot), and given back if the write fails.
+    const state = snapshot.status === "done" ? "killed" : (snapshot.context.writing?.to ?? (snapshot.value as StoredSandbox["state"]));
     if (state !== host.countedState) {
       this.#deps.ledger.move(record.resources, host.countedState, state === "killed" ? null : state);
       host.countedState = state === "killed" ? null : state;
     }
     this.timers.arm(host.sandboxId, deadlineToArm(snapshot));
     host.notify(snapshot);
-    if (snapshot.status === "done") void this.#onKilled(host);
+    if (snapshot.status === "done") this.#onKilled(host, snapshot);
   }
 
-  /** A machine reached `killed`: wait for its last write, then keep only a tombstone timer. */
-  async #onKilled(host: SandboxHost): Promise<void> {
+  /** A machine reached `killed` (its killed record is stored): keep only a tombstone timer. */
+  #onKilled(host: SandboxHost, snapshot: SandboxSnapshot): void {
     this.#subscriptions.get(host.sandboxId)?.unsubscribe();
     this.#subscriptions.delete(host.sandboxId);
-    const stored = await this.writer.settled(host.sandboxId);
-    host.finalRecord = stored ?? null;
+    host.finalRecord = snapshot.context.persisted;
     host.actor = null;
     if (this.#hosts.get(host.sandboxId) === host && host.mailbox.idle) this.#hosts.delete(host.sandboxId);
     this.writer.forget(host.sandboxId);
-    if (stored?.state === "killed") this.armTombstone(stored);
-    else this.#deps.log.warn({ sandboxId: host.sandboxId }, "killed sandbox's final write did not land; tombstone left to the sweep");
+    this.armTombstone(snapshot.context.persisted);
+  }
+
+  /**
+   * A write did not land. The machine stayed where its record is; what
+   * happens next depends on where that is:
+   * - the record was taken over (another node, a new incarnation): stop hosting;
+   * - a stable state (an intent or a non-transition write failed): nothing
+   *   was done to the container, the command that asked answers `unavailable`
+   *   (a reconciliation pass still follows: a container that exited while its
+   *   `container_exited` could not be stored is killed then);
+   * - a transient state (its outcome failed): the driver call is done and
+   *   only the container can tell how it ended, so the sandbox is unhosted
+   *   (commands answer `unavailable`) and reconciled from its container and
+   *   record as soon as the store answers again.
+   */
+  #onWriteFailed(id: SandboxId, err: unknown): void {
+    if (err instanceof OwnershipLostError) {
+      this.unhost(id, `ownership lost: ${err.message}`);
+      return;
+    }
+    const snapshot = this.#hosts.get(id)?.snapshot();
+    if (snapshot?.status === "active" && !isRestorable(String(snapshot.value) as StoredSandbox["state"])) {
+      this.unhost(id, `the ${String(snapshot.value)} outcome could not be stored: ${errorMessage(err)}`);
+    }
+    // Also after a failed intent: a container that exited meanwhile is killed by the next pass.
+    this.#deps.onNeedsReconcile(id);
   }
 
   #cancelTombstone(id: SandboxId): void {

@@ -39,11 +39,11 @@ import { CapacityLedger, type Amounts } from "./capacity.js";
 import { parseNodeCommand } from "./command-schema.js";
 import { runCreate, type CreateDeps } from "./create.js";
 import { provideDriverActors } from "./driver-actors.js";
-import { DriverCallsAhead } from "./driver-calls-ahead.js";
 import { Hosting } from "./hosting.js";
 import { NodeLease } from "./lease.js";
 import { LostNodeSweeper } from "./node-lost.js";
-import { ALIVE_INSTANCE_STATES, reconcile } from "./reconcile.js";
+import { ALIVE_INSTANCE_STATES, reconcile, reconcileOne, type ReconcileDeps } from "./reconcile.js";
+import { ReconcileLoop } from "./reconcile-loop.js";
 import { runSandboxCommand, type CommandDeps } from "./sandbox-commands.js";
 import type { SandboxHost } from "./sandbox-host.js";
 
@@ -65,6 +65,10 @@ export interface NodeActorOptions {
   address?: string | null;
   /** Serve the `corral` API service from this node process too. @default true */
   serveApi?: boolean;
+  /** Between two reconciliation passes while the node runs (./reconcile-loop.ts). @default 60000 */
+  reconcileIntervalMs?: number;
+  /** How long one record write retries an unavailable store before the operation answers `unavailable`. @default 3000 */
+  writeRetryBudgetMs?: number;
 }
 
 /** How much shorter than the API's wait a sandbox may take to settle, so the node's answer arrives first. */
@@ -84,6 +88,7 @@ export class NodeActor {
   readonly #activity: ActivityFeed;
   readonly #lease: NodeLease;
   readonly #sweeper: LostNodeSweeper;
+  readonly #reconciler: ReconcileLoop;
   readonly #inFlight = new Set<Promise<void>>();
   #bufferedDriverEvents: DriverEvent[] | null = [];
   #unwatchDriver: (() => void) | null = null;
@@ -101,7 +106,6 @@ export class NodeActor {
     const templates = opts.templates ?? TemplateRegistry.fromEnv();
     const envs = new Map<SandboxId, Record<string, string>>();
     this.#ledger = new CapacityLedger(opts.capacity, pauseMode);
-    const ahead = new DriverCallsAhead(opts.driver, pauseMode);
     this.#hosting = new Hosting({
       nodeId: opts.nodeId,
       store,
@@ -109,6 +113,8 @@ export class NodeActor {
       ledger: this.#ledger,
       log: this.#log,
       onDeadline: (host) => this.#track(this.#post(host, "timeout", () => this.#send(host, { type: "TIMEOUT" }))),
+      onNeedsReconcile: () => this.#reconciler.soon(),
+      writeRetryBudgetMs: opts.writeRetryBudgetMs,
       machine: provideDriverActors({
         driver: opts.driver,
         nodeId: opts.nodeId,
@@ -119,8 +125,6 @@ export class NodeActor {
           envs.delete(id);
           return env;
         },
-        ahead,
-        decideAhead: (...args) => this.#hosting.decideAhead(...args),
       }),
     });
     this.#commandDeps = {
@@ -131,7 +135,7 @@ export class NodeActor {
       ledger: this.#ledger,
       resumeNeedsAdmission: pauseMode === "stop",
       settleTimeoutMs: Math.max(1_000, opts.config.nodeRequestTimeoutMs - SETTLE_MARGIN_MS),
-      ahead,
+      adopt: (record) => this.#reconciler.exclusive(() => reconcileOne(this.#reconcileDeps(), record)),
       log: this.#log,
     };
     this.#createDeps = {
@@ -168,6 +172,18 @@ export class NodeActor {
       log: this.#log,
     });
     this.#sweeper = new LostNodeSweeper({ nodeId: opts.nodeId, store, registry, config: opts.config, log: this.#log });
+    this.#reconciler = new ReconcileLoop({
+      intervalMs: opts.reconcileIntervalMs ?? 60_000,
+      retryBaseMs: 250,
+      retryMaxMs: 5_000,
+      log: this.#log,
+      pass: async () => {
+        let unsettled = 0;
+        const summary = await reconcile({ ...this.#reconcileDeps(), onUnsettled: () => unsettled++ });
+        if (summary.killed + summary.driven + summary.orphansRemoved > 0) this.#log.info({ ...summary }, "reconciled");
+        return unsettled === 0;
+      },
+    });
   }
 
   /** Opens the store, reconciles, subscribes, registers the lease and (by default) serves the API. */
@@ -188,9 +204,13 @@ export class NodeActor {
     return this.#hosting.size;
   }
 
-  /** Reconciles this node's records with its containers (also the `reconcile` command). */
+  /** Reconciles this node's records with its containers (also the `reconcile` command); never beside another pass. */
   reconcile(): Promise<ReconcileSummary> {
-    return reconcile({
+    return this.#reconciler.exclusive(() => reconcile(this.#reconcileDeps()));
+  }
+
+  #reconcileDeps(): ReconcileDeps {
+    return {
       nodeId: this.nodeId,
       store: this.#store,
       driver: this.#opts.driver,
@@ -200,7 +220,7 @@ export class NodeActor {
       log: this.#log,
       drive: (id, event) => this.#postById(id, "reconcile", () => this.#send(this.#hosting.get(id)!, event)),
       checkHosted: (id) => this.#checkContainer(id, null),
-    });
+    };
   }
 
   /**
@@ -231,6 +251,7 @@ export class NodeActor {
     this.#ledger.onChange = () => this.#lease.bump();
     await this.#lease.start();
     this.#sweeper.start();
+    this.#reconciler.start();
     if (this.#opts.serveApi !== false) {
       this.#api = await startApiService(
         {
@@ -259,6 +280,7 @@ export class NodeActor {
     await this.#activity.stop();
     await this.#activity.flushAll();
     await this.#sweeper.stop();
+    await this.#reconciler.stop();
     await this.#lease.stop();
     await Promise.allSettled(this.#hosting.all().map((host) => host.mailbox.drained()));
     this.#unwatchDriver?.();

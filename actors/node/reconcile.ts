@@ -1,7 +1,9 @@
 /**
  * Reconciliation: make the KV records of this node and the containers of
- * this node agree. Runs at start-up, before the node takes commands, and on
- * the `reconcile` command. Nothing is left half-done, nothing leaks:
+ * this node agree. Runs at start-up, before the node takes commands, on the
+ * `reconcile` command, while the node runs (periodically, and as soon as the
+ * store answers again after a write failed), and for one record when a
+ * command finds it unhosted. Nothing is left half-done, nothing leaks:
  *
  * - A container labelled with this node and no live record of this node
  *   with its handle is removed (`orphaned`): a create that crashed before
@@ -9,9 +11,12 @@
  *   away, a tombstone's leftover.
  * - A record whose container is gone (or whose main process exited) becomes
  *   `killed` / `container_exited`; an exited container is removed.
- * - Records left in a transient state by a crash are settled by what the
- *   container says (see `settle`): an operation that can be completed is
- *   completed ("drive forward"), one that cannot is undone.
+ * - A record in a transient state says its intent was stored and its
+ *   outcome was not (a crash, or a write that failed): the operation is
+ *   finished on the container (the driver's calls are idempotent) and its
+ *   outcome written by the machine's own rule (`DRIVER_OUTCOMES`), so the
+ *   caller gets what it asked for: a kill ends `killed` / `request`, a pause
+ *   `paused`, a resume `running`.
  *   `starting` is the exception: it is always killed (`start_failed`),
  *   because the create's reply, carrying the one-time traffic token, was
  *   never delivered: an adopted sandbox would be unreachable for a `secure`
@@ -20,6 +25,10 @@
  * - Each stable record is then restored as a machine actor (no write) and
  *   its deadline timer armed from `endAt`: a deadline that passed while the
  *   node was down fires at once.
+ * - A hosted sandbox is compared with the engine's list (one call for all);
+ *   only one whose container is missing or not alive there is re-checked
+ *   through its mailbox (killed `container_exited` if really gone). So a
+ *   pass costs one list and one scan, not a call per sandbox.
  *
  * Every write is a CAS on the revision that was read: a record that changed
  * meanwhile is left to the next reconciliation, never overwritten blindly.
@@ -28,10 +37,10 @@ import type { DriverInstance, PauseMode, SandboxDriver } from "../../src/drivers
 import type { NodeId, SandboxId } from "../../src/ids.js";
 import type { ReconcileSummary } from "../../src/node-protocol.js";
 import type { Logger } from "../../src/log.js";
-import { startDeadline, type DeadlineLimits } from "../../src/lifecycle/deadline.js";
+import type { DeadlineLimits } from "../../src/lifecycle/deadline.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import type { SandboxStore } from "../../src/store/sandbox-store.js";
-import { toKilled, toPaused, type SandboxMachineEvent, type WriteEventName } from "../../machines/sandbox/index.js";
+import { DRIVER_OUTCOMES, toContainerExited, type SandboxMachineEvent, type WriteEventName } from "../../machines/sandbox/index.js";
 import type { Hosting } from "./hosting.js";
 
 /** What reconciliation needs from the node. */
@@ -47,6 +56,8 @@ export interface ReconcileDeps {
   drive: (id: SandboxId, event: SandboxMachineEvent) => void;
   /** Re-checks a hosted sandbox's container through its mailbox (kills it if gone). */
   checkHosted: (id: SandboxId) => void;
+  /** A record could not be settled (the store or the engine failed): a later pass must try again. */
+  onUnsettled?: (id: SandboxId, err: unknown) => void;
 }
 
 export type { ReconcileSummary } from "../../src/node-protocol.js";
@@ -55,7 +66,7 @@ export type { ReconcileSummary } from "../../src/node-protocol.js";
 export const ALIVE_INSTANCE_STATES: ReadonlySet<string> = new Set(["running", "paused", "stopped"]);
 
 /** Writes `next` only if the record is still at `from.revision`; null when it changed meanwhile. */
-async function writeIf(deps: ReconcileDeps, from: StoredSandbox, next: StoredSandbox, event: WriteEventName | "reconcile"): Promise<StoredSandbox | null> {
+async function writeIf(deps: ReconcileDeps, from: StoredSandbox, next: StoredSandbox, event: WriteEventName): Promise<StoredSandbox | null> {
   let wrote = false;
   const stored = await deps.store.mutate(from.sandboxId, (latest) => {
     if (latest.revision !== from.revision) return null;
@@ -65,81 +76,81 @@ async function writeIf(deps: ReconcileDeps, from: StoredSandbox, next: StoredSan
   return wrote ? stored : null;
 }
 
-function killed(record: StoredSandbox, reason: StoredSandbox["killReason"], now: number, error: StoredSandbox["error"] = null): StoredSandbox {
-  return { ...toKilled(record, now), killReason: record.killReason ?? reason, error };
-}
-
-/** A stopped container gave its address back; a frozen one keeps it (as the driver tells the machine on a pause). */
-function pausedKeepsEndpoint(instance: DriverInstance): boolean {
-  return instance.state !== "stopped";
-}
-
 async function removeAll(deps: ReconcileDeps, instances: readonly DriverInstance[]): Promise<void> {
   for (const i of instances) await deps.driver.remove(i.handle);
 }
 
-/**
- * Settles one unhosted record of this node against its containers, writes
- * the stable state, restores it, and returns what happened.
- */
-async function settle(deps: ReconcileDeps, record: StoredSandbox, instances: DriverInstance[], summary: ReconcileSummary): Promise<void> {
+type Decided = { record: StoredSandbox; event: WriteEventName };
+
+/** Finishes the pause or resume whose intent `record` is, on `instance`, and decides its outcome by the machine's rule. */
+async function finish(deps: ReconcileDeps, record: StoredSandbox & { state: "pausing" | "resuming" }, instance: DriverInstance): Promise<Decided> {
+  const outcomes = DRIVER_OUTCOMES[record.state];
+  try {
+    if (record.state === "pausing") {
+      await deps.driver.pause(instance.handle, deps.pauseMode);
+      const output = { endpointKept: deps.driver.keepsEndpointWhenPaused(deps.pauseMode) };
+      return { record: DRIVER_OUTCOMES.pausing.done.decide(record, output, Date.now(), deps.limits), event: outcomes.done.event };
+    }
+    const endpoint = await deps.driver.resume(instance.handle, deps.pauseMode);
+    return { record: DRIVER_OUTCOMES.resuming.done.decide(record, { endpoint }, Date.now(), deps.limits), event: outcomes.done.event };
+  } catch (err) {
+    return { record: outcomes.failed.decide(record, err, Date.now(), deps.limits), event: outcomes.failed.event };
+  }
+}
+
+/** What an unhosted live record of this node becomes, given its containers (null: it stays as it is). */
+async function decide(deps: ReconcileDeps, record: StoredSandbox, mine: DriverInstance[]): Promise<Decided | null> {
   const now = Date.now();
-  const mine = instances.filter((i) => (record.internal.handle ? i.handle === record.internal.handle : i.incarnation === record.internal.incarnation));
   const instance = mine[0];
   const alive = instance !== undefined && ALIVE_INSTANCE_STATES.has(instance.state);
-  let stable: StoredSandbox | null = record;
-  let drive: SandboxMachineEvent | null = null;
+  if (record.state === "starting") {
+    await removeAll(deps, mine);
+    const error = new Error("node restarted while the sandbox was starting");
+    return { record: DRIVER_OUTCOMES.starting.failed.decide(record, error, now, deps.limits), event: DRIVER_OUTCOMES.starting.failed.event };
+  }
+  if (record.state === "killing") {
+    // The kill's intent (and its reason) is stored: finish the removal.
+    await removeAll(deps, mine);
+    return { record: DRIVER_OUTCOMES.killing.done.decide(record, undefined, now, deps.limits), event: DRIVER_OUTCOMES.killing.done.event };
+  }
+  if (!alive) {
+    await removeAll(deps, mine);
+    return { record: toContainerExited(record, now), event: "container_exited" };
+  }
+  if (record.state === "pausing" || record.state === "resuming") return finish(deps, record as StoredSandbox & { state: "pausing" | "resuming" }, instance);
+  // Paused or resumed behind Corral's back: the record is the truth.
+  if (record.state === "running" && instance.state !== "running") await deps.driver.resume(instance.handle, instance.state === "stopped" ? "stop" : "freeze");
+  else if (record.state === "paused" && instance.state === "running") await deps.driver.pause(instance.handle, deps.pauseMode);
+  return null;
+}
 
+/** Settles one unhosted record of this node against its containers, writes the stable state and hosts it. */
+async function settle(deps: ReconcileDeps, record: StoredSandbox, instances: DriverInstance[], summary: ReconcileSummary): Promise<void> {
   if (record.state === "killed") {
     deps.hosting.restore(record); // tombstone timer; its containers go with the orphans
     return;
   }
-  if (record.state === "starting") {
-    await removeAll(deps, mine);
-    const error = { op: "start", message: "node restarted while the sandbox was starting", at: now };
-    stable = await writeIf(deps, record, killed(record, "start_failed", now, error), "start_failed");
-  } else if (record.state === "killing") {
-    await removeAll(deps, mine);
-    stable = await writeIf(deps, record, killed(record, "request", now), "killed");
-  } else if (!alive) {
-    await removeAll(deps, mine);
-    stable = await writeIf(deps, record, killed(record, "container_exited", now), "container_exited");
-  } else if (record.state === "pausing") {
-    if (instance.state === "running") {
-      // The pause never happened: back to running, then complete it.
-      stable = await writeIf(deps, record, { ...record, state: "running" }, "reconcile");
-      drive = { type: "PAUSE" };
-    } else {
-      stable = await writeIf(deps, record, toPaused(record, { endpointKept: pausedKeepsEndpoint(instance) }), "paused");
-    }
-  } else if (record.state === "resuming") {
-    if (instance.state === "running" && instance.endpoint) {
-      const resumed = startDeadline({ ...record, state: "running" as const }, now, deps.limits);
-      stable = await writeIf(deps, record, { ...resumed, error: null, internal: { ...record.internal, endpoint: instance.endpoint, attempts: 0 } }, "resumed");
-    } else {
-      // Not resumed yet: back to paused, then complete it.
-      const endpoint = pausedKeepsEndpoint(instance) ? record.internal.endpoint : null;
-      stable = await writeIf(deps, record, { ...record, state: "paused", endAt: null, internal: { ...record.internal, endpoint } }, "reconcile");
-      drive = { type: "RESUME" };
-    }
-  } else if (record.state === "running" && instance.state !== "running") {
-    // Paused behind Corral's back: the record is the truth.
-    await deps.driver.resume(instance.handle, instance.state === "stopped" ? "stop" : "freeze");
-  } else if (record.state === "paused" && instance.state === "running") {
-    await deps.driver.pause(instance.handle, deps.pauseMode);
-  }
-
+  const mine = instances.filter((i) => (record.internal.handle ? i.handle === record.internal.handle : i.incarnation === record.internal.incarnation));
+  const next = await decide(deps, record, mine);
+  const stable = next ? await writeIf(deps, record, next.record, next.event) : record;
   if (stable === null) {
     deps.log.info({ sandboxId: record.sandboxId }, "reconcile: record changed meanwhile; left for the next pass");
     return;
   }
   if (stable.state === "killed") summary.killed++;
+  if (record.state === "pausing" || record.state === "resuming") summary.driven++;
   deps.hosting.restore(stable);
   summary.restored++;
-  if (drive) {
-    summary.driven++;
-    deps.drive(stable.sandboxId, drive);
-  }
+  // A pause the reconciliation could not finish is retried by the machine, as any failed pause.
+  if (next?.event === "pause_failed") deps.drive(stable.sandboxId, { type: "PAUSE" });
+}
+
+/** Settles the one unhosted record `record` (a command found it so); true when it is hosted afterwards. */
+export async function reconcileOne(deps: ReconcileDeps, record: StoredSandbox): Promise<boolean> {
+  if (record.nodeId !== deps.nodeId || deps.hosting.get(record.sandboxId)?.actor) return deps.hosting.get(record.sandboxId)?.actor != null;
+  const instances = (await deps.driver.list(deps.nodeId)).filter((i) => i.sandboxId === record.sandboxId);
+  await settle(deps, record, instances, { restored: 0, killed: 0, driven: 0, orphansRemoved: 0, checked: 0 });
+  return deps.hosting.get(record.sandboxId)?.actor != null;
 }
 
 /** Reconciles this node's records with its containers; see the module comment. */
@@ -149,14 +160,19 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> 
   const bySandbox = new Map<SandboxId, DriverInstance[]>();
   for (const i of instances) bySandbox.set(i.sandboxId, [...(bySandbox.get(i.sandboxId) ?? []), i]);
 
+  /** Containers a live record of this node names (by handle, or by incarnation before the start wrote one): never orphans. */
+  const named = new Set<string>();
   for await (const record of deps.store.scan()) {
     if (record.nodeId !== deps.nodeId) continue;
+    if (record.state !== "killed") named.add(record.internal.handle ?? `${record.sandboxId}#${record.internal.incarnation}`);
     const host = deps.hosting.get(record.sandboxId);
     if (host) {
-      // Hosted (or being created): its mailbox owns it.
+      // Hosted (or being created): its mailbox owns it. Only a container the engine does not list alive is re-checked.
+      const handle = host.record()?.internal.handle;
       if (host.actor) {
-        deps.checkHosted(record.sandboxId);
         summary.checked++;
+        const listed = bySandbox.get(record.sandboxId)?.find((i) => i.handle === handle);
+        if (!listed || !ALIVE_INSTANCE_STATES.has(listed.state)) deps.checkHosted(record.sandboxId);
       }
       continue;
     }
@@ -164,10 +180,13 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> 
       await settle(deps, record, bySandbox.get(record.sandboxId) ?? [], summary);
     } catch (err) {
       deps.log.error({ sandboxId: record.sandboxId, err }, "reconcile: could not settle sandbox");
+      deps.onUnsettled?.(record.sandboxId, err);
     }
   }
 
   for (const instance of instances) {
+    // Named by a live record: settled above, or left for the next pass (its write failed), never removed as an orphan.
+    if (named.has(instance.handle) || named.has(`${instance.sandboxId}#${instance.incarnation}`)) continue;
     const host = deps.hosting.get(instance.sandboxId);
     if (host && !host.actor) continue; // a create in progress: its container may not be in the record yet
     const record = host?.record();

@@ -13,16 +13,19 @@
  * it `node_lost` while this one was partitioned, or a create started a new
  * incarnation): the write is refused and the owner is told to stop hosting.
  *
- * Transient store failures (NATS down, timeouts) are retried with backoff
- * while the node runs: the machine already acted on the driver, so its
- * decision must land, not be dropped.
+ * Transient store failures (no JetStream leader, timeouts) are retried with
+ * backoff for a bounded time (`retryBudgetMs`), then answered
+ * `persist.failed`: the machine does not move, the command that caused the
+ * write answers `unavailable`, and the host reconciles once the store is
+ * back (a write that fails after its driver call leaves an effect that only
+ * the container can tell about). No write is retried past its caller's wait.
  */
 import { isDeepStrictEqual } from "node:util";
 import { createActor, fromCallback, type AnyActorRef } from "xstate";
 import { CorralError, InternalError, RevisionConflictError } from "../../src/errors.js";
 import type { NodeId, SandboxId } from "../../src/ids.js";
 import type { Logger } from "../../src/log.js";
-import { TRANSIENT_STATES, type StoredSandbox } from "../../src/schema/record.js";
+import type { StoredSandbox } from "../../src/schema/record.js";
 import type { SandboxStore } from "../../src/store/sandbox-store.js";
 import type { WriteRequest } from "../../machines/sandbox/index.js";
 
@@ -42,10 +45,15 @@ export interface RecordWriterOptions {
   store: Pick<SandboxStore, "mutate" | "updateAt" | "publishLanded">;
   nodeId: NodeId;
   log: Logger;
-  /** Called (once per lost write) when a write found the record taken over. Must not block. */
-  onOwnershipLost: (id: SandboxId, error: OwnershipLostError) => void;
-  /** Retry backoff of transient store failures. @default { baseMs: 50, maxMs: 5000 } */
+  /**
+   * Called once per write that did not land (the record taken over, the
+   * store unavailable), after the machine got its `persist.failed`. Must not block.
+   */
+  onWriteFailed: (id: SandboxId, error: unknown) => void;
+  /** Retry backoff of transient store failures. @default { baseMs: 50, maxMs: 1000 } */
   retry?: { baseMs: number; maxMs: number };
+  /** How long a write's transient failures are retried before it is answered `persist.failed`. @default 3000 */
+  retryBudgetMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -56,8 +64,6 @@ export class RecordWriter {
   readonly #chains = new Map<SandboxId, Promise<void>>();
   /** The record each sandbox's last successful write stored (the CAS base of the next). */
   readonly #last = new Map<SandboxId, StoredSandbox>();
-  /** Writes sent ahead of the machine's request for them (`writeAhead`), until the machine's request adopts them. */
-  readonly #ahead = new Map<SandboxId, AheadWrite>();
   #stopped = false;
   /** The actor the machines send `write` requests to. */
   readonly ref: AnyActorRef;
@@ -83,30 +89,6 @@ export class RecordWriter {
   /** Forgets a sandbox the node no longer hosts. */
   forget(id: SandboxId): void {
     this.#last.delete(id);
-    this.#ahead.delete(id);
-  }
-
-  /**
-   * Starts the write of a driver call's outcome before the machine asks for
-   * it (machines/sandbox `PauseSandboxOutput.decided`): the host decided `write.record`
-   * with the machine's own rule on its current context, and the machine is
-   * about to take that very object and send it here. That request (same
-   * record object, same event) is then answered by this write instead of
-   * starting another; the write is ordered after every write sent before it,
-   * like any other.
-   */
-  writeAhead(write: Write): void {
-    const id = write.record.sandboxId;
-    this.#dropUnadopted(id);
-    const ahead: AheadWrite = { write, outcome: null, replyTo: null };
-    this.#ahead.set(id, ahead);
-    this.#chain(id, (start) =>
-      start(write).then((outcome) => {
-        ahead.outcome = outcome;
-        if (ahead.replyTo) reply(ahead.replyTo, outcome);
-        this.#afterOutcome(id, outcome);
-      }),
-    );
   }
 
   /** Resolves with the last stored record once every write sent so far for `id` has settled. */
@@ -121,67 +103,28 @@ export class RecordWriter {
     this.ref.stop();
   }
 
+  /** Runs `request` after every write already sent for its sandbox (the machine sends one at a time; a restart may overlap). */
   #enqueue(request: WriteRequest): void {
     const id = request.record.sandboxId;
-    const ahead = this.#ahead.get(id);
-    if (ahead && ahead.write.record === request.record && ahead.write.event === request.event) {
-      this.#ahead.delete(id);
-      if (ahead.outcome) reply(request.replyTo, ahead.outcome);
-      else ahead.replyTo = request.replyTo;
-      return;
-    }
-    this.#dropUnadopted(id);
-    this.#chain(id, (start) =>
-      start(request).then((outcome) => {
-        reply(request.replyTo, outcome);
-        this.#afterOutcome(id, outcome);
-      }),
-    );
-  }
-
-  /** A write refused because the sandbox was taken over: once the machine has heard, the owner stops hosting it. */
-  #afterOutcome(id: SandboxId, outcome: Outcome): void {
-    if (outcome.type === "persist.failed" && outcome.error instanceof OwnershipLostError) this.#opts.onOwnershipLost(id, outcome.error);
-  }
-
-  /** Runs `write` after every write already sent for `id`; `start` is `#startWrite` when nothing is in flight, else `#apply`. */
-  #chain(id: SandboxId, write: (start: (w: Write) => Promise<Outcome>) => Promise<void>): void {
     const previous = this.#chains.get(id);
-    const next = previous ? previous.then(() => write((w) => this.#apply(w))) : write((w) => this.#startWrite(w));
+    const run = async () => {
+      const outcome = await this.#apply(request);
+      reply(request.replyTo, outcome);
+      if (outcome.type === "persist.failed") this.#opts.onWriteFailed(id, outcome.error);
+    };
+    // Nothing in flight: the store call leaves inside this send, not a microtask later.
+    const next = previous ? previous.then(run) : run();
     this.#chains.set(id, next);
     void next.finally(() => {
       if (this.#chains.get(id) === next) this.#chains.delete(id);
     });
   }
 
-  /** A write sent ahead that the machine did not ask for: it lands anyway (it is what the machine decides), but that is a host bug. */
-  #dropUnadopted(id: SandboxId): void {
-    const ahead = this.#ahead.get(id);
-    if (!ahead) return;
-    this.#ahead.delete(id);
-    this.#opts.log.warn({ sandboxId: id, event: ahead.write.event }, "a write sent ahead was not adopted by the machine");
-  }
-
-  /**
-   * Starts a write when nothing is in flight for its sandbox. A write into a
-   * transient state (pausing, resuming, killing) announces the driver call
-   * that the same transition starts: it leaves once that call's request has
-   * gone out (next macrotask), since the call is what the client waits for
-   * and the write's ack is needed only by the final write. Any other write
-   * (the outcome of a driver call) leaves at once, inside the transition,
-   * instead of after it and its observers. A crash between the driver call
-   * and the write is settled by reconciliation (record and container are
-   * compared at start-up; see reconcile.ts).
-   */
-  #startWrite(request: Write): Promise<Outcome> {
-    if (!TRANSIENT_STATES.includes(request.record.state)) return this.#apply(request);
-    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#apply(request));
-  }
-
   /** Applies one write (retrying transient failures); resolves with the answer for the machine. */
   async #apply(request: Write): Promise<Outcome> {
     const id = request.record.sandboxId;
-    const retry = this.#opts.retry ?? { baseMs: 50, maxMs: 5_000 };
+    const retry = this.#opts.retry ?? { baseMs: 50, maxMs: 1_000 };
+    const giveUpAt = Date.now() + (this.#opts.retryBudgetMs ?? 3_000);
     for (let attempt = 1; ; attempt++) {
       try {
         const stored = await this.#write(request);
@@ -194,11 +137,11 @@ export class RecordWriter {
           return { type: "persist.failed", error: lost };
         }
         const transient = err instanceof CorralError ? err.retryable : true;
-        if (!transient || this.#stopped) {
-          this.#opts.log.error({ sandboxId: id, event: request.event, err }, "record write failed");
+        const delayMs = Math.min(retry.maxMs, retry.baseMs * 2 ** Math.min(attempt - 1, 20));
+        if (!transient || this.#stopped || Date.now() + delayMs > giveUpAt) {
+          this.#opts.log.error({ sandboxId: id, event: request.event, attempts: attempt, err }, "record write failed; the sandbox stays where its record is");
           return { type: "persist.failed", error: err };
         }
-        const delayMs = Math.min(retry.maxMs, retry.baseMs * 2 ** Math.min(attempt - 1, 20));
         if (attempt === 1 || attempt % 10 === 0) {
           this.#opts.log.warn({ sandboxId: id, event: request.event, attempt, err: (err as Error).message }, "record write failed; retrying");
         }
@@ -264,13 +207,6 @@ export class RecordWriter {
 type Write = Omit<WriteRequest, "type" | "replyTo">;
 /** The answer a machine gets for a write. */
 type Outcome = { type: "persisted"; record: StoredSandbox } | { type: "persist.failed"; error: unknown };
-
-/** A write started by `writeAhead`: its answer, kept until the machine's request for it arrives. */
-interface AheadWrite {
-  write: Write;
-  outcome: Outcome | null;
-  replyTo: AnyActorRef | null;
-}
 
 /** Answers a machine unless it already stopped (a `killed` machine is final and takes no acks). */
 function reply(to: AnyActorRef, event: Outcome): void {

@@ -4,7 +4,9 @@
  * taken against the actor's current record at the moment the command's turn
  * comes (`checkCommand`), never against what the API read earlier: a pause
  * queued behind a connect sees the connected sandbox, not the one the API saw.
- * Replies carry only records that were written (`context.persisted`).
+ * Replies carry only records that were written (`context.persisted`); a
+ * command whose write did not land answers `unavailable` (the machine did
+ * not move), never a success with the old record.
  */
 import type { CorralConfig } from "../../src/config.js";
 import { CapacityExhaustedError, GoneError, NotFoundError, UnavailableError } from "../../src/errors.js";
@@ -14,10 +16,9 @@ import { applyRefresh, validateTimeoutMs } from "../../src/lifecycle/deadline.js
 import type { NodeSuccess } from "../../src/node-protocol.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import type { SandboxStore } from "../../src/store/sandbox-store.js";
-import { checkCommand, commandEvent, type SandboxCommand } from "../../machines/sandbox/index.js";
+import { checkCommand, commandEvent, errorMessage, type SandboxCommand } from "../../machines/sandbox/index.js";
 import type { CapacityLedger } from "./capacity.js";
 import type { Hosting } from "./hosting.js";
-import type { DriverCallsAhead } from "./driver-calls-ahead.js";
 import type { SandboxHost } from "./sandbox-host.js";
 
 /** What the command handlers need from the node. */
@@ -31,8 +32,11 @@ export interface CommandDeps {
   resumeNeedsAdmission: boolean;
   /** Bound on waiting for a sandbox to settle; below the API's request timeout. */
   settleTimeoutMs: number;
-  /** Starts a pause/resume ahead of the machine's transition (./driver-calls-ahead.ts). */
-  ahead?: Pick<DriverCallsAhead, "start" | "leftOver">;
+  /**
+   * Settles a live record of this node that is not hosted (its outcome write
+   * failed, or a reconciliation is due) and hosts it: true once it is hosted.
+   */
+  adopt?: (record: StoredSandbox) => Promise<boolean>;
   log?: Logger;
 }
 
@@ -45,8 +49,13 @@ function checkRanges(command: SandboxOpCommand, config: CorralConfig): void {
   if (command.op === "set_timeout") validateTimeoutMs(command.timeoutMs, config, { allowZero: true });
 }
 
-/** Answers for a sandbox this node does not host: from the KV (tombstones), else not here. */
-async function fromStore(deps: CommandDeps, command: SandboxOpCommand): Promise<NodeSuccess> {
+/**
+ * Answers for a sandbox this node does not host: from the KV (tombstones);
+ * a live record of this node is settled against its container and hosted
+ * first (`adopt`), so that e.g. `kill` works on it at once, then the command
+ * runs on it as usual.
+ */
+async function fromStore(deps: CommandDeps, command: SandboxOpCommand, adopted = false): Promise<NodeSuccess> {
   const record = await deps.store.get(command.sandboxId);
   if (!record) throw new NotFoundError(`sandbox ${command.sandboxId} not found`);
   if (command.op === "get") return { ok: true, record };
@@ -55,22 +64,27 @@ async function fromStore(deps: CommandDeps, command: SandboxOpCommand): Promise<
     throw new GoneError(`sandbox ${record.sandboxId} is killed`);
   }
   if (record.nodeId !== deps.nodeId) throw new UnavailableError(`sandbox ${record.sandboxId} is owned by node ${record.nodeId}`);
+  if (!adopted && deps.adopt) {
+    // Settled now: hosted again (the command runs on its actor), or killed (answered from the tombstone).
+    await deps.adopt(record);
+    return runSandboxCommand(deps, command, true);
+  }
   throw new UnavailableError(`sandbox ${record.sandboxId} is not hosted by node ${deps.nodeId} right now (reconciling); retry`);
 }
 
 /** Runs a command on an existing sandbox and returns the node's reply. */
-export async function runSandboxCommand(deps: CommandDeps, command: SandboxOpCommand): Promise<NodeSuccess> {
+export async function runSandboxCommand(deps: CommandDeps, command: SandboxOpCommand, adopted = false): Promise<NodeSuccess> {
   checkRanges(command, deps.config);
   const host = deps.hosting.get(command.sandboxId);
-  if (!host) return fromStore(deps, command);
+  if (!host) return fromStore(deps, command, adopted);
   if (command.op === "get") {
     // Reads need no turn in the mailbox: the last acknowledged write is always a valid answer.
     const snapshot = host.snapshot();
-    if (!snapshot) return fromStore(deps, command);
-    return { ok: true, record: await deps.hosting.persisted(host, snapshot) };
+    if (!snapshot) return fromStore(deps, command, adopted);
+    return { ok: true, record: deps.hosting.persisted(snapshot) };
   }
   try {
-    return await host.mailbox.post(() => (host.actor ? inTurn(deps, host, command) : fromStore(deps, command)));
+    return await host.mailbox.post(() => (host.actor ? inTurn(deps, host, command) : fromStore(deps, command, adopted)));
   } finally {
     deps.hosting.release(host);
   }
@@ -84,13 +98,13 @@ function failedNow(record: StoredSandbox, op: string, since: number): boolean {
 async function inTurn(deps: CommandDeps, host: SandboxHost, command: SandboxCommand & { sandboxId: SandboxId }): Promise<NodeSuccess> {
   const since = Date.now();
   const before = await host.settled(deps.settleTimeoutMs);
-  const current = before.status === "active" ? before.context.record : await deps.hosting.persisted(host, before);
+  const current = before.status === "active" ? before.context.record : before.context.persisted;
   const decision = checkCommand(current, command.op);
   const isConnect = command.op === "connect";
   if (decision.kind === "error") throw decision.error;
   // `wait` cannot happen here: settled() returned a stable state. Treat it as a no-op answer, never a guess.
   if (decision.kind !== "proceed" || before.status !== "active") {
-    return { ok: true, record: await deps.hosting.persisted(host, before), ...(isConnect ? { resumed: false } : {}) };
+    return { ok: true, record: before.context.persisted, ...(isConnect ? { resumed: false } : {}) };
   }
 
   const event = commandEvent(current, command);
@@ -104,17 +118,14 @@ async function inTurn(deps: CommandDeps, host: SandboxHost, command: SandboxComm
     const extended = applyRefresh(current, event.durationMs, Date.now(), deps.config);
     if (extended.endAt === current.endAt) return { ok: true, record: before.context.persisted, resumed: false };
   }
-  // The engine request goes out first; the machine's transition (which adopts the call) runs beside it.
-  // Not for a resume that was just admitted: the quota check and the send must stay one synchronous step.
-  if (deps.ahead && (event.type === "PAUSE" || (event.type === "RESUME" && !deps.resumeNeedsAdmission))) {
-    deps.ahead.start(current, event.type === "PAUSE" ? "pause" : "resume");
-    await new Promise((resolve) => setImmediate(resolve));
-  }
   deps.hosting.send(host, event);
-  const leftOver = deps.ahead?.leftOver(current.sandboxId) ?? null;
-  if (leftOver !== null) deps.log?.warn({ sandboxId: current.sandboxId, op: leftOver }, "a driver call started ahead was not taken by the machine");
   const after = await host.settled(deps.settleTimeoutMs);
-  const record = await deps.hosting.persisted(host, after);
+  if (after.context.failedWrites > before.context.failedWrites) {
+    // The machine stayed where its record is: nothing this command asked for happened.
+    const cause = after.context.persistError;
+    throw new UnavailableError(`sandbox ${current.sandboxId}: the ${command.op} could not be stored (${errorMessage(cause)}); retry`, { cause });
+  }
+  const record = after.context.persisted;
   if (event.type === "PAUSE" && record.state === "running" && failedNow(record, "pause", since)) {
     throw new UnavailableError(record.error!.message);
   }

@@ -20,12 +20,12 @@ export type SandboxSnapshot = SnapshotFrom<NodeSandboxMachine>;
 const STABLE: readonly string[] = ["running", "paused", "killed"];
 
 /**
- * True when the machine is stable and every write it sent is acknowledged,
- * or final (`killed`: the final write is awaited through the writer).
+ * True when the machine is in a stable state with no write in flight, or
+ * final (`killed`, entered once its record was stored).
  */
 export function isSettled(snapshot: SandboxSnapshot): boolean {
   if (snapshot.status !== "active") return true;
-  return STABLE.includes(snapshot.value as string) && snapshot.context.pending === 0;
+  return STABLE.includes(snapshot.value as string) && snapshot.context.writing === null;
 }
 
 interface Waiter {
@@ -52,7 +52,7 @@ export class SandboxHost {
     return this.actor ? this.actor.getSnapshot() : null;
   }
 
-  /** The latest decided record (null before the actor exists). */
+  /** The persisted record plus in-memory activity (null before the actor exists). */
   record(): StoredSandbox | null {
     return this.snapshot()?.context.record ?? null;
   }

@@ -12,7 +12,7 @@ export interface GraphEdge {
   /** xstate event type; `always` for eventless transitions. */
   event: string;
   guard: string | null;
-  /** `event` in operator terms plus `[guard]`. */
+  /** The transition's description when it has one (the sandbox machine's moves on a stored write name the contract's row), else `event` in operator terms plus `[guard]`. */
   label: string;
 }
 
@@ -65,7 +65,7 @@ export function machineGraph(machine: AnyStateMachine): MachineGraph {
     const defs = [...[...stateNode.transitions.entries()].flatMap(([event, list]) => list.map((d) => ({ event, d }))), ...(stateNode.always ?? []).map((d) => ({ event: "always", d }))];
     for (const { event, d } of defs) {
       const guard = guardName(d.guard);
-      const label = withGuard(eventLabel(event), guard);
+      const label = d.description ?? withGuard(eventLabel(event), guard);
       const targets = d.target ?? [];
       if (targets.length === 0) {
         if (!internal.includes(label)) internal.push(label);

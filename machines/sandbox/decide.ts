@@ -12,8 +12,8 @@
  * failure, kept across automatic retries (so the backoff grows).
  */
 import { clearDeadline, startDeadline, type DeadlineLimits } from "../../src/lifecycle/deadline.js";
-import type { Endpoint, KillReason, StoredSandbox } from "../../src/schema/record.js";
-import type { KillRequestReason, PauseSandboxOutput, ResumeSandboxOutput, SandboxContext, StartSandboxOutput, WriteEventName } from "./types.js";
+import type { Endpoint, KillReason, SandboxState, StoredSandbox } from "../../src/schema/record.js";
+import type { KillRequestReason, PauseSandboxOutput, ResumeSandboxOutput, StartSandboxOutput, WriteEventName } from "./types.js";
 
 /** The message of anything a driver actor rejected with. */
 export function errorMessage(error: unknown): string {
@@ -126,19 +126,56 @@ export function toKilled(record: StoredSandbox, now: number): StoredSandbox {
 }
 
 /**
- * What the machine decides when a pause or resume driver call succeeds: the
- * record (from its context and the call's output) and the write's event name.
- * The `pausing` and `resuming` states' `onDone` apply exactly these; a host
- * may apply them itself at the call's completion (see `PauseSandboxOutput.decided`).
+ * any live state -> killed: the container is gone or its main process exited
+ * (`container_exited`); there is nothing left to remove, so the record goes
+ * straight to `killed` (the contract's row).
  */
-export const DRIVER_OUTCOMES = {
+export function toContainerExited(record: StoredSandbox, now: number): StoredSandbox {
+  return toKilled(toKilling(record, "container_exited"), now);
+}
+
+/** What a transient state's driver call leads to: the record, its write's event, and the state it moves to. */
+export interface DriverOutcome<TResult> {
+  /** The state the machine enters once this outcome's write is acknowledged. */
+  to: SandboxState;
+  /** The write's event name. */
+  event: WriteEventName;
+  /** The record, from the persisted record the call started from, the call's result (output or error) and `now`. */
+  decide: (record: StoredSandbox, result: TResult, now: number, limits: DeadlineLimits) => StoredSandbox;
+}
+
+/** The two outcomes of one transient state's driver call. */
+export interface TransientOutcomes<TOutput> {
+  done: DriverOutcome<TOutput>;
+  failed: DriverOutcome<unknown>;
+}
+
+/**
+ * The contract's "driver ..." rows as data: for each transient state, what
+ * its driver call's success and failure decide. The machine's transient
+ * states are built from this table (machine.ts), and reconciliation settles
+ * an interrupted operation with the very same rules (actors/node/reconcile.ts).
+ */
+export const DRIVER_OUTCOMES: {
+  starting: TransientOutcomes<StartSandboxOutput>;
+  pausing: TransientOutcomes<PauseSandboxOutput | undefined>;
+  resuming: TransientOutcomes<ResumeSandboxOutput>;
+  killing: TransientOutcomes<unknown>;
+} = {
+  starting: {
+    done: { to: "running", event: "started", decide: (record, output, now, limits) => toStarted(record, output, now, limits) },
+    failed: { to: "killed", event: "start_failed", decide: (record, error, now) => toStartFailed(record, error, now) },
+  },
   pausing: {
-    event: "paused" satisfies WriteEventName,
-    decide: (context: Pick<SandboxContext, "record">, output: PauseSandboxOutput | undefined): StoredSandbox => toPaused(context.record, output),
+    done: { to: "paused", event: "paused", decide: (record, output) => toPaused(record, output) },
+    failed: { to: "running", event: "pause_failed", decide: (record, error, now) => toPauseFailed(record, error, now) },
   },
   resuming: {
-    event: "resumed" satisfies WriteEventName,
-    decide: (context: Pick<SandboxContext, "record" | "now" | "limits">, output: ResumeSandboxOutput): StoredSandbox =>
-      toResumed(context.record, output.endpoint, context.now(), context.limits),
+    done: { to: "running", event: "resumed", decide: (record, output, now, limits) => toResumed(record, output.endpoint, now, limits) },
+    failed: { to: "paused", event: "resume_failed", decide: (record, error, now) => toResumeFailed(record, error, now) },
   },
-} as const;
+  killing: {
+    done: { to: "killed", event: "killed", decide: (record, _output, now) => toKilled(record, now) },
+    failed: { to: "killing", event: "remove_failed", decide: (record, error, now) => toRemoveFailed(record, error, now) },
+  },
+};

@@ -19,27 +19,26 @@
  * start goes straight to `killed`). `removeSandbox` must treat "already gone"
  * as success and honour `delayMs` (the backoff after earlier failures).
  *
- * ## Writer protocol
- * Every transition that changes the record sends the writer a
- * {@link WriteRequest} `{ type: "write", record, event, from, replyTo }` and
- * counts it in `context.pending`. The writer applies writes in order
- * (compare-and-swap on the revision it wrote last, publishing one event per
- * write) and answers `replyTo` with `{ type: "persisted", record }` (as stored,
- * new revision) or `{ type: "persist.failed", error }`. `context.persisted` is
- * the last acknowledged record: the only one a reply to a client may carry.
- * On `persist.failed` the machine records `context.persistError` and carries
- * on; the host decides (re-read the KV, reconcile, stop the actor).
- * Restores write nothing.
+ * ## Writer protocol (write-ahead)
+ * Every decision sends the writer one {@link WriteRequest}
+ * `{ type: "write", record, event, from, replyTo }` and waits for its answer in
+ * the state it is in (`context.writing`): `{ type: "persisted", record }` (as
+ * stored, new revision) moves the machine to the decided state with that
+ * record as `context.persisted`; `{ type: "persist.failed", error }` moves
+ * nothing (`context.failedWrites` grows). So a transient state's driver call
+ * starts only once its intent is stored, and the machine leaves it only once
+ * the outcome is stored. `context.persisted` is the only record a reply to a
+ * client may carry. Restores write nothing.
  *
  * ## Answering a command
  * 1. `checkCommand(context.record, op)`: `noop` -> reply `context.persisted`;
  *    `error` -> reply the error; `wait` -> wait for a stable state, check again.
  * 2. `actor.send(commandEvent(context.record, command))`.
  * 3. Wait (`waitFor`) until the snapshot is in a stable state (`running`,
- *    `paused`, `killed`) with `context.pending === 0`, then reply
- *    `context.persisted`. `killed` is final: the actor stops there and
- *    cannot receive the ack of its last write, so for `killed` take the
- *    stored record from the writer (it knows when that write landed).
+ *    `paused`, `killed`) with no write in flight. If `failedWrites` grew, the
+ *    command's write did not land: answer `unavailable`. Else reply
+ *    `context.persisted` (for `killed` too: the machine entered it on the
+ *    ack of its last write).
  *
  * ## Timers
  * The host arms one timer per running sandbox from `context.record.endAt`
@@ -51,8 +50,9 @@
  * ## Restore after a node restart
  * `createActor(machine, { snapshot: restoreSnapshot(record, { writer, limits }, machine) })`
  * for `running`, `paused` and `killed` records (no entry actions run, no
- * write). Transient records throw: inspect the container and write a stable
- * state first. Re-arm the deadline timer from the record.
+ * write). Transient records throw: finish the operation on the container and
+ * write its outcome (`DRIVER_OUTCOMES`) first. Re-arm the deadline timer from
+ * the record.
  *
  * @module
  */
@@ -62,7 +62,7 @@ export { restoreSnapshot, createRestoredActor, isRestorable, RESTORABLE_STATES, 
 export { TRANSITIONS, DRIVER_EVENTS, PAUSE_RETRY_EVENT, type TransitionRow } from "./transitions.js";
 export { checkCommand, commandEvent, type CommandOp, type SandboxCommand, type CommandDecision } from "./commands.js";
 export { lifecycleMermaid } from "./mermaid.js";
-export { DRIVER_OUTCOMES, killEventName, errorMessage, toKilled, toPaused } from "./decide.js";
+export { DRIVER_OUTCOMES, killEventName, errorMessage, toContainerExited, toKilled, type DriverOutcome, type TransientOutcomes } from "./decide.js";
 export {
   WRITE_EVENTS,
   type WriteEventName,
@@ -74,6 +74,7 @@ export {
   type SandboxContext,
   type KillRequestReason,
   type PauseRetry,
+  type PendingWrite,
   type StartSandboxInput,
   type StartSandboxOutput,
   type PauseSandboxInput,

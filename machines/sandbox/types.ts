@@ -40,18 +40,17 @@ export const WRITE_EVENTS = [
 export type WriteEventName = (typeof WRITE_EVENTS)[number];
 
 /**
- * Sent to the writer for every record the machine decides. The writer must
- * apply writes in the order received (it is the sandbox's single writer, so it
- * compares-and-swaps against the revision it wrote last, not the `revision`
- * inside `record`, which is stale while earlier writes are in flight).
+ * Sent to the writer for every record the machine decides, one at a time:
+ * the machine sends the next write only once this one is answered. The
+ * writer compares-and-swaps against the revision it stored last.
  */
 export interface WriteRequest {
   type: "write";
-  /** The record to store, as decided (its `revision` is the last acknowledged one). */
+  /** The record to store, decided from the last acknowledged one (whose `revision` it carries). */
   record: StoredSandbox;
   /** What caused the write (the event's `event`). */
   event: WriteEventName;
-  /** State of the previous record sent to the writer (the event's `from`). */
+  /** State of the persisted record it was decided from (the event's `from`). */
   from: SandboxState;
   /** The sandbox actor: send it `persisted` or `persist.failed`. */
   replyTo: AnyActorRef;
@@ -62,7 +61,7 @@ export interface PersistedEvent {
   type: "persisted";
   record: StoredSandbox;
 }
-/** Writer -> machine: the write failed (CAS lost after retries, store unavailable). */
+/** Writer -> machine: the write did not land (store unavailable, CAS lost after retries, ownership lost). */
 export interface PersistFailedEvent {
   type: "persist.failed";
   error: unknown;
@@ -101,24 +100,42 @@ export interface SandboxMachineInput {
 /** Why a pause retry is pending: an API request (always retried) or a timeout (retried only while expired). */
 export type PauseRetry = "request" | "timeout";
 
+/**
+ * A write the machine sent and waits for: the record it decided and the
+ * state it moves to once the write is acknowledged (the same state for a
+ * write that is not a transition).
+ */
+export interface PendingWrite {
+  to: SandboxState;
+  event: WriteEventName;
+  record: StoredSandbox;
+  /** The pause retry once this write lands; undefined keeps the current one. */
+  pauseRetry?: PauseRetry | null;
+}
+
 /** The machine's context. */
 export interface SandboxContext {
-  /** The latest decided record (may be ahead of the store while writes are in flight). */
+  /**
+   * The persisted record plus in-memory activity (ACTIVITY, written by
+   * FLUSH): what decisions and the host's deadline timer read.
+   */
   record: StoredSandbox;
-  /** The last record the writer acknowledged: the only one a reply may carry. */
+  /** The last record the writer acknowledged: the machine's state is always this record's state. */
   persisted: StoredSandbox;
-  /** Writes sent and not yet acknowledged. */
-  pending: number;
-  /** A KILL that arrived during a transition; applied when the transition settles. */
+  /** The write in flight (at most one), or null. The machine moves when it is acknowledged. */
+  writing: PendingWrite | null;
+  /** Writes that failed so far (a command compares it before and after to tell that its write failed). */
+  failedWrites: number;
+  /** A KILL that arrived while the machine could not act on it; applied once it can. */
   killRequested: KillRequestReason | null;
   /** Set after a failed pause; the `after` retry runs only while it is set. */
   pauseRetry: PauseRetry | null;
-  /** Activity changed `record` in memory since the last write. */
+  /** `record` carries activity that `persisted` does not. */
   dirty: boolean;
-  /** The last `persist.failed` error (the host decides what to do: re-read, reconcile). */
+  /** The latest activity seen (ms since epoch, capped at `now`), re-applied over an acknowledged record that predates it. */
+  activityAt: number | null;
+  /** The last `persist.failed` error. */
   persistError: unknown;
-  /** State of the last record sent to the writer: the `from` of the next write. */
-  writtenState: SandboxState;
   writer: AnyActorRef;
   now: () => number;
   limits: DeadlineLimits;
@@ -145,16 +162,6 @@ export interface PauseSandboxInput {
  */
 export interface PauseSandboxOutput {
   endpointKept: boolean;
-  /**
-   * The record the machine's `onDone` would decide, computed by the host
-   * with the machine's own rule (`DRIVER_OUTCOMES`) on the machine's context
-   * at the moment the engine call completed, and already sent to the writer
-   * (so that the write leaves before the machine's transition runs). The
-   * machine then takes that very object as its record and persists it; the
-   * writer recognises the request by identity and answers it with the write
-   * already under way. Absent: the machine decides itself.
-   */
-  decided?: StoredSandbox;
 }
 /** Input of `resumeSandbox`. */
 export interface ResumeSandboxInput {
@@ -163,8 +170,6 @@ export interface ResumeSandboxInput {
 /** Output of `resumeSandbox` (a resumed container may get a new address). */
 export interface ResumeSandboxOutput {
   endpoint: Endpoint;
-  /** As {@link PauseSandboxOutput.decided}. */
-  decided?: StoredSandbox;
 }
 /** Input of `removeSandbox`: wait `delayMs` (backoff of earlier failures), then remove. */
 export interface RemoveSandboxInput {

@@ -55,7 +55,7 @@ export interface Harness {
   callCount(op: DriverOp): number;
   /** Waits until the snapshot satisfies `predicate`. */
   until(predicate: (s: SnapshotFrom<SandboxMachine>) => boolean): Promise<SnapshotFrom<SandboxMachine>>;
-  /** Waits for `state` with every write acknowledged (for `killed`: just the state). */
+  /** Waits for `state` with no write in flight (the machine enters a state when its write is acknowledged). */
   settled(state: string): Promise<SnapshotFrom<SandboxMachine>>;
   stop(): void;
 }
@@ -128,7 +128,7 @@ export function createHarness(record: StoredSandbox, options: HarnessOptions = {
     },
     callCount: (op) => counts[op],
     until: (predicate) => waitFor(actor, predicate),
-    settled: (state) => waitFor(actor, (s) => s.value === state && (s.status === "done" || s.context.pending === 0)),
+    settled: (state) => waitFor(actor, (s) => s.value === state && (s.status === "done" || s.context.writing === null)),
     stop: () => {
       actor.stop();
       writer.stop();

@@ -1,7 +1,10 @@
 // Path coverage of the sandbox machine with @xstate/graph: traversing the real
 // machine logic (no actors run: driver outcomes are sent as the done/error
-// events xstate would produce) reaches every state and takes every transition
-// the machine defines, and every row of the contract's table is realized.
+// events xstate would produce, and the writer's answers as `persisted` /
+// `persist.failed` for the write in flight) reaches every state and takes
+// every transition the machine defines, and every row of the contract's
+// table is realized: the row's event decides the write, its acknowledgement
+// moves the machine.
 import { getAdjacencyMap, getShortestPaths, toDirectedGraph, type AdjacencyMap } from "@xstate/graph";
 import { describe, expect, it } from "vitest";
 import { createEmptyActor, type AnyEventObject, type AnyStateNode, type SnapshotFrom, type TransitionDefinition } from "xstate";
@@ -27,8 +30,6 @@ const EVENTS = [
   { type: "REFRESH", durationMs: 60_000 },
   { type: "ACTIVITY", at: T },
   { type: "FLUSH" },
-  { type: "persisted", record: { ...record, revision: 99 } },
-  { type: "persist.failed", error: failure },
   { type: DRIVER_EVENTS.started, output: START_OUTPUT },
   { type: DRIVER_EVENTS.startFailed, error: failure },
   { type: DRIVER_EVENTS.paused },
@@ -40,10 +41,18 @@ const EVENTS = [
   { type: PAUSE_RETRY_EVENT },
 ] as unknown as SandboxMachineEvent[];
 
+/** The writer's possible answers to the write in flight (none when nothing is in flight). */
+function events(s: Snap): SandboxMachineEvent[] {
+  const writing = s.context.writing;
+  if (!writing) return EVENTS;
+  return [...EVENTS, { type: "persisted", record: { ...writing.record, revision: 99 } }, { type: "persist.failed", error: failure }];
+}
+
 /** What distinguishes behaviour (not counters or revisions, which would make the graph infinite). */
 function serialize(s: Snap): string {
   const c = s.context;
-  return JSON.stringify([s.value, s.status, c.killRequested, c.pauseRetry, c.dirty, isExpired(c.record, T)]);
+  const w = c.writing;
+  return JSON.stringify([s.value, s.status, c.killRequested, c.pauseRetry, c.dirty, isExpired(c.record, T), w && [w.to, w.event, isExpired(w.record, T)]]);
 }
 
 function traverse(onTimeout: "kill" | "pause"): AdjacencyMap<Snap, SandboxMachineEvent> {
@@ -53,7 +62,7 @@ function traverse(onTimeout: "kill" | "pause"): AdjacencyMap<Snap, SandboxMachin
     now: () => T,
     limits: LIMITS,
   };
-  return getAdjacencyMap(sandboxMachine, { input, events: EVENTS, serializeState: serialize });
+  return getAdjacencyMap(sandboxMachine, { input, events, serializeState: serialize });
 }
 
 interface Step {
@@ -92,6 +101,12 @@ function taken(step: Step): AnyDef[] {
     // The macrostep entered `target` and left it at once: an `always` of `target` fired.
     for (const a of target.always ?? []) if (a.target?.[0]?.key === step.next.value) out.push(a as AnyDef);
   }
+  // A targetless `always` (the remembered KILL) fired: the kill was taken from memory and its write sent.
+  if (step.next.status === "active" && step.next.context.killRequested === null && step.next.context.writing?.to === "killing") {
+    const remembered = step.state.context.killRequested !== null || (step.event.type === "KILL" && step.state.context.writing !== null);
+    const node = sandboxMachine.root.states[String(step.next.value)];
+    if (remembered) for (const a of node?.always ?? []) if (!a.target) out.push(a as AnyDef);
+  }
   return out;
 }
 
@@ -105,7 +120,7 @@ describe("machine graph (@xstate/graph)", () => {
 
   it("reaches every state on a shortest path from a new sandbox", () => {
     const input = { record, writer: createEmptyActor(), now: () => T, limits: LIMITS };
-    const paths = getShortestPaths(sandboxMachine, { input, events: EVENTS, serializeState: serialize });
+    const paths = getShortestPaths(sandboxMachine, { input, events, serializeState: serialize });
     const reached = new Set(paths.map((p) => String(p.state.value)));
     expect([...reached].sort()).toEqual([...SANDBOX_STATES].sort());
   });
@@ -119,25 +134,60 @@ describe("machine graph (@xstate/graph)", () => {
   });
 
   it("realizes every row of the transition table", () => {
+    const bySource = new Map<string, Step[]>();
+    for (const t of steps) {
+      if (t.event.type !== "persisted" && !t.event.type.startsWith("xstate.")) continue;
+      const key = serialize(t.state);
+      bySource.set(key, [...(bySource.get(key) ?? []), t]);
+    }
+    /** States reached from `from` by writer answers and driver outcomes only (no new command), `from` included. */
+    const settling = (from: Snap): Snap[] => {
+      const seen = new Set([serialize(from)]);
+      const out = [from];
+      for (let i = 0; i < out.length; i++) {
+        for (const t of bySource.get(serialize(out[i]!)) ?? []) {
+          if (!seen.has(serialize(t.next))) {
+            seen.add(serialize(t.next));
+            out.push(t.next);
+          }
+        }
+      }
+      return out;
+    };
+    // The row's event decides a write towards `to` (or, during a transition, a remembered KILL), and the acknowledgement enters `to`.
     const hit = (from: string, types: readonly string[], to: string) =>
-      steps.some((s) => s.state.value === from && types.includes(s.event.type) && s.next.value === to) ||
-      // A kill during a transition waits for it: KILL is remembered, the settling event then kills.
       steps.some(
         (s) =>
           s.state.value === from &&
           types.includes(s.event.type) &&
-          s.next.context.killRequested !== null &&
-          steps.some((t) => t.state === s.next && t.next.value === to),
+          (s.next.context.writing?.to === to || s.next.context.killRequested !== null) &&
+          settling(s.next).some((n) => n.value === to),
       );
     for (const row of TRANSITIONS) {
       if (row.from === "any") {
-        expect(hit("paused", ["PAUSE"], "paused")).toBe(true);
-        expect(hit("running", ["RESUME"], "running")).toBe(true);
-        expect(hit("killing", ["KILL"], "killing")).toBe(true);
-        expect(hit("killed", ["KILL"], "killed")).toBe(true);
+        const same = (from: string, type: string) => steps.some((s) => s.state.value === from && s.event.type === type && s.next.value === from && s.next.context.writing === null);
+        expect(same("paused", "PAUSE")).toBe(true);
+        expect(same("running", "RESUME")).toBe(true);
+        expect(same("killing", "KILL")).toBe(true);
         continue;
       }
       for (const from of row.from) expect(hit(from, row.on, row.to as string), `${from} --${row.event}--> ${row.to}`).toBe(true);
+    }
+  });
+
+  it("moves only when a write is acknowledged, and a failed write moves nothing", () => {
+    for (const s of steps) {
+      if (s.state.status !== "active" || s.state.value === s.next.value) continue;
+      expect(s.event.type, `${String(s.state.value)} -> ${String(s.next.value)}`).toBe("persisted");
+    }
+    const failures = steps.filter((s) => s.event.type === "persist.failed" && s.state.status === "active");
+    expect(failures.length).toBeGreaterThan(5);
+    for (const s of failures) {
+      expect(s.next.value).toBe(s.state.value);
+      // Nothing moves; only a KILL remembered meanwhile goes out now, as its own write.
+      const live = s.state.value === "running" || s.state.value === "paused";
+      if (s.state.context.killRequested === null || !live) expect(s.next.context.writing).toBeNull();
+      else expect([s.next.context.writing?.to, s.next.context.killRequested]).toEqual(["killing", null]);
     }
   });
 
@@ -147,12 +197,11 @@ describe("machine graph (@xstate/graph)", () => {
       if (row.from === "any") continue;
       for (const from of row.from) allowed.add(`${from}>${row.to}`);
     }
-    // A remembered KILL applied when a transition settles passes through the settled state:
+    // A remembered KILL applied when a transition settles passes through the settled state, with a write each:
     // pausing -> paused -> killing and resuming -> running -> killing, both listed rows.
     const changes = steps
       .filter((s) => s.state.status === "active" && s.state.value !== s.next.value)
       .map((s) => `${String(s.state.value)}>${String(s.next.value)}`);
-    const viaSettled = new Set(["pausing>killing", "resuming>killing", "starting>killing"]);
-    expect([...new Set(changes)].filter((c) => !allowed.has(c) && !viaSettled.has(c))).toEqual([]);
+    expect([...new Set(changes)].filter((c) => !allowed.has(c))).toEqual([]);
   });
 });

@@ -20,7 +20,7 @@ describe("restore", () => {
   it("restores running without a write or a driver call, and accepts events after", async () => {
     const h = restored({ state: "running", revision: 12 });
     const s = h.actor.getSnapshot();
-    expect([s.value, s.status, s.context.pending, s.context.persisted.revision]).toEqual(["running", "active", 0, 12]);
+    expect([s.value, s.status, s.context.writing, s.context.persisted.revision]).toEqual(["running", "active", null, 12]);
     expect(h.writes).toEqual([]);
     expect((["start", "pause", "resume", "remove"] as const).map((op) => h.callCount(op))).toEqual([0, 0, 0, 0]);
     h.actor.send({ type: "PAUSE" });
@@ -46,13 +46,13 @@ describe("restore", () => {
     expect([h.actor.getSnapshot().value, h.actor.getSnapshot().status]).toEqual(["killed", "done"]);
   });
 
-  it("trap: after timers are not re-armed on restore — the deadline comes from the record", () => {
+  it("trap: after timers are not re-armed on restore — the deadline comes from the record", async () => {
     // The node was down when endAt passed: the restored actor has no timer of its own...
     const h = restored({ state: "running", endAt: T0 - 5_000 });
     expect(vi.getTimerCount()).toBe(0);
     // ...and the host's TIMEOUT, armed from record.endAt, is decided on the restored record.
     h.actor.send({ type: "TIMEOUT" });
-    expect(h.actor.getSnapshot().value).toBe("killing");
+    await h.until((snap) => snap.value === "killing");
     expect(h.writes.map((w) => [w.event, w.record.killReason])).toEqual([["timeout", "timeout"]]);
   });
 

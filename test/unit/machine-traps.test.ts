@@ -46,11 +46,12 @@ describe("known traps", () => {
     ]);
   });
 
-  it("trap: stale pause decision — a TIMEOUT after set_timeout extended the deadline does nothing", () => {
+  it("trap: stale pause decision — a TIMEOUT after set_timeout extended the deadline does nothing", async () => {
     for (const lifecycle of [PAUSE_ON_TIMEOUT, { ...PAUSE_ON_TIMEOUT, onTimeout: "kill" as const }]) {
       const h = runningHarness({ endAt: T0 + 1_000, lifecycle });
       vi.setSystemTime(T0 + 500);
       h.actor.send({ type: "SET_TIMEOUT", timeoutMs: 60_000 });
+      await h.settled("running");
       // The timer armed for the old endAt fires late: the decision is re-checked against the current record.
       vi.setSystemTime(T0 + 1_000);
       h.actor.send({ type: "TIMEOUT" });
@@ -58,7 +59,7 @@ describe("known traps", () => {
       expect(h.writes.map((w) => w.event)).toEqual(["set_timeout"]);
       vi.setSystemTime(T0 + 500 + 60_000);
       h.actor.send({ type: "TIMEOUT" });
-      expect(h.actor.getSnapshot().value).toBe(lifecycle.onTimeout === "pause" ? "pausing" : "killing");
+      await h.until((snap) => snap.value === (lifecycle.onTimeout === "pause" ? "pausing" : "killing"));
     }
   });
 
@@ -74,7 +75,7 @@ describe("known traps", () => {
     // The retry was dropped, so the next deadline pauses again.
     vi.setSystemTime(T0 + 60_000);
     h.actor.send({ type: "TIMEOUT" });
-    expect(h.actor.getSnapshot().value).toBe("pausing");
+    await h.until((snap) => snap.value === "pausing");
   });
 
   it("trap: terminal states never expire — killed has no deadline and a killed actor never writes again", async () => {
@@ -96,26 +97,62 @@ describe("known traps", () => {
     vi.setSystemTime(T0 + 1_000);
     h.actor.send({ type: "SET_TIMEOUT", timeoutMs: 5_000 });
     let ctx = h.actor.getSnapshot().context;
-    expect(ctx.record.endAt).toBe(T0 + 6_000);
-    expect(ctx.persisted).toBe(before);
-    expect(ctx.pending).toBe(1);
+    // Decided and sent, not applied: the machine's record is still the stored one.
+    expect([ctx.writing?.record.endAt, ctx.record.endAt, ctx.persisted]).toEqual([T0 + 6_000, before.endAt, before]);
     const written = h.writes[0]!;
     h.actor.send({ type: "persisted", record: { ...written.record, revision: 8 } });
     ctx = h.actor.getSnapshot().context;
-    expect([ctx.pending, ctx.persisted.endAt, ctx.persisted.revision, ctx.record.revision]).toEqual([0, T0 + 6_000, 8, 8]);
-    // A late duplicate ack never moves the revision back.
+    expect([ctx.writing, ctx.persisted.endAt, ctx.persisted.revision, ctx.record.endAt, ctx.record.revision]).toEqual([null, T0 + 6_000, 8, T0 + 6_000, 8]);
+    // A late duplicate ack (no write in flight) changes nothing.
     h.actor.send({ type: "persisted", record: { ...written.record, revision: 7 } });
     expect(h.actor.getSnapshot().context.persisted.revision).toBe(8);
   });
 
-  it("trap: lost update — a failed write is reported, never taken as persisted", () => {
+  it("no success without a write — a failed write leaves the machine where its record is", async () => {
     const h = runningHarness({}, { ack: false });
+    const stored = h.actor.getSnapshot().context.persisted;
     h.actor.send({ type: "REFRESH", durationMs: 600_000 });
-    const error = new Error("revision conflict");
+    const error = new Error("no responders");
     h.actor.send({ type: "persist.failed", error });
-    const ctx = h.actor.getSnapshot().context;
-    expect([ctx.pending, ctx.persistError]).toEqual([0, error]);
-    expect(ctx.persisted.endAt).not.toBe(ctx.record.endAt);
+    let ctx = h.actor.getSnapshot().context;
+    expect([ctx.writing, ctx.failedWrites, ctx.persistError, ctx.record, ctx.persisted]).toEqual([null, 1, error, stored, stored]);
+    // A failed intent moves nothing either, and the driver is never called.
+    h.actor.send({ type: "PAUSE" });
+    h.actor.send({ type: "persist.failed", error });
+    h.actor.send({ type: "KILL", reason: "request" });
+    h.actor.send({ type: "persist.failed", error });
+    await vi.advanceTimersByTimeAsync(60_000);
+    ctx = h.actor.getSnapshot().context;
+    expect([h.actor.getSnapshot().value, ctx.failedWrites, ctx.pauseRetry, ctx.killRequested, ctx.record]).toEqual(["running", 3, null, null, stored]);
+    expect((["pause", "remove"] as const).map((op) => h.callCount(op))).toEqual([0, 0]);
+    expect(h.writes.map((w) => w.event)).toEqual(["refresh", "pause", "kill"]);
+  });
+
+  it("a KILL while a write is in flight waits for its answer, then is written (stored or not)", async () => {
+    for (const answer of ["persisted", "persist.failed"] as const) {
+      const h = runningHarness({}, { ack: false });
+      h.actor.send({ type: "SET_TIMEOUT", timeoutMs: 60_000 });
+      h.actor.send({ type: "KILL", reason: "container_exited" });
+      expect(h.writes.map((w) => w.event)).toEqual(["set_timeout"]);
+      h.actor.send(answer === "persisted" ? { type: "persisted", record: { ...h.writes[0]!.record, revision: 2 } } : { type: "persist.failed", error: new Error("x") });
+      expect(h.writes.map((w) => [w.event, w.record.killReason])).toEqual([
+        ["set_timeout", null],
+        ["container_exited", "container_exited"],
+      ]);
+      expect(h.actor.getSnapshot().value).toBe("running");
+    }
+  });
+
+  it("write-ahead — an outcome is stored before the machine leaves the transient state", async () => {
+    const h = runningHarness({}, { ack: false });
+    h.actor.send({ type: "PAUSE" });
+    h.actor.send({ type: "persisted", record: { ...h.writes[0]!.record, revision: 2 } });
+    (await h.call("pause")).resolve();
+    await h.until((snap) => snap.context.writing !== null);
+    expect([h.actor.getSnapshot().value, h.writes.at(-1)?.event]).toEqual(["pausing", "paused"]);
+    // The outcome's write failed: the machine stays in pausing (the host reconciles it from the container).
+    h.actor.send({ type: "persist.failed", error: new Error("timeout") });
+    expect([h.actor.getSnapshot().value, h.actor.getSnapshot().context.persisted.state]).toEqual(["pausing", "pausing"]);
   });
 
   it("trap: sweeper polling — a running sandbox holds no timer in the machine (the host arms one from endAt)", async () => {
@@ -164,7 +201,7 @@ describe("in-memory behaviours", () => {
     expect(h.writes).toEqual([]);
     start.resolve(START_OUTPUT);
     // Two writes in one macrostep (started, then kill): both counted, both acknowledged.
-    const s = await h.until((snap) => snap.value === "killing" && snap.context.pending === 0);
+    const s = await h.until((snap) => snap.value === "killing" && snap.context.writing === null);
     expect(s.context.persisted.state).toBe("killing");
     expect(h.writes.map((w) => [w.event, w.record.state, w.record.killReason])).toEqual([
       ["started", "running", null],
