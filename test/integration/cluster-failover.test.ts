@@ -101,7 +101,7 @@ describe("a Corral node on a 3-server R3 cluster", () => {
       await corral?.stop();
     });
 
-    it("no success reply disagrees with the store, and the API answers again within 5 s", async () => {
+    it("no success reply disagrees with the store; reads answer within 5 s, writes right after the new stream leader", async () => {
       const { cluster, client } = corral;
       const ids: SandboxId[] = [];
       for (let i = 0; i < 6; i++) ids.push((await client.create({ timeoutMs: LONG_MS, metadata: { test: "failover-a" } })).sandboxId);
