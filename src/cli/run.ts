@@ -14,7 +14,7 @@ servers:
   up     [--data-dir DIR] [--nats-url URL] [--proxy-port 8480] [--ui-port 8481] [--driver docker|process]
          [--nats-port 4222] [--node-id node-1] [--domain corral.localhost] [--host 127.0.0.1] [--no-auth]
   node   --nats-url URL --node-id ID [--driver docker|process] [--cpu N] [--memory-mb N]
-         [--max-sandboxes N] [--pause-mode freeze|stop] [--data-dir DIR]
+         [--max-sandboxes N] [--pause-mode freeze|stop] [--data-dir DIR] [--replicas 1..5]
   proxy  --nats-url URL [--port 8480] [--domain corral.localhost] [--host 0.0.0.0] [--workers N|auto] [--no-access-log]
   ui     --nats-url URL --token-file FILE [--port 8481] [--host 127.0.0.1]
   creds  issue --role admin|client|node|proxy|ui|gateway [--tenant T] --out FILE [--data-dir .corral]
@@ -22,6 +22,8 @@ servers:
 
 every command takes --creds FILE ($CORRAL_NATS_CREDS) and --tls-ca/--tls-cert/--tls-key FILE;
 client commands use ./.corral/creds/admin.creds when it exists.
+
+--nats-url takes one URL or a comma-separated list (failover between them) everywhere.
 
 sandboxes (all take --nats-url URL, default $CORRAL_NATS_URL or nats://127.0.0.1:4222, and --json):
   create [--template T] [--timeout SECONDS] [--on-timeout kill|pause] [--auto-resume] [--idle] [--manual]

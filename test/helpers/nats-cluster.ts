@@ -179,7 +179,8 @@ export async function startNatsCluster(options: ClusterOptions = {}): Promise<Na
         const c = children.get(m.name);
         if (!c || !isRunning()) return;
         c.kill("SIGKILL");
-        await waitExit(c);
+        const gone = await Promise.race([waitExit(c).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000).unref())]);
+        if (!gone) throw new Error(`${m.name} (pid ${c.pid}) did not exit within 10 s of SIGKILL`);
       },
       pause: () => void children.get(m.name)?.kill("SIGSTOP"),
       resume: () => void children.get(m.name)?.kill("SIGCONT"),
