@@ -190,7 +190,10 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     const late = now - lastSweep > 2 * sweepMs;
     lastSweep = ctx.clock = now;
     if (late) return;
-    for (const c of connections) c.sweep(now);
+    // Stamps are taken from the coarse clock, up to one tick before the real
+    // moment: judging a tick back makes a timeout fire late, never early.
+    const judged = now - sweepMs;
+    for (const c of connections) c.sweep(judged);
   }, sweepMs);
   sweep.unref();
 
