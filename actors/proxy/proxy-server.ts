@@ -183,10 +183,21 @@ export async function startProxy(options: ProxyOptions): Promise<ProxyHandle> {
     socket.resume();
     accessLog.write({ sandboxId: null, port: null, method: undefined, path: "", status: 503, durationMs: 0, bytes: Buffer.byteLength(text) });
   };
+  const sweepMs = sweepInterval(limits);
+  let lastSweep = ctx.clock;
   const sweep = setInterval(() => {
-    const now = (ctx.clock = Date.now());
-    for (const c of connections) c.sweep(now);
-  }, sweepInterval(limits));
+    const now = Date.now();
+    // A late tick means this process was busy (or starved): the times stamped
+    // meanwhile with the old clock would make clients look late. Judge no one
+    // this tick; the next one compares against fresh stamps.
+    const late = now - lastSweep > 2 * sweepMs;
+    lastSweep = ctx.clock = now;
+    if (late) return;
+    // Stamps are taken from the coarse clock, up to one tick before the real
+    // moment: judging a tick back makes a timeout fire late, never early.
+    const judged = now - sweepMs;
+    for (const c of connections) c.sweep(judged);
+  }, sweepMs);
   sweep.unref();
 
   await new Promise<void>((resolve, reject) => {

@@ -32,6 +32,7 @@ export const STRICTER: Record<string, string> = {
   "empty chunk extension name": "a chunk extension needs a name (llhttp accepts `;=value`)",
   "framing header in the trailers": "no Content-Length, Transfer-Encoding or Connection in trailers (llhttp closes after a trailer `Connection: close`)",
   "invalid Transfer-Encoding": "no tab after a Transfer-Encoding value (llhttp refuses it on the line that decides the framing only)",
+  "both Content-Length and Transfer-Encoding": "an empty Transfer-Encoding beside a Content-Length is refused too (llhttp ignores the empty one)",
   "CONNECT is not proxied": "an authority-form target names no sandbox",
 };
 
@@ -55,6 +56,7 @@ function matrix(): CorpusCase[] {
   out.push(
     { name: "CL twice, same", input: post("Content-Length: 5\r\nContent-Length: 5\r\n", `hello${NEXT}`) },
     { name: "CL twice, different", input: post("Content-Length: 5\r\nContent-Length: 6\r\n", `hello!${NEXT}`) },
+    { name: "empty TE then CL", input: post("Transfer-Encoding: \r\nContent-Length: 5\r\n", `hello${NEXT}`) },
     { name: "TE twice", input: post("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", `${CHUNKED_BODY}${NEXT}`) },
     { name: "TE gzip<tab> then TE chunked", input: post("Transfer-Encoding: gzip\t\r\nTransfer-Encoding: chunked\r\n", `${CHUNKED_BODY}${NEXT}`) },
     { name: "TE gzip then TE chunked", input: post("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", `${CHUNKED_BODY}${NEXT}`) },
