@@ -4,9 +4,11 @@
  * real (every KV call gets the server's own "no responders" / "JetStream not
  * enabled") while the API still reaches the node and its reply reaches the
  * caller, which is what an operation must answer with during an outage.
- * Switched by rewriting the server's config file and SIGHUP (config reload),
- * so the store directory and every stream are kept. The server can also be
- * SIGKILLed and started again on the same port and store.
+ * Switched off by rewriting the server's config file and SIGHUP (config
+ * reload); switched on again by restarting the server on the same port and
+ * store (nats-server 2.9 does not restore the streams on a reload that
+ * enables JetStream again; a start does). The server can also be SIGKILLed
+ * and started again on the same port and store.
  */
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
@@ -22,7 +24,7 @@ export interface FaultyNats {
   storeDir: string;
   /** Reloads the config without JetStream (resolves once the server says it reloaded). */
   disableJetStream(): Promise<void>;
-  /** Reloads the config with JetStream on the same store dir; resolves once every stream it had is served again. */
+  /** Restarts the server with JetStream on the same port and store dir; resolves once every stream it had is served again. */
   enableJetStream(): Promise<void>;
   /** SIGKILL (nothing flushed). */
   kill(): Promise<void>;
@@ -102,11 +104,11 @@ export async function startFaultyNats(): Promise<FaultyNats> {
     child.stderr!.on("data", (chunk: Buffer) => (log += chunk.toString()));
     await logged(child, () => log, 0, "Server is ready", "start");
   };
-  const reload = async (jetstream: boolean) => {
+  const disable = async () => {
     const from = log.length;
-    fs.writeFileSync(configFile, config(port, storeDir, jetstream));
+    fs.writeFileSync(configFile, config(port, storeDir, false));
     child.kill("SIGHUP");
-    await logged(child, () => log, from, "Reloaded server configuration", jetstream ? "enable JetStream" : "disable JetStream");
+    await logged(child, () => log, from, "Reloaded server configuration", "disable JetStream");
   };
   const url = `nats://127.0.0.1:${port}`;
   /** Streams served before the last fault, to wait for after it. */
@@ -118,10 +120,12 @@ export async function startFaultyNats(): Promise<FaultyNats> {
     storeDir,
     async disableJetStream() {
       before = await streamNames(url);
-      await reload(false);
+      await disable();
     },
     async enableJetStream() {
-      await reload(true);
+      child.kill("SIGTERM");
+      await exit();
+      await launch();
       await streamsBack(url, before);
     },
     async kill() {

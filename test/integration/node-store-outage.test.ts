@@ -1,8 +1,8 @@
 // No success without a write (DESIGN.md, "Cluster"; issue 14): a node actor
 // (process driver) on a real nats-server whose JetStream is taken away for
 // real (config reload without JetStream: core NATS still carries requests and
-// replies, every KV call fails) or which is SIGKILLed and started again on
-// the same port and store. An operation whose write cannot land answers
+// replies, every KV call fails; it comes back by a restart on the same port
+// and store) or which is SIGKILLed and started again there. An operation whose write cannot land answers
 // `unavailable` and moves nothing; a driver action already done when its
 // outcome could not be stored is reconciled to the record once the store is
 // back, without restarting the node; a sandbox whose process died during
@@ -36,7 +36,7 @@ beforeAll(async () => {
     driver: "process",
     wrapDriver: (real) => (faults = new FaultyDriver(real)),
   });
-  client = await CorralClient.connect({ natsUrl: server.url, timeoutMs: 30_000 });
+  client = await CorralClient.connect({ natsUrl: server.url, timeoutMs: 10_000 });
   processes = new ProcessDriver({ dataDir: node.dataDir });
   const { connect } = await import("@nats-io/transport-node");
   watcher = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
@@ -51,8 +51,10 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** The sandbox's process as the engine reports it: running, paused, or null when there is none (gone or exited). */
 async function processState(id: string): Promise<string | null> {
-  return (await processes.list(node.nodeId)).find((i) => i.sandboxId === id)?.state ?? null;
+  const state = (await processes.list(node.nodeId)).find((i) => i.sandboxId === id)?.state;
+  return state === "running" || state === "paused" ? state : null;
 }
 
 /** Resolves with the error an API call failed with (fails the test if it succeeded). */
@@ -64,6 +66,14 @@ async function failure(call: Promise<unknown>): Promise<{ code?: string; message
   if (result.ok) throw new Error(`expected a failure, got ${JSON.stringify(result.value)}`);
   return result.err;
 }
+
+/**
+ * Resolves once the API answers this test's client again after the server
+ * restarted: a request sent while the client was still reconnecting is lost
+ * (it times out), the next ones are answered.
+ */
+const serving = (id: string) =>
+  waitUntil(() => client.get(id).catch(() => null), { what: "the API after the restart", timeoutMs: 30_000, intervalMs: 100 });
 
 const settled = (id: string, want: (r: SandboxRecord) => boolean, what: string) =>
   waitUntil(async () => {
@@ -95,6 +105,7 @@ describe("store outage (JetStream unavailable for real)", () => {
     } finally {
       await server.enableJetStream();
     }
+    await serving(a.sandboxId);
     // Nothing was written meanwhile: the records are the ones from before the outage.
     expect(await client.get(a.sandboxId)).toMatchObject({ state: "running", endAt: a.endAt, revision: a.revision });
     expect(await client.get(b.sandboxId)).toMatchObject({ state: "paused", revision: paused.revision });
@@ -129,6 +140,7 @@ describe("store outage (JetStream unavailable for real)", () => {
     } finally {
       if (!outageOver) await server.enableJetStream();
     }
+    await serving(p.sandboxId);
     // No restart: the node's reconciliation stores what the engine did, as the callers asked.
     const pausedRecord = await settled(p.sandboxId, (r) => r.state === "paused", "the pause reconciled");
     expect(pausedRecord).toMatchObject({ endAt: null, error: null });
@@ -151,6 +163,7 @@ describe("store outage (JetStream unavailable for real)", () => {
     } finally {
       await server.enableJetStream();
     }
+    await serving(gone.sandboxId);
     // A kill right away works on such a record...
     const killed = await waitUntil(() => client.kill(killedByCaller.sandboxId).catch(() => null), { what: "kill after the outage", timeoutMs: 20_000, intervalMs: 200 });
     expect(killed.state).toBe("killed");
@@ -173,6 +186,7 @@ describe("store outage (nats-server SIGKILLed and restarted)", () => {
     } finally {
       await server.start();
     }
+    await serving(s.sandboxId);
     // The reply that reaches the caller is never a success that was not stored.
     const reply = await pausing;
     if ("state" in (reply as object)) expect(reply).toMatchObject({ state: "paused" });
