@@ -59,7 +59,8 @@ function tryTimeoutMs(deps: ApiDeps, moreCandidates: boolean): number {
 
 /** Offers the create to each candidate node in turn; see the module comment. */
 async function schedule(deps: ApiDeps, sandboxId: SandboxId, spec: CreateSpec, timeoutMs: number | undefined): Promise<CreateReply> {
-  const nodes = await deps.nodes.list();
+  // A node stopped on purpose keeps its sandboxes but takes nothing new: not live for placement.
+  const nodes = (await deps.nodes.list()).filter((n) => n.stoppingAt === undefined);
   if (nodes.length === 0) throw new UnavailableError("no live node: start one with `corral node` or `corral up`");
   const { candidates, shortfalls } = placeSandbox(nodes, spec.resources);
   let unreachable = 0;
