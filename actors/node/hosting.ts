@@ -264,7 +264,9 @@ export class Hosting {
   /**
    * A write did not land. The machine stayed where its record is; what
    * happens next depends on where that is:
-   * - the record was taken over (another node, a new incarnation): stop hosting;
+   * - the record was taken over (another node, a new incarnation): stop
+   *   hosting (a reconciliation pass re-adopts it if it is in fact ours: a
+   *   write of ours that landed although its answer was lost);
    * - a stable state (an intent or a non-transition write failed): nothing
    *   was done to the container, the command that asked answers `unavailable`
    *   (a reconciliation pass still follows: a container that exited while its
@@ -277,6 +279,8 @@ export class Hosting {
   #onWriteFailed(id: SandboxId, err: unknown): void {
     if (err instanceof OwnershipLostError) {
       this.unhost(id, `ownership lost: ${err.message}`);
+      // A write of ours that landed although its answer was lost looks the same: a pass re-adopts the record if it is ours.
+      this.#deps.onNeedsReconcile(id);
       return;
     }
     const snapshot = this.#hosts.get(id)?.snapshot();
