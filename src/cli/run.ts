@@ -14,9 +14,11 @@ servers:
   up     [--data-dir DIR] [--nats-url URL] [--proxy-port 8480] [--ui-port 8481] [--driver docker|process]
          [--nats-port 4222] [--node-id node-1] [--domain corral.localhost]
   node   --nats-url URL --node-id ID [--driver docker|process] [--cpu N] [--memory-mb N]
-         [--max-sandboxes N] [--pause-mode freeze|stop] [--data-dir DIR]
+         [--max-sandboxes N] [--pause-mode freeze|stop] [--data-dir DIR] [--replicas 1..5]
   proxy  --nats-url URL [--port 8480] [--domain corral.localhost] [--host 0.0.0.0] [--workers N|auto] [--no-access-log]
   ui     --nats-url URL [--port 8481]
+
+--nats-url takes one URL or a comma-separated list (failover between them) everywhere.
 
 sandboxes (all take --nats-url URL, default $CORRAL_NATS_URL or nats://127.0.0.1:4222, and --json):
   create [--template T] [--timeout SECONDS] [--on-timeout kill|pause] [--auto-resume] [--idle] [--manual]

@@ -87,7 +87,7 @@ export async function startNode(opts: TestNodeOptions): Promise<TestNode> {
   const kind = opts.driver ?? "docker";
   const dataDir = opts.dataDir ?? freshDataDir(nodeId);
   const config = resolveConfig(opts.config ?? {}, {});
-  const nc = await connect({ servers: opts.natsUrl, name: nodeId, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  const nc = await connect({ servers: opts.natsUrl.split(","), name: nodeId, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
   const real = createDriver(kind, { dataDir });
   const node = await NodeActor.start({
     nc,

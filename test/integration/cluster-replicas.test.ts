@@ -139,6 +139,10 @@ describe("replicas and start-up on a 3-server cluster", () => {
     try {
       const sbx = await client.create({ timeoutMs: 60_000 });
       expect(sbx.state).toBe("running");
+      // The CLI takes the list too: a dead first entry is skipped, not fatal.
+      const cli = spawnSync(process.execPath, [CORRAL_BIN, "get", sbx.sandboxId, "--json", "--nats-url", `nats://127.0.0.1:1,${cluster.url}`], { encoding: "utf8", timeout: 20_000 });
+      expect(cli.status, cli.stderr).toBe(0);
+      expect(JSON.parse(cli.stdout)).toMatchObject({ sandboxId: sbx.sandboxId, state: "running" });
       await client.kill(sbx.sandboxId);
     } finally {
       await client.close();
