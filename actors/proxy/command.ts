@@ -99,7 +99,12 @@ async function serveReplica(opts: ProxyCommandOptions, stopSignal: Promise<NodeJ
   const config = resolveConfig();
   // Waits for NATS and JetStream (a proxy started before them logs and
   // retries); afterwards reconnects forever: a replica must outlive a NATS restart.
-  const nc = await connectNats({ natsUrl: opts.natsUrl, name: "corral-proxy" }, { wait: true, log });
+  // A stop signal while waiting ends the wait (the signal is already taken, so it would not end the process).
+  const nc = await Promise.race([connectNats({ natsUrl: opts.natsUrl, name: "corral-proxy" }, { wait: true, log }), stopSignal.then(() => null)]);
+  if (nc === null) {
+    log.info("stopped while waiting for NATS");
+    return 0;
+  }
   let proxy;
   try {
     const store = await untilAvailable("open buckets", () => SandboxStore.open(nc, config), log);

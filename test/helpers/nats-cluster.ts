@@ -179,7 +179,8 @@ export async function startNatsCluster(options: ClusterOptions = {}): Promise<Na
         const c = children.get(m.name);
         if (!c || !isRunning()) return;
         c.kill("SIGKILL");
-        await waitExit(c);
+        const gone = await Promise.race([waitExit(c).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000).unref())]);
+        if (!gone) throw new Error(`${m.name} (pid ${c.pid}) did not exit within 10 s of SIGKILL`);
       },
       pause: () => void children.get(m.name)?.kill("SIGSTOP"),
       resume: () => void children.get(m.name)?.kill("SIGCONT"),
@@ -227,7 +228,9 @@ export async function startNatsCluster(options: ClusterOptions = {}): Promise<Na
       await waitUntil(async () => !(await jsApi("$JS.API.INFO")).error, { timeoutMs, intervalMs: 100, what: "JetStream to have a meta leader" });
     },
     async stop() {
-      await Promise.allSettled(conns.splice(0).map((nc) => nc.close()));
+      // Bounded: a connection still reconnecting must not keep the servers alive.
+      const closing = Promise.allSettled(conns.splice(0).map((nc) => nc.close()));
+      await Promise.race([closing, new Promise((r) => setTimeout(r, 5_000).unref())]);
       for (const s of servers) s.resume();
       await Promise.all(servers.map((s) => s.kill()));
       fs.rmSync(root, { recursive: true, force: true });

@@ -21,10 +21,15 @@ const SANDBOXES = kvStream(SANDBOX_BUCKET);
 /** The error `op` failed with, and how long it took. */
 async function failure(op: () => Promise<unknown>): Promise<{ err: CorralError; ms: number }> {
   const t0 = Date.now();
-  const err = await op().then(
-    () => null,
-    (e: unknown) => e,
-  );
+  // Bounded, so that a call that never settles fails here, by name, rather than as the test's timeout.
+  const hung = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the store call did not settle in 30 s: ${op.toString()}`)), 30_000).unref());
+  const err = await Promise.race([
+    op().then(
+      () => null,
+      (e: unknown) => e,
+    ),
+    hung,
+  ]);
   if (err === null) throw new Error("expected the store call to fail");
   return { err: err as CorralError, ms: Date.now() - t0 };
 }
@@ -85,7 +90,7 @@ describe("store errors against real servers", () => {
       // Nothing the failed calls attempted was written.
       expect(after.endAt).toBe(record.endAt! + 3);
       await store.close();
-    });
+    }, 240_000);
 
     it("R3: 2 of 3 servers SIGKILLed (quorum lost) → unavailable within the request timeout; back when they return", async () => {
       const store = await SandboxStore.open(nc, resolveConfig({ replicas: 3 }, {}));
@@ -107,6 +112,6 @@ describe("store errors against real servers", () => {
       });
       expect(after.endAt).toBe(record.endAt! + 3);
       await store.close();
-    });
+    }, 240_000);
   });
 });

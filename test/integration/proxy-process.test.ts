@@ -282,7 +282,7 @@ describe("corral proxy in its own process", () => {
     }
   });
 
-  it("refuses bad arguments with invalid_argument and an unreachable NATS with unavailable", async () => {
+  it("refuses bad arguments with invalid_argument, and waits for an unreachable NATS (logging it) instead of exiting", async () => {
     const run = (args: string[]) =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
         const child = spawn(process.execPath, [CORRAL_BIN, "proxy", "--json", ...args], { stdio: ["ignore", "pipe", "ignore"] });
@@ -290,13 +290,24 @@ describe("corral proxy in its own process", () => {
         child.stdout.on("data", (c: Buffer) => (out += c.toString()));
         child.once("exit", (code) => resolve({ code, out }));
       });
-    for (const args of [["--port", "70000"], ["--domain", "bad..domain"], ["--workers", "0"], ["extra"]]) {
+    for (const args of [["--port", "70000"], ["--domain", "bad..domain"], ["--workers", "0"], ["extra"], ["--nats-url", "http://127.0.0.1:1"]]) {
       const r = await run(args);
       expect(r.code).toBe(1);
       expect(JSON.parse(r.out)).toMatchObject({ error: { code: "invalid_argument" } });
     }
-    const down = await run(["--nats-url", "nats://127.0.0.1:1"]);
-    expect(down.code).toBe(1);
-    expect(JSON.parse(down.out)).toMatchObject({ error: { code: "unavailable" } });
+    // DESIGN.md, "Cluster": a process started before its NATS waits for it.
+    const env: NodeJS.ProcessEnv = { ...process.env, CORRAL_LOG_LEVEL: "info" };
+    delete env.VITEST; // a real server's logger, not a test's silenced one
+    const down = spawn(process.execPath, [CORRAL_BIN, "proxy", "--port", "0", "--nats-url", "nats://127.0.0.1:1,nats://127.0.0.1:2"], { stdio: ["ignore", "ignore", "pipe"], env });
+    let log = "";
+    down.stderr.on("data", (c: Buffer) => (log += c.toString()));
+    const exited = new Promise<void>((resolve) => down.once("exit", () => resolve()));
+    try {
+      await waitUntil(() => /"msg":"waiting for NATS"/.test(log) && /"attempt":2/.test(log), { timeoutMs: 20_000, what: "the proxy to wait for NATS" });
+      expect(down.exitCode).toBeNull();
+    } finally {
+      down.kill("SIGTERM");
+    }
+    await exited;
   });
 });
