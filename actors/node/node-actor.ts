@@ -312,8 +312,9 @@ export class NodeActor {
         templates: this.#createDeps.templates,
         log: this.#log,
         // Commands on sandboxes hosted here skip the owner lookup and the NATS hop
-        // (not while fenced: then the command path answers `unavailable`).
-        local: (command) => (!this.#fence.lost && this.#hosting.get(command.sandboxId)?.actor ? runSandboxCommand(this.#commandDeps, command) : null),
+        // (not while fenced or draining: the command path answers `unavailable` or applies admission).
+        local: (command) =>
+          !this.#fence.lost && !this.#lease.draining && this.#hosting.get(command.sandboxId)?.actor ? runSandboxCommand(this.#commandDeps, command) : null,
       },
       this.nodeId,
     );
@@ -403,7 +404,10 @@ export class NodeActor {
       else if (command.op === "create") {
         if (this.#lease.draining) throw new CapacityExhaustedError(`node ${this.nodeId} is draining`);
         reply = await runCreate(this.#createDeps, command.sandboxId, command.spec);
-      } else reply = await runSandboxCommand(this.#commandDeps, command);
+      } else {
+        if (this.#lease.draining && this.#needsCapacity(command)) throw new CapacityExhaustedError(`node ${this.nodeId} is draining: a resume that needs new capacity is not admitted`);
+        reply = await runSandboxCommand(this.#commandDeps, command);
+      }
     } catch (raw) {
       const errorId = randomUUID();
       const err = toCorralError(raw, errorId);
@@ -411,6 +415,12 @@ export class NodeActor {
       reply = failure(err);
     }
     if (msg.reply) msg.respond(encodeNodeReply(reply));
+  }
+
+  /** A resume of a paused sandbox whose pause released its quota (`pause-mode stop`). */
+  #needsCapacity(command: { op: string; sandboxId: SandboxId }): boolean {
+    if (!this.#commandDeps.resumeNeedsAdmission || (command.op !== "resume" && command.op !== "connect")) return false;
+    return this.#hosting.get(command.sandboxId)?.record()?.state === "paused";
   }
 
   #onDriverEvent(event: DriverEvent): void {

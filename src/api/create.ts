@@ -13,8 +13,12 @@
  *   that answered with any other error (a driver failure, a bad template)
  *   is the answer. The id is fixed before the first try, so a create that did
  *   run on a slow node is found by the next node's `createIfAbsent` instead
- *   of being made twice.
+ *   of being made twice. A candidate with another after it waits at most
+ *   half of what is left of the request's deadline (a hung node whose lease
+ *   has not lapsed yet must not use up the whole of it); the hung node drops
+ *   the command when it wakes (deadline passed, or its lease lapsed).
  */
+import { currentDeadline } from "../deadline-header.js";
 import { CapacityExhaustedError, ConflictError, UnavailableError, isCorralError } from "../errors.js";
 import { newSandboxId, sandboxIdForKey, type SandboxId } from "../ids.js";
 import { NodeUnreachableError, requestNode, type CreateSpec, type NodeSuccess } from "../node-protocol.js";
@@ -25,6 +29,9 @@ import type { ApiDeps } from "./deps.js";
 import { resolveCreate } from "./resolve-create.js";
 import { placeSandbox } from "./scheduler.js";
 import { ADMIN_SCOPE, canSee, type ApiScope } from "./scope.js";
+
+/** A candidate gets at least this long before the next is tried. */
+const MIN_TRY_MS = 1_000;
 
 /** The live sandbox a key names, settled and running (resumed if paused), as a create reply. */
 async function existingForKey(deps: ApiDeps, record: StoredSandbox, timeoutMs: number | undefined): Promise<CreateReply> {
@@ -40,16 +47,28 @@ async function existingForKey(deps: ApiDeps, record: StoredSandbox, timeoutMs: n
   return { ...toPublicRecord(reply.record), created: false };
 }
 
+/**
+ * How long one candidate may take: with another candidate after it, half of
+ * what is left of the request's deadline, so a hung node (its lease not yet
+ * lapsed) leaves time to try the next one.
+ */
+function tryTimeoutMs(deps: ApiDeps, moreCandidates: boolean): number {
+  const deadline = currentDeadline();
+  if (deadline === null || !moreCandidates) return deps.config.nodeRequestTimeoutMs;
+  return Math.min(deps.config.nodeRequestTimeoutMs, Math.max(MIN_TRY_MS, Math.floor((deadline - Date.now()) / 2)));
+}
+
 /** Offers the create to each candidate node in turn; see the module comment. */
 async function schedule(deps: ApiDeps, sandboxId: SandboxId, spec: CreateSpec, timeoutMs: number | undefined): Promise<CreateReply> {
-  const nodes = await deps.nodes.list();
+  // A node stopped on purpose keeps its sandboxes but takes nothing new: not live for placement.
+  const nodes = (await deps.nodes.list()).filter((n) => n.stoppingAt === undefined);
   if (nodes.length === 0) throw new UnavailableError("no live node: start one with `corral node` or `corral up`");
   const { candidates, shortfalls } = placeSandbox(nodes, spec.resources);
   let unreachable = 0;
-  for (const node of candidates) {
+  for (const [i, node] of candidates.entries()) {
     let reply: NodeSuccess;
     try {
-      reply = await requestNode(deps.nc, node.nodeId, { op: "create", sandboxId, spec }, deps.config.nodeRequestTimeoutMs);
+      reply = await requestNode(deps.nc, node.nodeId, { op: "create", sandboxId, spec }, tryTimeoutMs(deps, i < candidates.length - 1));
     } catch (err) {
       if (err instanceof NodeUnreachableError) {
         unreachable++;

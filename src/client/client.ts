@@ -160,7 +160,7 @@ export class CorralClient {
     for (let attempt = 1; ; attempt++) {
       const remaining = deadlineAt - Date.now();
       // A safe request keeps part of its budget for a retry elsewhere.
-      const waitMs = safe ? Math.max(Math.min(MIN_ATTEMPT_MS, remaining), Math.floor(remaining * (op === "create" ? 0.7 : 0.5))) : remaining;
+      const waitMs = safe ? Math.max(Math.min(MIN_ATTEMPT_MS, remaining), Math.floor(remaining * (op === "create" ? 0.6 : 0.5))) : remaining;
       try {
         return await this.#once<T>(op, subject, body, deadlineAt, Math.max(1, waitMs));
       } catch (err) {

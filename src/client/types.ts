@@ -1,4 +1,5 @@
 /** Reply shapes of the API (DESIGN.md, "NATS request/reply API"). */
+import type { NodeEntry } from "../api/cluster.js";
 import type { SandboxRecord } from "../schema/record.js";
 
 /** `create`: the record, `created`, and the traffic token once (created: true only). */
@@ -17,9 +18,9 @@ export interface ListReply {
 }
 
 /** One node in the `nodes` reply (src/api/cluster.ts). */
-export type { NodeEntry } from "../api/cluster.js";
+export type { NodeEntry };
 
 /** `nodes`: every node with its state. */
 export interface NodesReply {
-  items: import("../api/cluster.js").NodeEntry[];
+  items: NodeEntry[];
 }

@@ -15,7 +15,7 @@ import { NodeRegistry } from "../../src/store/node-registry.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
 import { newSandboxId } from "../../src/ids.js";
 import { logger } from "../../src/log.js";
-import { API_OPS } from "../../src/subjects.js";
+import { API_OPS, CLUSTER_OPS } from "../../src/subjects.js";
 import { BASE_TEMPLATE, TemplateRegistry } from "../../src/templates.js";
 import { errorOf, rawRequest } from "../helpers/api.js";
 import { FaultyDriver } from "../helpers/faulty-driver.js";
@@ -53,7 +53,11 @@ describe("service discovery ($SRV)", () => {
     const ping = (await rawRequest(nc, "$SRV.PING.corral", new Uint8Array())).body as { name: string; type: string };
     expect(ping).toMatchObject({ name: "corral", type: "io.nats.micro.v1.ping_response" });
     const info = (await rawRequest(nc, "$SRV.INFO.corral", new Uint8Array())).body as { endpoints: { subject: string; queue_group: string }[] };
-    const served = [...API_OPS.map((op) => `corral.v1.sandbox.${op}`), ...API_OPS.map((op) => `corral.v1.tenant.*.sandbox.${op}`)];
+    const served = [
+      ...API_OPS.map((op) => `corral.v1.sandbox.${op}`),
+      ...API_OPS.map((op) => `corral.v1.tenant.*.sandbox.${op}`),
+      ...CLUSTER_OPS.map((op) => `corral.v1.cluster.${op}`),
+    ];
     expect(info.endpoints.map((e) => e.subject).sort()).toEqual(served.sort());
     expect(new Set(info.endpoints.map((e) => e.queue_group))).toEqual(new Set(["corral-api"]));
     await client.list();

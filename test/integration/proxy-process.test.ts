@@ -25,6 +25,7 @@ import { CORRAL_BIN } from "../helpers/node.js";
 import { DOMAIN, httpRequest, via } from "../helpers/proxy-client.js";
 import { peakRss, rssOf, spawnCorralProxy, type CorralProxyProcess } from "../helpers/proxy-process.js";
 import { makeStoredSandbox } from "../helpers/records.js";
+import { waitUntil } from "../helpers/wait.js";
 
 const MB = 1024 * 1024;
 const SIZE = 100 * MB;

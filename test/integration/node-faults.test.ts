@@ -1,0 +1,224 @@
+// Issue 15, end to end on a real 3-server nats-server cluster (R3) with three
+// `corral node` processes (process driver): a hung node (SIGSTOP) stalls
+// nobody and executes nothing late; a node stopped past its lease + grace is
+// fenced when it wakes (its processes gone within 10 s, the node_lost
+// records untouched); SIGTERM keeps the sandboxes for the stop grace and a
+// restart re-adopts them; drain keeps creates off a node. Leases and graces
+// are short so each case is bounded.
+//
+// OPT-IN for now (CORRAL_NODE_FAULTS=1): every case has passed under the lock,
+// but not yet all in one run. Two known problems keep it out of `npm test`:
+// nats-server prefers a queue subscriber on the client's own server, so when
+// the test's client and the hung node share a server, retries of a safe
+// request keep landing on the hung node until the deadline (the client
+// cannot yet address another instance directly); and the teardown has run
+// past its hook timeout after the nodes had stopped (not yet explained).
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CorralClient } from "../../src/client/client.js";
+import type { CorralOptions } from "../../src/config.js";
+import { createDriver } from "../../src/drivers/create.js";
+import { isCorralError } from "../../src/errors.js";
+import type { NodeId } from "../../src/ids.js";
+import type { SandboxRecord } from "../../src/schema/record.js";
+import { corralJson } from "../helpers/cli.js";
+import { startNatsCluster, type NatsCluster } from "../helpers/nats-cluster.js";
+import { removeSandboxesOf, spawnNode, type SpawnedNode } from "../helpers/node.js";
+import { waitUntil } from "../helpers/wait.js";
+
+const CONFIG: CorralOptions = {
+  nodeLeaseMs: 1_500,
+  heartbeatMs: 400,
+  nodeLostGraceMs: 10_000,
+  nodeStopGraceMs: 40_000,
+  replicas: 3,
+  nodeRequestTimeoutMs: 20_000,
+};
+const SMALL = { cpu: 0.1, memoryMB: 16 };
+/** Teardown bound of a graceful stop (then SIGKILL), so a slow stop cannot hang the suite. */
+const STOP_BOUND_MS = 20_000;
+const RUN = `faults-${Date.now().toString(36)}`;
+
+let cluster: NatsCluster;
+let client: CorralClient;
+const nodes: SpawnedNode[] = [];
+
+/** Processes the process driver still has for `node`. */
+async function processesOf(node: SpawnedNode): Promise<string[]> {
+  const driver = createDriver("process", { dataDir: node.dataDir });
+  try {
+    return (await driver.list(node.nodeId)).map((i) => i.sandboxId);
+  } finally {
+    await driver.close();
+  }
+}
+
+/** Creates sandboxes until each of `targets` holds at least `each`. */
+async function spread(targets: readonly NodeId[], each: number, tag: string): Promise<Map<NodeId, SandboxRecord[]>> {
+  const by = new Map<NodeId, SandboxRecord[]>(targets.map((id) => [id, []]));
+  for (let i = 0; i < 30 && [...by.values()].some((l) => l.length < each); i++) {
+    const created = await client.create({ timeoutMs: 600_000, resources: SMALL, secure: false, metadata: { run: RUN, tag } });
+    by.get(created.nodeId)?.push(created);
+  }
+  for (const [id, list] of by) expect(list.length, `sandboxes on ${id}`).toBeGreaterThanOrEqual(each);
+  return by;
+}
+
+const codeOf = (err: unknown) => (isCorralError(err) ? err.code : String(err));
+
+beforeAll(async () => {
+  if (!process.env.CORRAL_NODE_FAULTS) return;
+  cluster = await startNatsCluster();
+  await cluster.untilJetStream();
+  for (const prefix of ["fa", "fb", "fc"]) nodes.push(await spawnNode({ natsUrl: cluster.url, prefix, driver: "process", config: CONFIG }));
+  client = await CorralClient.connect({ natsUrl: cluster.url });
+}, 120_000);
+
+afterAll(async () => {
+  for (const n of nodes) {
+    if (n.child.exitCode === null && n.child.signalCode === null) n.child.kill("SIGCONT");
+  }
+  await client?.nats.close();
+  await Promise.all(
+    nodes.map(async (n) => {
+      const t0 = Date.now();
+      const stopped = await Promise.race([n.stop().then(() => true), sleep(STOP_BOUND_MS).then(() => false)]);
+      if (!stopped) {
+        console.warn(`node ${n.nodeId} did not stop within ${STOP_BOUND_MS} ms of SIGTERM; killing it`);
+        await n.crash();
+      } else console.info(`node ${n.nodeId} stopped in ${Date.now() - t0} ms`);
+      await removeSandboxesOf("process", n.nodeId, n.dataDir);
+    }),
+  );
+  await cluster?.stop();
+}, 120_000);
+
+describe.skipIf(!process.env.CORRAL_NODE_FAULTS)("node faults on a 3-server cluster with 3 nodes", () => {
+  it("a hung node stalls nobody: other nodes' sandboxes answer, its own answer unavailable within the bound, and nothing runs late", async () => {
+    const [victim, ...others] = nodes as [SpawnedNode, SpawnedNode, SpawnedNode];
+    const by = await spread(nodes.map((n) => n.nodeId), 1, "hung");
+    const mine = by.get(victim.nodeId)![0]!;
+    const before = await client.get(mine.sandboxId);
+    const shortClient = new CorralClient(client.nats, { timeoutMs: 2_000 });
+    // A shorter bound than the default keeps the stall inside lease + lost grace.
+    const fast = new CorralClient(client.nats, { timeoutMs: 4_000 });
+    const creator = new CorralClient(client.nats, { timeoutMs: 8_000 });
+
+    victim.child.kill("SIGSTOP");
+    const stoppedAt = Date.now();
+    try {
+      // Owned by the hung node: unavailable, within the request's bound (plus scheduling slack).
+      const t0 = Date.now();
+      const err = await shortClient.setTimeout(mine.sandboxId, 30_000).catch((e: unknown) => e);
+      expect(codeOf(err)).toBe("unavailable");
+      expect(Date.now() - t0).toBeLessThan(2_000 + 1_000);
+      // At once: other nodes' sandboxes take safe requests (retried past the
+      // hung queue member), and creates succeed elsewhere (keyless: the
+      // client's key makes a retry safe).
+      const onOthers = Promise.all(
+        others.map(async (other) => {
+          const sbx = by.get(other.nodeId)![0]!;
+          expect((await fast.get(sbx.sandboxId)).state).toBe("running");
+          expect((await fast.pause(sbx.sandboxId)).state).toBe("paused");
+          expect((await fast.resume(sbx.sandboxId)).state).toBe("running");
+        }),
+      );
+      const creates = Promise.all([1, 2, 3].map(() => creator.create({ timeoutMs: 600_000, resources: SMALL, secure: false, metadata: { run: RUN, tag: "during-stall" } })));
+      const [, created] = await Promise.all([onOthers, creates]);
+      for (const c of created) expect(c.nodeId).not.toBe(victim.nodeId);
+      const replied = new Set(created.map((c) => c.sandboxId));
+      // Stay stopped past the lease, inside lease + lost grace.
+      const stallMs = CONFIG.nodeLeaseMs! + 1_200;
+      await waitUntil(() => Date.now() - stoppedAt >= stallMs, { timeoutMs: stallMs + 1_000, intervalMs: 50, what: "the stall" });
+      expect(Date.now() - stoppedAt, "the stall outlasted lease + lost grace: the case proves nothing").toBeLessThan(CONFIG.nodeLeaseMs! + CONFIG.nodeLostGraceMs!);
+      victim.child.kill("SIGCONT");
+      // It wakes, drops what its callers abandoned, and serves again.
+      await waitUntil(() => /past its deadline dropped|lease lapsed/.test(victim.output()), { timeoutMs: 10_000, what: "the woken node to drop or fence" });
+      await waitUntil(async () => (await client.nodes()).items.find((n) => n.nodeId === victim.nodeId)?.state === "ready", { timeoutMs: 10_000, what: "the victim ready again" });
+      // No ghost: every sandbox of this phase is one some caller got a reply for.
+      const during = (await client.list({ metadata: { run: RUN, tag: "during-stall" }, state: ["starting", "running", "pausing", "paused", "resuming", "killing", "killed"] })).items;
+      expect(new Set(during.map((r) => r.sandboxId))).toEqual(replied);
+      // No late deadline move: the set_timeout whose caller gave up never ran.
+      const after = await client.get(mine.sandboxId);
+      expect(after.revision).toBe(before.revision);
+      expect(after.endAt).toBe(before.endAt);
+      expect(after.state).toBe("running");
+    } finally {
+      victim.child.kill("SIGCONT");
+    }
+  }, 90_000);
+
+  it("a node stopped past lease + grace is fenced when it wakes: its processes go within 10 s and the node_lost records stay as written", async () => {
+    const victim = nodes[1]!;
+    const by = await spread([victim.nodeId], 2, "fenced");
+    const taken = by.get(victim.nodeId)!;
+    victim.child.kill("SIGSTOP");
+    let marked: SandboxRecord[];
+    try {
+      marked = await waitUntil(
+        async () => {
+          const rs = await Promise.all(taken.map((s) => client.get(s.sandboxId)));
+          return rs.every((r) => r.state === "killed" && r.killReason === "node_lost") && rs;
+        },
+        { timeoutMs: 20_000, intervalMs: 200, what: "the hung node's sandboxes marked node_lost" },
+      );
+      expect((await processesOf(victim)).filter((id) => taken.some((s) => s.sandboxId === id)).length).toBe(taken.length);
+    } finally {
+      victim.child.kill("SIGCONT");
+    }
+    const wokeAt = Date.now();
+    await waitUntil(async () => !(await processesOf(victim)).some((id) => taken.some((s) => s.sandboxId === id)), {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      what: "the fenced node to remove the processes it no longer owns",
+    });
+    expect(Date.now() - wokeAt).toBeLessThan(10_000);
+    expect(victim.output()).toMatch(/orphaned/);
+    // It wrote none of those records.
+    for (const r of marked) expect(await client.get(r.sandboxId)).toEqual(r);
+    // And serves again.
+    await waitUntil(async () => (await client.nodes()).items.find((n) => n.nodeId === victim.nodeId)?.state === "ready", { timeoutMs: 10_000, what: "the fenced node ready again" });
+  }, 90_000);
+
+  it("SIGTERM keeps the lease (stopping) and the sandboxes past lease + lost grace; a restart re-adopts them", async () => {
+    const index = 2;
+    const node = nodes[index]!;
+    const kept = (await spread([node.nodeId], 2, "graceful")).get(node.nodeId)!;
+    await node.stop();
+    const stoppedAt = Date.now();
+    const entry = await waitUntil(async () => (await client.nodes()).items.find((n) => n.nodeId === node.nodeId), { what: "the stopping node listed" });
+    expect(entry.state).toBe("stopping");
+    // Past the point where a lost node's sandboxes are marked; creates go elsewhere meanwhile.
+    const lostAfter = CONFIG.nodeLeaseMs! + CONFIG.nodeLostGraceMs! + 2_000;
+    const elsewhere = await client.create({ timeoutMs: 600_000, resources: SMALL, secure: false, metadata: { run: RUN } });
+    expect(elsewhere.nodeId).not.toBe(node.nodeId);
+    await waitUntil(() => Date.now() - stoppedAt >= lostAfter, { timeoutMs: lostAfter + 1_000, intervalMs: 100, what: "lease + lost grace" });
+    for (const s of kept) expect((await client.get(s.sandboxId)).state).toBe("running");
+    nodes[index] = await spawnNode({ natsUrl: cluster.url, nodeId: node.nodeId, dataDir: node.dataDir, driver: "process", config: CONFIG });
+    for (const s of kept) {
+      const r = await client.get(s.sandboxId);
+      expect(r).toMatchObject({ state: "running", nodeId: node.nodeId });
+      // Hosted again: a command through its owner works.
+      expect((await client.refresh(s.sandboxId, 60_000)).state).toBe("running");
+    }
+    expect((await client.nodes()).items.find((n) => n.nodeId === node.nodeId)?.state).toBe("ready");
+  }, 120_000);
+
+  it("drain keeps creates off a node until undone (API and CLI), its sandboxes live on", async () => {
+    const drained = nodes[0]!;
+    const env = { CORRAL_NATS_URL: cluster.url };
+    const entry = await corralJson<{ nodeId: string; state: string }>(["drain", drained.nodeId], env);
+    expect(entry).toMatchObject({ nodeId: drained.nodeId, state: "draining" });
+    const listed = await corralJson<{ items: { nodeId: string; state: string; counts: Record<string, number> }[] }>(["nodes"], env);
+    expect(listed.items.find((n) => n.nodeId === drained.nodeId)).toMatchObject({ state: "draining", counts: expect.objectContaining({ warm: 0 }) });
+    const live = (await client.list({ metadata: { run: RUN } })).items.filter((r) => r.nodeId === drained.nodeId);
+    for (let i = 0; i < 4; i++) {
+      const c = await client.create({ timeoutMs: 600_000, resources: SMALL, secure: false, metadata: { run: RUN, tag: "drain" } });
+      expect(c.nodeId).not.toBe(drained.nodeId);
+    }
+    for (const r of live) expect((await client.get(r.sandboxId)).state).not.toBe("killed");
+    expect(await client.drain(drained.nodeId, false)).toMatchObject({ state: "ready" });
+    const err = await client.drain("no-such-node").catch((e: unknown) => e);
+    expect(codeOf(err)).toBe("not_found");
+  }, 90_000);
+});
