@@ -19,7 +19,7 @@
  *   acts through the admin API (kill, pause, ...), like an operator would.
  * - gateway: the tenant API on behalf of any tenant and the API-key bucket.
  */
-import { CLUSTER_BUCKET, EVENTS_STREAM, NODE_BUCKET, SANDBOX_BUCKET, subjects } from "../subjects.js";
+import { CLUSTER_BUCKET, CLUSTER_GROUP, EVENTS_STREAM, NODE_BUCKET, SANDBOX_BUCKET, subjects } from "../subjects.js";
 
 export const ROLES = ["admin", "client", "node", "proxy", "ui", "gateway"] as const;
 export type Role = (typeof ROLES)[number];
@@ -99,7 +99,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, RolePermissions | null>> = 
       ],
     },
     sub: {
-      allow: ["corral.v1.sandbox.*", subjects.allTenantApi, "corral.v1.node.>", "corral.v1.activity.>", "$SRV.>", INBOX],
+      allow: ["corral.v1.sandbox.*", subjects.allTenantApi, `${CLUSTER_GROUP}.*`, "corral.v1.node.>", "corral.v1.activity.>", "$SRV.>", INBOX],
     },
   },
   proxy: {
