@@ -20,6 +20,7 @@ import {
   LABEL_CLUSTER_ID,
   LABEL_INCARNATION,
   LABEL_NODE_ID,
+  LABEL_POOL_MEMBER,
   LABEL_READY_PORT,
   LABEL_READY_TIMEOUT_MS,
   LABEL_SANDBOX_ID,
@@ -30,6 +31,7 @@ import {
   runningName,
   stoppedName,
 } from "./labels.js";
+import { oneFileTar } from "./tar.js";
 import { SerialQueue } from "../serial-queue.js";
 import { waitForTcp } from "./readiness.js";
 import { inScope, scopeNodeId, type DriverScope } from "./scope.js";
@@ -122,6 +124,24 @@ export class DockerDriver implements SandboxDriver {
       });
       throw mapDockerError("start", err);
     }
+  }
+
+  /**
+   * Claims a frozen warm-pool member (DESIGN.md "Warm pool") for `sandboxId`:
+   * writes the id into `idFile` inside the still-frozen container (a copy
+   * into its filesystem needs no running process), then thaws it. The
+   * container's main process was started long before; a template whose
+   * process answers its id reads that file at request time (the base image
+   * serves `/www/id` as a static file).
+   */
+  async claimMember(handle: string, sandboxId: SandboxId, idFile: string): Promise<Endpoint> {
+    const slash = idFile.lastIndexOf("/");
+    try {
+      await this.#docker.getContainer(handle).putArchive(oneFileTar(idFile.slice(slash + 1), sandboxId), { path: idFile.slice(0, slash) || "/" });
+    } catch (err) {
+      throw mapDockerError("resume", err);
+    }
+    return this.resume(handle, "freeze");
   }
 
   keepsEndpointWhenPaused(mode: PauseMode): boolean {
@@ -239,6 +259,7 @@ export class DockerDriver implements SandboxDriver {
         // A stop-mode resume gets only the handle; readiness parameters travel with the container.
         [LABEL_READY_PORT]: String(spec.template.readyPort),
         [LABEL_READY_TIMEOUT_MS]: String(spec.template.readyTimeoutMs),
+        ...(spec.poolMember === undefined ? {} : { [LABEL_POOL_MEMBER]: spec.poolMember }),
       },
       Env: [...Object.entries(spec.env).map(([k, v]) => `${k}=${v}`), `CORRAL_SANDBOX_ID=${spec.sandboxId}`],
       HostConfig: {
@@ -379,6 +400,7 @@ export class DockerDriver implements SandboxDriver {
       incarnation: Number(labels[LABEL_INCARNATION] ?? 0),
       state,
       endpoint,
+      ...(labels[LABEL_POOL_MEMBER] ? { poolMember: labels[LABEL_POOL_MEMBER] } : {}),
     };
   }
 }

@@ -15,6 +15,12 @@ export const LABEL_CLUSTER_ID = "corral.cluster";
 export const LABEL_NODE_ID = "corral.node-id";
 /** The incarnation of the id (a key reused after a kill). */
 export const LABEL_INCARNATION = "corral.incarnation";
+/**
+ * Set on a warm-pool member (DESIGN.md "Warm pool"): the member's id. Labels
+ * cannot change, so a claimed container keeps it; the sandbox's record maps
+ * the member to the sandbox (its `internal.handle`).
+ */
+export const LABEL_POOL_MEMBER = "corral.pool-member";
 /** The template's name. */
 export const LABEL_TEMPLATE = "corral.template";
 /** The template's ready port: a stop-mode resume (which gets only the handle) waits on it. */

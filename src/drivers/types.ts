@@ -34,6 +34,8 @@ export interface SandboxSpec {
   resources: Resources;
   /** Incarnation of the id (a key reused after a kill); labels the container. */
   incarnation: number;
+  /** Set for a warm-pool member (then `sandboxId` is the member's id): labels the container `corral.pool-member`. */
+  poolMember?: string;
 }
 
 export interface StartedSandbox {
@@ -55,6 +57,8 @@ export interface DriverInstance {
   state: InstanceState;
   /** Null unless running or paused. */
   endpoint: Endpoint | null;
+  /** The `corral.pool-member` label: the container was made as a warm-pool member (claimed or not). */
+  poolMember?: string;
 }
 
 /** A container/process that ended or vanished without the node asking. */

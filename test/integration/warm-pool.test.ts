@@ -1,0 +1,91 @@
+// The node's WarmPool class against the real engine and the real capacity
+// ledger (not yet wired into the node actor; see docs/warm-pool.md): fill,
+// capacity accounting, claim with the new id on GET /id, refill, stop.
+import type Docker from "dockerode";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CapacityLedger } from "../../actors/node/capacity.js";
+import { WarmPool } from "../../actors/node/warm/pool.js";
+import { DockerDriver } from "../../src/drivers/docker.js";
+import { newClusterId, newSandboxId } from "../../src/ids.js";
+import { TemplateRegistry } from "../../src/templates.js";
+import { containersOf, removeContainersOf, requireDocker, testNodeId } from "../helpers/docker.js";
+
+const nodeId = testNodeId("warmpool");
+const clusterId = newClusterId();
+const templates = new TemplateRegistry();
+const resources = { cpu: 0.5, memoryMB: 64 };
+let docker: Docker;
+let driver: DockerDriver;
+
+function pool(ledger: CapacityLedger, n: number, errors: unknown[] = []): WarmPool {
+  return new WarmPool({
+    driver,
+    nodeId,
+    clusterId,
+    spec: new Map([["base", n]]),
+    template: (name) => templates.get(name),
+    resources,
+    reserve: (need) => ledger.reserve(need),
+    newMemberId: newSandboxId,
+    idFile: "/www/id",
+    onError: (err) => errors.push(err),
+  });
+}
+
+async function frozenMembers(): Promise<Docker.ContainerInfo[]> {
+  return (await containersOf(docker, nodeId)).filter((c) => c.Labels["corral.pool-member"] && c.State === "paused");
+}
+
+beforeAll(async () => {
+  docker = await requireDocker();
+  driver = new DockerDriver({ docker });
+});
+
+afterAll(async () => {
+  await driver?.close();
+  if (docker) await removeContainersOf(docker, nodeId);
+});
+
+describe("WarmPool", () => {
+  it("fills to N frozen members that hold capacity, hands one out with its new id, and refills", async () => {
+    const ledger = new CapacityLedger({ cpu: 8, memoryMB: 4096, sandboxes: 10 }, "freeze");
+    const p = pool(ledger, 2);
+    await p.refill();
+    expect(p.counts()).toEqual({ base: 2 });
+    expect(await frozenMembers()).toHaveLength(2);
+    expect(ledger.allocation).toMatchObject({ cpu: 1, memoryMB: 128, sandboxes: 2 });
+
+    const sandboxId = newSandboxId();
+    const claimed = await p.claim("base", sandboxId);
+    expect(claimed).not.toBeNull();
+    const res = await fetch(`http://${claimed!.endpoint.host}:8080/id`, { signal: AbortSignal.timeout(2_000) });
+    expect(await res.text()).toBe(sandboxId);
+    expect((await docker.getContainer(claimed!.handle).inspect()).State.Paused).toBe(false);
+
+    await p.refill(); // the claim started one; this awaits it
+    expect(p.counts()).toEqual({ base: 2 });
+    expect(await frozenMembers()).toHaveLength(2);
+    // Two members plus the claimed one, until the caller hands its reservation to the sandbox.
+    expect(ledger.allocation.sandboxes).toBe(3);
+    claimed!.release();
+    expect(ledger.allocation.sandboxes).toBe(2);
+
+    await p.stop();
+    expect(p.counts()).toEqual({ base: 0 });
+    expect(await frozenMembers()).toHaveLength(0);
+    expect(ledger.allocation.sandboxes).toBe(0);
+    await driver.remove(claimed!.handle);
+  });
+
+  it("never takes more capacity than the node has, and answers null with no member ready", async () => {
+    const ledger = new CapacityLedger({ cpu: 8, memoryMB: 4096, sandboxes: 1 }, "freeze");
+    const p = pool(ledger, 3);
+    await p.refill();
+    expect(p.counts()).toEqual({ base: 1 });
+    expect(ledger.shortfall(resources)).not.toBeNull();
+    expect(await p.claim("other", newSandboxId())).toBeNull();
+    await p.stop();
+    expect(await p.claim("base", newSandboxId())).toBeNull();
+    expect(ledger.allocation.sandboxes).toBe(0);
+  });
+});
