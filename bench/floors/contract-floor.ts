@@ -22,7 +22,7 @@
  * bench/lib/child.mjs) and the suites' side (`startContractFloor`).
  */
 import { Kvm } from "@nats-io/kv";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import Docker from "dockerode";
 import { childArgs, spawnReady, stopChild } from "../lib/procs.js";
 import type { SuiteContext } from "../lib/types.js";
@@ -34,9 +34,15 @@ export async function floorMain([natsUrl, containerId, prefix, size]: string[]):
   const container = new Docker().getContainer(containerId!);
   const record = new Uint8Array(Number(size)).fill(0x61);
   let revision = await kv.put("sandbox", record);
+  const sandboxId = `bench-floor-${process.pid}`;
   const write = async () => {
     revision = await kv.update("sandbox", record, revision);
-    nc.publish(`corral.v1.events.sandbox.bench-floor-${process.pid}`, record);
+    // The headers Corral's events carry (src/events.ts eventHeaders): without the dedupe id, a node's
+    // event re-publisher on the same stream would decode each of these bytes to find it.
+    const h = headers();
+    h.set("Content-Type", "application/msgpack");
+    h.set("Nats-Msg-Id", `${sandboxId}:${revision}`);
+    nc.publish(`corral.v1.events.sandbox.${sandboxId}`, record, { headers: h });
   };
   // Write-ahead: the engine call waits for the intent's acknowledgement.
   const run = async (op: "pause" | "resume") => {
