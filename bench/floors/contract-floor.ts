@@ -4,8 +4,13 @@
  * libraries (nats.js, dockerode; no xstate, no schema, no Corral code) in its
  * own process, as a node is:
  *
- *   request in -> intent CAS write + its event beside the engine call ->
- *   engine call -> outcome CAS write + its event -> reply.
+ *   request in -> intent CAS write, acknowledged -> engine call ->
+ *   outcome CAS write + its event -> reply.
+ *
+ * The order is the contract's write-ahead one (docs/lifecycle.md): the engine
+ * is called only once the intent is stored, so the intent's round trip is on
+ * the path, as it is on Corral's; nothing runs beside the engine call. The
+ * intent's event is published once the intent is stored, as Corral's is.
  *
  * The records and events are opaque bytes of a real record's size, in a
  * bucket made like `corral_sandboxes`. Corral over this floor is Corral's own
@@ -17,7 +22,7 @@
  * bench/lib/child.mjs) and the suites' side (`startContractFloor`).
  */
 import { Kvm } from "@nats-io/kv";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import Docker from "dockerode";
 import { childArgs, spawnReady, stopChild } from "../lib/procs.js";
 import type { SuiteContext } from "../lib/types.js";
@@ -29,14 +34,20 @@ export async function floorMain([natsUrl, containerId, prefix, size]: string[]):
   const container = new Docker().getContainer(containerId!);
   const record = new Uint8Array(Number(size)).fill(0x61);
   let revision = await kv.put("sandbox", record);
+  const sandboxId = `bench-floor-${process.pid}`;
   const write = async () => {
     revision = await kv.update("sandbox", record, revision);
-    nc.publish(`corral.v1.events.sandbox.bench-floor-${process.pid}`, record);
+    // The headers Corral's events carry (src/events.ts eventHeaders): without the dedupe id, a node's
+    // event re-publisher on the same stream would decode each of these bytes to find it.
+    const h = headers();
+    h.set("Content-Type", "application/msgpack");
+    h.set("Nats-Msg-Id", `${sandboxId}:${revision}`);
+    nc.publish(`corral.v1.events.sandbox.${sandboxId}`, record, { headers: h });
   };
+  // Write-ahead: the engine call waits for the intent's acknowledgement.
   const run = async (op: "pause" | "resume") => {
-    const call = op === "pause" ? container.pause() : container.unpause();
-    await new Promise((resolve) => setImmediate(resolve));
-    await Promise.all([call, write()]);
+    await write();
+    await (op === "pause" ? container.pause() : container.unpause());
     await write();
   };
   nc.subscribe(`${prefix}.*`, {

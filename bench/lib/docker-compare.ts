@@ -119,7 +119,7 @@ export async function compareWithRawDocker<H>(
 function floorNote(raw: { first: number[]; second: number[] }, floor: { first: number[]; second: number[] }): string {
   const paired = (a: number[], b: number[]) => pairedDeltaP50({ baseline: b, corral: a }).toFixed(2);
   return (
-    "contract floor = bench/floors/contract-floor.ts (raw nats.js + dockerode: request, intent CAS + event beside the engine call, outcome CAS + event, reply); " +
+    "contract floor = bench/floors/contract-floor.ts (raw nats.js + dockerode: request, intent CAS acknowledged, then the engine call, outcome CAS + event, reply: write-ahead); " +
     `floor over raw docker, paired p50: pause +${paired(floor.first, raw.first)} ms, resume +${paired(floor.second, raw.second)} ms`
   );
 }

@@ -47,7 +47,7 @@ export async function rawCreateReady(docker: Dockerode, nodeId: string): Promise
 /**
  * dockerd updates a container's paused flag from containerd's event, after
  * the pause/unpause call has returned; an unpause (or pause) right behind it
- * can be refused with "is not paused" / "is paused" while the flag lags (seen
+ * can be refused with "is not paused" / "is (already) paused" while the flag lags (seen
  * under load, on both the raw and the driver side). A careful client waits
  * and retries; so does the bench, counting how often, and the retry's time
  * is part of the sample.
@@ -63,7 +63,7 @@ export class DockerRaceRetry {
         await step();
         return;
       } catch (err) {
-        if (attempt >= 5 || !/is (not )?paused/.test((err as Error).message)) throw err;
+        if (attempt >= 5 || !/is (not |already )?paused/.test((err as Error).message)) throw err;
         this.count++;
         await new Promise((r) => setTimeout(r, 5));
       }
