@@ -25,12 +25,17 @@ function portOf(value: string | undefined): number {
 
 /** The `corral ui` command. Serves until SIGINT/SIGTERM, then resolves with 0. */
 export async function runUiCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, {
-    "nats-url": { type: "string" },
-    port: { type: "string" },
-    host: { type: "string" },
-    json: { type: "boolean", default: false },
-  });
+  const { values, positionals } = parse(
+    argv,
+    {
+      "nats-url": { type: "string", value: "URL", help: "NATS server(s), comma-separated (default $CORRAL_NATS_URL, then nats://127.0.0.1:4222)" },
+      port: { type: "string", help: "HTTP port (default 8481)" },
+      host: { type: "string", value: "ADDR", help: "address to listen on (default 127.0.0.1)" },
+      json: { type: "boolean", default: false, help: "print the address as JSON" },
+    },
+    { command: "ui", summary: "Serves the state-machine visualizer until SIGINT/SIGTERM." },
+  );
+  if (positionals.length > 0) throw new InvalidArgumentError(`corral ui takes no arguments, got ${positionals.join(" ")}`);
   const natsUrl = values["nats-url"] ?? defaultNatsUrl();
   const port = portOf(values.port);
   const config = resolveConfig();

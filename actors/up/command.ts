@@ -68,16 +68,20 @@ async function startServer(command: string, args: string[], logDir: string, prob
 
 /** The `corral up` command; resolves with the exit code once everything has stopped. */
 export async function runUpCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    "data-dir": { type: "string", default: ".corral" },
-    "nats-url": { type: "string" },
-    "nats-port": { type: "string", default: "4222" },
-    "proxy-port": { type: "string", default: "8480" },
-    "ui-port": { type: "string", default: "8481" },
-    driver: { type: "string" },
-    "node-id": { type: "string", default: "node-1" },
-    domain: { type: "string", default: "corral.localhost" },
-  });
+  const { values, positionals } = parse(
+    argv,
+    {
+      "data-dir": { type: "string", default: ".corral", value: "DIR", help: "NATS store, node state and logs" },
+      "nats-url": { type: "string", value: "URL", help: "join this NATS instead of starting an embedded one" },
+      "nats-port": { type: "string", default: "4222", value: "PORT", help: "the embedded NATS's port" },
+      "proxy-port": { type: "string", default: "8480", value: "PORT", help: "the proxy's HTTP port" },
+      "ui-port": { type: "string", default: "8481", value: "PORT", help: "the UI's HTTP port" },
+      driver: { type: "string", value: "docker|process", help: "container engine (default docker when an engine answers, else process)" },
+      "node-id": { type: "string", default: "node-1", value: "ID", help: "the node's id (keep it to get the sandboxes back)" },
+      domain: { type: "string", default: "corral.localhost", value: "DOMAIN", help: "the proxy's domain" },
+    },
+    { command: "up", summary: "A whole local Corral: embedded NATS, a node, the proxy and the UI; Ctrl-C stops them (Docker sandboxes survive)." },
+  );
   if (positionals.length > 0) throw new InvalidArgumentError(`corral up takes no arguments, got ${positionals.join(" ")}`);
   if (values.driver !== undefined && values.driver !== "docker" && values.driver !== "process") {
     throw new InvalidArgumentError(`--driver: expected docker or process, got ${JSON.stringify(values.driver)}`);
