@@ -132,7 +132,7 @@ async function startColdFloor(natsUrl, nc, sandbox, recordBytes) {
  * `floorMs` empty but for docker).
  */
 export async function runLifecycle({ natsUrl, driver, iterations, logDir }) {
-  const [{ CorralClient }, { createDriver }, { BASE_TEMPLATE }, { newSandboxId }, { subjects }, { decodeEvent }, { encodeMsgpack }] = await Promise.all([
+  const [{ CorralClient }, { createDriver }, { BASE_TEMPLATE }, { newSandboxId, newClusterId }, { subjects }, { decodeEvent }, { encodeMsgpack }] = await Promise.all([
     dist("src/client/client.js"),
     dist("src/drivers/create.js"),
     dist("src/templates.js"),
@@ -146,6 +146,7 @@ export async function runLifecycle({ natsUrl, driver, iterations, logDir }) {
   const client = await CorralClient.connect({ natsUrl, timeoutMs: 60_000 });
   const nc = await natsOf(natsUrl);
   const raw = createDriver(driver, { dataDir: node.dataDir });
+  const rawCluster = newClusterId();
   const probers = [];
   let rawHandle;
   let floorHandle;
@@ -161,7 +162,7 @@ export async function runLifecycle({ natsUrl, driver, iterations, logDir }) {
     // - the cold path: paused by the API, woken by one request through a replica;
     // - with docker, the contract's floor: the same cold request through the floor proxy and node.
     const rawId = newSandboxId();
-    const started = await raw.start({ sandboxId: rawId, nodeId: `${node.nodeId}-raw`, template: BASE_TEMPLATE, env: {}, resources: { cpu: 1, memoryMB: 128 }, incarnation: 1 });
+    const started = await raw.start({ sandboxId: rawId, nodeId: `${node.nodeId}-raw`, clusterId: rawCluster, template: BASE_TEMPLATE, env: {}, resources: { cpu: 1, memoryMB: 128 }, incarnation: 1 });
     rawHandle = started.handle;
     const api = await client.create({ timeoutMs: 3_600_000 });
     const { SandboxStore } = await dist("src/store/sandbox-store.js");
@@ -175,7 +176,7 @@ export async function runLifecycle({ natsUrl, driver, iterations, logDir }) {
     // The contract's floor of the cold path: what any proxy and node keeping the contract must do (docker only).
     const floorId = newSandboxId();
     if (driver === "docker") {
-      const sandbox = await raw.start({ sandboxId: floorId, nodeId: `${node.nodeId}-raw`, template: BASE_TEMPLATE, env: {}, resources: { cpu: 1, memoryMB: 128 }, incarnation: 1 });
+      const sandbox = await raw.start({ sandboxId: floorId, nodeId: `${node.nodeId}-raw`, clusterId: rawCluster, template: BASE_TEMPLATE, env: {}, resources: { cpu: 1, memoryMB: 128 }, incarnation: 1 });
       floorHandle = sandbox.handle;
       floor = await startColdFloor(natsUrl, nc, sandbox, encodeMsgpack(await store.get(cold.sandboxId)).length);
     }
