@@ -2,30 +2,15 @@
 /**
  * The `corral` executable: the composition root. It sits above every layer
  * (src <- machines <- actors), so it alone wires the client commands of
- * `src/cli` together with the server commands that host actors.
+ * `src/cli` together with the server commands that host actors
+ * (./commands.ts).
  *
  * Every command's promise resolves when the command is over: a client
  * command after its reply, a server command once it has stopped (on
  * SIGINT/SIGTERM). Then the process exits with the command's code.
  */
-import { CLIENT_COMMANDS } from "../src/cli/client-commands.js";
-import { CLUSTER_COMMANDS } from "../src/cli/cluster-commands.js";
-import { runCredsCommand } from "../src/cli/creds-command.js";
-import { runCommand, type CommandRunner } from "../src/cli/run.js";
-import { runGatewayCommand } from "./gateway/command.js";
-import { runNodeCommand } from "./node/command.js";
-import { runProxyCommand } from "./proxy/command.js";
-import { runUiCommand } from "./ui/command.js";
-import { runUpCommand } from "./up/command.js";
+import { runCommand } from "../src/cli/run.js";
+import { COMMAND_GROUPS } from "./commands.js";
 
-const SERVER_COMMANDS: Record<string, CommandRunner> = {
-  up: runUpCommand,
-  node: runNodeCommand,
-  proxy: runProxyCommand,
-  ui: runUiCommand,
-  creds: runCredsCommand,
-  gateway: runGatewayCommand,
-};
-
-const code = await runCommand({ ...CLIENT_COMMANDS, ...CLUSTER_COMMANDS, ...SERVER_COMMANDS }, process.argv.slice(2));
+const code = await runCommand(COMMAND_GROUPS, process.argv.slice(2));
 process.exit(code);

@@ -25,13 +25,17 @@ export interface GatewayCommandOptions {
 
 /** Parses and validates `corral gateway`'s arguments (no I/O). */
 export function parseGatewayArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): GatewayCommandOptions {
-  const { values, positionals } = parse(argv, {
-    "nats-url": { type: "string" },
-    port: { type: "string" },
-    host: { type: "string" },
-    "sandbox-domain": { type: "string" },
-    json: { type: "boolean", default: false },
-  });
+  const { values, positionals } = parse(
+    argv,
+    {
+      "nats-url": { type: "string", value: "URL", help: "NATS server(s), comma-separated (default $CORRAL_NATS_URL, then nats://127.0.0.1:4222)" },
+      port: { type: "string", help: `HTTP port (default ${DEFAULT_GATEWAY_PORT})` },
+      host: { type: "string", value: "ADDR", help: "address to listen on (default 0.0.0.0)" },
+      "sandbox-domain": { type: "string", value: "D", help: "the `domain` in sandbox replies (E2B SDKs use it for sandbox hosts when E2B_SANDBOX_URL is unset)" },
+      json: { type: "boolean", default: false, help: "print the address as JSON" },
+    },
+    { command: "gateway", summary: "Serves the E2B-compatible HTTP API until SIGINT/SIGTERM." },
+  );
   if (positionals.length > 0) throw new InvalidArgumentError(`corral gateway takes no arguments, got ${positionals.join(" ")}`);
   const natsUrl = values["nats-url"] ?? defaultNatsUrl(env);
   parseNatsUrls(natsUrl);

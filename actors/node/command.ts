@@ -71,18 +71,22 @@ export function capacityFrom(values: { cpu?: string; "memory-mb"?: string; "max-
 
 /** The `corral node` command; resolves with the exit code once the node has stopped. */
 export async function runNodeCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    "nats-url": { type: "string" },
-    ...NATS_AUTH_OPTIONS,
-    "node-id": { type: "string" },
-    driver: { type: "string" },
-    cpu: { type: "string" },
-    "memory-mb": { type: "string" },
-    "max-sandboxes": { type: "string" },
-    "pause-mode": { type: "string" },
-    "data-dir": { type: "string" },
-    replicas: { type: "string" },
-  });
+  const { values, positionals } = parse(
+    argv,
+    {
+      "nats-url": { type: "string", value: "URL", help: "NATS server(s), comma-separated (default $CORRAL_NATS_URL, then nats://127.0.0.1:4222)" },
+      ...NATS_AUTH_OPTIONS,
+      "node-id": { type: "string", value: "ID", required: true, help: "this node's name, 1-64 of [A-Za-z0-9_-]; a restart with the same id re-adopts its sandboxes" },
+      driver: { type: "string", value: "docker|process", help: "container engine (default docker when an engine answers, else process)" },
+      cpu: { type: "string", value: "N", help: `cpu capacity (default ${DEFAULT_CPU_OVERCOMMIT} per core)` },
+      "memory-mb": { type: "string", value: "N", help: "memory capacity in MiB (default the machine's RAM)" },
+      "max-sandboxes": { type: "string", value: "N", help: "sandbox slots (default 1000 docker, 10000 process)" },
+      "pause-mode": { type: "string", value: "freeze|stop", help: "how sandboxes pause (default freeze)" },
+      "data-dir": { type: "string", value: "DIR", help: "process driver state (default .corral/node-<id>)" },
+      replicas: { type: "string", value: "N", help: "replicas of the JetStream buckets, 1-5 (default $CORRAL_REPLICAS, then 1)" },
+    },
+    { command: "node", summary: "Runs a node actor (and the API service) until SIGINT/SIGTERM; sandboxes outlive it." },
+  );
   if (positionals.length > 0) throw new InvalidArgumentError(`corral node takes no arguments, got ${positionals.join(" ")}`);
   const nodeIdValue = values["node-id"];
   if (!nodeIdValue) throw new InvalidArgumentError("--node-id is required (1-64 of [A-Za-z0-9_-])");

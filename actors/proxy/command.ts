@@ -77,17 +77,21 @@ export function workersOption(value: string | undefined, cpus: number = os.avail
 
 /** Parses and validates `corral proxy`'s arguments (no I/O). */
 export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ProxyCommandOptions {
-  const { values, positionals } = parse(argv, {
-    "nats-url": { type: "string" },
-    ...NATS_AUTH_OPTIONS,
-    port: { type: "string" },
-    domain: { type: "string" },
-    host: { type: "string" },
-    workers: { type: "string" },
-    "no-access-log": { type: "boolean", default: false },
-    json: { type: "boolean", default: false },
-    ...LIMIT_FLAGS,
-  });
+  const { values, positionals } = parse(
+    argv,
+    {
+      "nats-url": { type: "string", value: "URL", help: "NATS server(s), comma-separated (default $CORRAL_NATS_URL, then nats://127.0.0.1:4222)" },
+      ...NATS_AUTH_OPTIONS,
+      port: { type: "string", help: `HTTP port (default ${DEFAULT_PROXY_PORT})` },
+      domain: { type: "string", help: `sandboxes are reached at <port>-<id>.DOMAIN (default ${DEFAULT_PROXY_DOMAIN})` },
+      host: { type: "string", value: "ADDR", help: "address to listen on (default 0.0.0.0)" },
+      workers: { type: "string", value: "N|auto", help: `replica processes sharing the port, 1-${MAX_WORKERS} or auto (default 1)` },
+      "no-access-log": { type: "boolean", default: false, help: "do not log a line per request" },
+      json: { type: "boolean", default: false, help: "print the address as JSON" },
+      ...LIMIT_FLAGS,
+    },
+    { command: "proxy", summary: "Serves HTTP to sandboxes by host name until SIGINT/SIGTERM." },
+  );
   if (positionals.length > 0) throw new InvalidArgumentError(`corral proxy takes no arguments, got ${positionals.join(" ")}`);
   const host = values.host ?? "0.0.0.0";
   if (host.length === 0) throw new InvalidArgumentError("--host: expected an address to listen on");

@@ -37,18 +37,21 @@ export const MAX_UNSENT_BYTES = 1024 * 1024;
 
 /** Each limit's flag and environment variable. */
 export const LIMIT_OPTIONS = {
-  headerTimeoutMs: { flag: "header-timeout-ms", env: "CORRAL_PROXY_HEADER_TIMEOUT_MS" },
-  bodyTimeoutMs: { flag: "body-timeout-ms", env: "CORRAL_PROXY_BODY_TIMEOUT_MS" },
-  upstreamTimeoutMs: { flag: "upstream-timeout-ms", env: "CORRAL_PROXY_UPSTREAM_TIMEOUT_MS" },
-  idleTimeoutMs: { flag: "idle-timeout-ms", env: "CORRAL_PROXY_IDLE_TIMEOUT_MS" },
-  maxConnections: { flag: "max-connections", env: "CORRAL_PROXY_MAX_CONNECTIONS" },
-} as const satisfies Record<keyof ProxyLimits, { flag: string; env: string }>;
+  headerTimeoutMs: { flag: "header-timeout-ms", env: "CORRAL_PROXY_HEADER_TIMEOUT_MS", help: "a request head must be complete within MS of its first byte (408)" },
+  bodyTimeoutMs: { flag: "body-timeout-ms", env: "CORRAL_PROXY_BODY_TIMEOUT_MS", help: "longest wait for the next request body byte (408)" },
+  upstreamTimeoutMs: { flag: "upstream-timeout-ms", env: "CORRAL_PROXY_UPSTREAM_TIMEOUT_MS", help: "longest wait for the sandbox's answer or its next byte (504)" },
+  idleTimeoutMs: { flag: "idle-timeout-ms", env: "CORRAL_PROXY_IDLE_TIMEOUT_MS", help: "an idle keep-alive connection is closed after MS" },
+  maxConnections: { flag: "max-connections", env: "CORRAL_PROXY_MAX_CONNECTIONS", help: "connections above N are answered 503 and closed" },
+} as const satisfies Record<keyof ProxyLimits, { flag: string; env: string; help: string }>;
 
-/** The limit flags, for `parse` (node:util parseArgs). */
-export const LIMIT_FLAGS = Object.fromEntries(Object.values(LIMIT_OPTIONS).map((o) => [o.flag, { type: "string" }])) as Record<
-  (typeof LIMIT_OPTIONS)[keyof ProxyLimits]["flag"],
-  { type: "string" }
->;
+/** The limit flags, for `parse` (node:util parseArgs), each with its `--help` line. */
+export const LIMIT_FLAGS = Object.fromEntries(
+  (Object.keys(LIMIT_OPTIONS) as (keyof ProxyLimits)[]).map((key) => {
+    const { flag, env, help } = LIMIT_OPTIONS[key];
+    const value = key === "maxConnections" ? "N" : "MS";
+    return [flag, { type: "string", value, help: `${help} (default $${env}, then ${DEFAULT_LIMITS[key]})` }];
+  }),
+) as Record<(typeof LIMIT_OPTIONS)[keyof ProxyLimits]["flag"], { type: "string"; value: string; help: string }>;
 
 /** A day: no timeout needs more, and a typo in a flag should not disable one. */
 const MAX_TIMEOUT_MS = 86_400_000;

@@ -27,14 +27,19 @@ function portOf(value: string | undefined): number {
 
 /** The `corral ui` command. Serves until SIGINT/SIGTERM, then resolves with 0. */
 export async function runUiCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, {
-    "nats-url": { type: "string" },
-    ...NATS_AUTH_OPTIONS,
-    port: { type: "string" },
-    host: { type: "string" },
-    "token-file": { type: "string" },
-    json: { type: "boolean", default: false },
-  });
+  const { values, positionals } = parse(
+    argv,
+    {
+      "nats-url": { type: "string", value: "URL", help: "NATS server(s), comma-separated (default $CORRAL_NATS_URL, then nats://127.0.0.1:4222)" },
+      ...NATS_AUTH_OPTIONS,
+      port: { type: "string", help: "HTTP port (default 8481)" },
+      host: { type: "string", value: "ADDR", help: "address to listen on (default 127.0.0.1)" },
+      "token-file": { type: "string", value: "FILE", required: true, help: "file holding the token every visitor is asked for (default $CORRAL_UI_TOKEN_FILE; corral up makes one)" },
+      json: { type: "boolean", default: false, help: "print the address as JSON" },
+    },
+    { command: "ui", summary: "Serves the state-machine visualizer until SIGINT/SIGTERM." },
+  );
+  if (positionals.length > 0) throw new InvalidArgumentError(`corral ui takes no arguments, got ${positionals.join(" ")}`);
   const port = portOf(values.port);
   const tokenFile = values["token-file"] ?? process.env.CORRAL_UI_TOKEN_FILE;
   if (!tokenFile) throw new InvalidArgumentError("--token-file FILE is required: the UI asks every visitor for the token in it (corral up makes one)");

@@ -85,21 +85,25 @@ function tlsArgs(values: { "tls-ca"?: string | undefined; "tls-cert"?: string | 
 
 /** The `corral up` command; resolves with the exit code once everything has stopped. */
 export async function runUpCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    "data-dir": { type: "string", default: ".corral" },
-    "nats-url": { type: "string" },
-    "nats-port": { type: "string", default: "4222" },
-    "proxy-port": { type: "string", default: "8480" },
-    "ui-port": { type: "string", default: "8481" },
-    "gateway-port": { type: "string", default: "8482" },
-    driver: { type: "string" },
-    "node-id": { type: "string", default: "node-1" },
-    domain: { type: "string", default: "corral.localhost" },
-    host: { type: "string", default: "127.0.0.1" },
-    "no-auth": { type: "boolean", default: false },
-    ...NATS_AUTH_OPTIONS,
-    ...UP_PROXY_OPTIONS,
-  });
+  const { values, positionals } = parse(
+    argv,
+    {
+      "data-dir": { type: "string", default: ".corral", value: "DIR", help: "NATS store, node state and logs" },
+      "nats-url": { type: "string", value: "URL", help: "join this NATS instead of starting an embedded one" },
+      "nats-port": { type: "string", default: "4222", value: "PORT", help: "the embedded NATS's port" },
+      "proxy-port": { type: "string", default: "8480", value: "PORT", help: "the proxy's HTTP port" },
+      "ui-port": { type: "string", default: "8481", value: "PORT", help: "the UI's HTTP port" },
+      "gateway-port": { type: "string", default: "8482", value: "PORT", help: "the E2B gateway's HTTP port" },
+      driver: { type: "string", value: "docker|process", help: "container engine (default docker when an engine answers, else process)" },
+      "node-id": { type: "string", default: "node-1", value: "ID", help: "the node's id (keep it to get the sandboxes back)" },
+      domain: { type: "string", default: "corral.localhost", value: "DOMAIN", help: "the proxy's domain" },
+      host: { type: "string", default: "127.0.0.1", value: "ADDR", help: "address the embedded NATS, the UI, the gateway and (unless --proxy-host) the proxy listen on" },
+      "no-auth": { type: "boolean", default: false, help: "run NATS without accounts and credentials (not secured)" },
+      ...NATS_AUTH_OPTIONS,
+      ...UP_PROXY_OPTIONS,
+    },
+    { command: "up", summary: "A whole local Corral: embedded NATS, a node, the proxy and the UI; Ctrl-C stops them (Docker sandboxes survive)." },
+  );
   if (positionals.length > 0) throw new InvalidArgumentError(`corral up takes no arguments, got ${positionals.join(" ")}`);
   if (values.driver !== undefined && values.driver !== "docker" && values.driver !== "process") {
     throw new InvalidArgumentError(`--driver: expected docker or process, got ${JSON.stringify(values.driver)}`);

@@ -10,7 +10,7 @@ import { InvalidArgumentError } from "../../src/errors.js";
 
 /** `corral up`'s proxy options (for `parse`). */
 export const UP_PROXY_OPTIONS = {
-  "proxy-host": { type: "string" },
+  "proxy-host": { type: "string", value: "ADDR", help: "address the proxy listens on (default --host)" },
   ...LIMIT_FLAGS,
 } as const;
 

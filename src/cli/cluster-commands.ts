@@ -6,7 +6,7 @@
 import type { NodeEntry } from "../client/types.js";
 import { InvalidArgumentError } from "../errors.js";
 import { isNodeId } from "../ids.js";
-import { CLIENT_OPTIONS, parse, positionals } from "./args.js";
+import { CLIENT_OPTIONS, parse, positionals, type Usage } from "./args.js";
 import { withClient } from "./client-commands.js";
 import { printJson } from "./output.js";
 
@@ -34,18 +34,22 @@ export function nodesTable(items: readonly NodeEntry[]): string {
   return [header, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n");
 }
 
+const NODES_USAGE: Usage = { command: "nodes", summary: "Lists the cluster's nodes: state, allocation/capacity, sandboxes by state." };
+
 const nodes: Run = async (argv) => {
-  const { values, positionals: pos } = parse(argv, CLIENT_OPTIONS);
-  positionals("nodes", pos, []);
+  const { values, positionals: pos } = parse(argv, CLIENT_OPTIONS, NODES_USAGE);
+  positionals(NODES_USAGE, pos);
   const reply = await withClient(values, (c) => c.nodes());
   if (values.json) printJson(reply);
   else process.stdout.write(`${nodesTable(reply.items)}\n`);
   return 0;
 };
 
+const DRAIN_USAGE: Usage = { command: "drain", summary: "Drains a node (no new sandboxes are placed on it), or with --undo makes it schedulable again.", args: ["NODE_ID"] };
+
 const drain: Run = async (argv) => {
-  const { values, positionals: pos } = parse(argv, { ...CLIENT_OPTIONS, undo: { type: "boolean", default: false } });
-  const [nodeId] = positionals("drain", pos, ["NODE_ID"]);
+  const { values, positionals: pos } = parse(argv, { undo: { type: "boolean", default: false, help: "make the node schedulable again" }, ...CLIENT_OPTIONS }, DRAIN_USAGE);
+  const [nodeId] = positionals(DRAIN_USAGE, pos);
   if (!isNodeId(nodeId!)) throw new InvalidArgumentError(`NODE_ID: expected 1-64 of [A-Za-z0-9_-], got ${JSON.stringify(nodeId)}`);
   const entry = await withClient(values, (c) => c.drain(nodeId!, !values.undo));
   if (values.json) printJson(entry);

@@ -1,57 +1,64 @@
 /**
  * Runs one CLI command with the contract's error handling: exit code 0 on
  * success; on failure exit 1 with `{"error": {code, message}}` (--json) or
- * `error: <code>: <message>` on stderr.
+ * `error: <code>: <message>` on stderr. `--help` / `-h` on any command, and
+ * `corral --help` / `corral help [command]`, print usage to stdout and exit 0;
+ * `corral` alone prints the overview and exits 1.
  */
 import { InvalidArgumentError } from "../errors.js";
+import { HelpRequested } from "./args.js";
+import { formatCommandHelp, formatOverview, type OverviewGroup } from "./help.js";
 import { reportError } from "./output.js";
 
 export type CommandRunner = (argv: string[]) => Promise<number>;
 
-export const USAGE = `usage: corral <command> [options]
-
-servers:
-  up     [--data-dir DIR] [--nats-url URL] [--proxy-port 8480] [--ui-port 8481] [--driver docker|process]
-         [--nats-port 4222] [--node-id node-1] [--domain corral.localhost] [--host 127.0.0.1] [--no-auth]
-  node   --nats-url URL --node-id ID [--driver docker|process] [--cpu N] [--memory-mb N]
-         [--max-sandboxes N] [--pause-mode freeze|stop] [--data-dir DIR]
-  proxy  --nats-url URL [--port 8480] [--domain corral.localhost] [--host 0.0.0.0] [--workers N|auto] [--no-access-log]
-  ui     --nats-url URL --token-file FILE [--port 8481] [--host 127.0.0.1]
-  creds  issue --role admin|client|node|proxy|ui|gateway [--tenant T] --out FILE [--data-dir .corral]
-         revoke FILE|PUBKEY [--data-dir .corral]
-
-every command takes --creds FILE ($CORRAL_NATS_CREDS) and --tls-ca/--tls-cert/--tls-key FILE;
-client commands use ./.corral/creds/admin.creds when it exists.
-
-sandboxes (all take --nats-url URL, default $CORRAL_NATS_URL or nats://127.0.0.1:4222, and --json):
-  create [--template T] [--timeout SECONDS] [--on-timeout kill|pause] [--auto-resume] [--idle] [--manual]
-         [--metadata k=v]... [--env K=V]... [--key K] [--cpu N] [--memory-mb N] [--insecure]
-  get|kill|pause|resume|connect ID      (resume and connect take --timeout SECONDS)
-  ls [--state S]... [--metadata k=v]... [--limit N] [--cursor C]
-  set-timeout ID SECONDS
-  refresh ID [SECONDS]
-  watch [ID] [--replay | --since SECONDS]
-  exec ID [--env K=V]... [--cwd DIR] [--user U] -- CMD [ARG...]   (exits with the command's status)
-
-cluster (same --nats-url and --json):
-  nodes                                 every node: state (ready|draining|stopping|lost), capacity, allocation, counts
-  drain NODE_ID [--undo]                the node admits no new sandbox (its sandboxes live on); --undo reverses it
-
-e2b compatibility (see docs/e2b.md):
-  gateway --nats-url URL [--port 3000] [--host 0.0.0.0] [--sandbox-domain D]
-  keys create [--tenant T] [--json] | keys ls [--json] | keys revoke PREFIX
-`;
+/** Commands shown together in the overview. */
+export interface CommandGroup {
+  title: string;
+  commands: Record<string, CommandRunner>;
+}
 
 /** The message of an unknown command (`corral up` recognises it in a child's log). */
 export function unknownCommandMessage(name: string): string {
   return `unknown command ${JSON.stringify(name)}; run \`corral help\``;
 }
 
+/**
+ * A command's own usage, asked from the command itself: every command parses
+ * its argv before anything else (test/integration/cli-help.test.ts asks them all), so
+ * `--help` stops it with {@link HelpRequested} before it has any effect.
+ * Null when a command answers `--help` some other way.
+ */
+export async function helpOf(run: CommandRunner): Promise<HelpRequested | null> {
+  try {
+    await run(["--help"]);
+    return null;
+  } catch (err) {
+    return err instanceof HelpRequested ? err : null;
+  }
+}
+
+/** The overview of every command, from each command's own flags. */
+export async function overview(groups: CommandGroup[]): Promise<string> {
+  const rendered: OverviewGroup[] = [];
+  for (const group of groups) {
+    const commands = [];
+    for (const [name, run] of Object.entries(group.commands)) commands.push({ name, help: await helpOf(run) });
+    rendered.push({ title: group.title, commands });
+  }
+  return formatOverview(rendered);
+}
+
 /** Dispatches `argv[0]` to its command; see the module comment for exit codes. */
-export async function runCommand(commands: Record<string, CommandRunner>, argv: string[]): Promise<number> {
+export async function runCommand(groups: CommandGroup[], argv: string[]): Promise<number> {
+  const commands: Record<string, CommandRunner> = Object.assign({}, ...groups.map((g) => g.commands));
   const [name, ...rest] = argv;
   if (!name || name === "help" || name === "--help" || name === "-h") {
-    process.stdout.write(USAGE);
+    const topic = name === "help" ? rest[0] : undefined;
+    const run = topic ? commands[topic] : undefined;
+    if (topic && !run) return reportError(new InvalidArgumentError(unknownCommandMessage(topic)), false);
+    const help = run ? await helpOf(run) : null;
+    process.stdout.write(help ? formatCommandHelp(topic!, help) : await overview(groups));
     return name ? 0 : 1;
   }
   const json = rest.includes("--json");
@@ -60,6 +67,10 @@ export async function runCommand(commands: Record<string, CommandRunner>, argv: 
   try {
     return await command(rest);
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(formatCommandHelp(name, err));
+      return 0;
+    }
     return reportError(err, json);
   }
 }

@@ -17,9 +17,10 @@ export interface ListReply {
 }
 
 /** One node in the `nodes` reply (src/api/cluster.ts). */
-export type { NodeEntry } from "../api/cluster.js";
+import type { NodeEntry } from "../api/cluster.js";
+export type { NodeEntry };
 
 /** `nodes`: every node with its state. */
 export interface NodesReply {
-  items: import("../api/cluster.js").NodeEntry[];
+  items: NodeEntry[];
 }

@@ -8,23 +8,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CorralClient } from "../../src/client/client.js";
 import type { SandboxRecord } from "../../src/schema/record.js";
 import { launchBrowser, type TestBrowser } from "../helpers/browser.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
-import { startNode, type TestNode } from "../helpers/node.js";
+import { useCorral } from "../helpers/corral.js";
 import { spawnUi, type SpawnedUi } from "../helpers/ui.js";
 import { waitUntil } from "../helpers/wait.js";
 
-let nats: NatsServer;
-let node: TestNode;
+const corral = useCorral({ prefix: "uireconnect", driver: "process" });
 let ui: SpawnedUi;
 let browser: TestBrowser;
 /** Short reply timeout: a request sent while the connection is still reconnecting is lost, so retry it soon. */
 let client: CorralClient;
 
 beforeAll(async () => {
-  nats = await startNats();
-  node = await startNode({ natsUrl: nats.url, prefix: "uireconnect", driver: "process" });
-  client = await CorralClient.connect({ natsUrl: nats.url, timeoutMs: 2_000 });
-  ui = await spawnUi(nats.url);
+  client = await CorralClient.connect({ natsUrl: corral.nats.url, timeoutMs: 2_000 });
+  ui = await spawnUi(corral.nats.url);
   browser = await launchBrowser();
   await browser.login(ui.loginUrl);
 });
@@ -33,8 +29,6 @@ afterAll(async () => {
   await browser?.close();
   await client?.close();
   await ui?.stop();
-  await node?.destroy();
-  await nats?.stop();
 });
 
 const indicator = (page: Page) => page.locator("#connection");
@@ -58,7 +52,7 @@ describe("corral ui across a NATS restart", () => {
     await detail.locator('svg.chart g.state.current[data-state="running"]').waitFor();
     expect(await indicator(cluster).getAttribute("data-connection")).toBe("live");
 
-    await nats.kill();
+    await corral.nats.kill();
     for (const page of [cluster, detail]) {
       await page.locator('#connection[data-connection="reconnecting"]').waitFor({ timeout: 10_000 });
       expect(await indicator(page).textContent()).toMatch(/reconnecting/i);
@@ -73,7 +67,7 @@ describe("corral ui across a NATS restart", () => {
   });
 
   it("goes live again when NATS is back and follows new transitions", async () => {
-    await nats.start();
+    await corral.nats.start();
     for (const page of [cluster, detail]) await page.locator('#connection[data-connection="live"]').waitFor({ timeout: 20_000 });
     expect(await healthz()).toBe(200);
     // The node reconnects on its own; the API answers once it has.
@@ -93,7 +87,7 @@ describe("corral ui across a NATS restart", () => {
     expect(await indicator(cluster).textContent()).toMatch(/reconnecting/i);
     await client.resume(sbx.sandboxId);
     const port = new URL(ui.url).port;
-    ui = await spawnUi(nats.url, {}, Number(port));
+    ui = await spawnUi(corral.nats.url, {}, Number(port));
     await cluster.locator('#connection[data-connection="live"]').waitFor({ timeout: 10_000 });
     await cluster.locator(`tr[data-sandbox-id="${sbx.sandboxId}"][data-state="running"]`).waitFor({ timeout: 2_000 });
     await detail.locator('svg.chart g.state.current[data-state="running"]').waitFor({ timeout: 5_000 });

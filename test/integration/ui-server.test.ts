@@ -4,7 +4,6 @@
 // node actor (process driver) behind the actions.
 import { randomBytes } from "node:crypto";
 import http from "node:http";
-import type { NatsConnection } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUi, type UiServer } from "../../actors/ui/server.js";
 import type { ChartLayout, History, Snapshot } from "../../actors/ui/wire.js";
@@ -13,22 +12,17 @@ import { CorralClient } from "../../src/client/client.js";
 import { resolveConfig } from "../../src/config.js";
 import { newSandboxId } from "../../src/ids.js";
 import { NodeRegistry, SandboxStore } from "../../src/store/index.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
-import { startNode, type TestNode } from "../helpers/node.js";
+import { useCorral } from "../helpers/corral.js";
 import { httpRequest, type Reply } from "../helpers/proxy-client.js";
 import { waitUntil } from "../helpers/wait.js";
 
-let nats: NatsServer;
-let nc: NatsConnection;
-let node: TestNode;
+const corral = useCorral({ prefix: "uiserver", driver: "process" });
 let ui: UiServer;
 const TOKEN = randomBytes(24).toString("base64url");
 const AUTH = { Authorization: `Bearer ${TOKEN}` };
 
 beforeAll(async () => {
-  nats = await startNats();
-  node = await startNode({ natsUrl: nats.url, prefix: "uiserver", driver: "process" });
-  nc = await nats.connect();
+  const { nc } = corral;
   const config = resolveConfig({}, {});
   const [store, registry] = await Promise.all([SandboxStore.open(nc, config), NodeRegistry.open(nc, config)]);
   ui = await startUi({ nc, store, registry, client: new CorralClient(nc), port: 0, token: TOKEN, nodeLeaseMs: config.nodeLeaseMs });
@@ -36,8 +30,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await ui?.close();
-  await node?.destroy();
-  await nats?.stop();
 });
 
 /** One request to the UI server (the proxy tests' plain HTTP client serves any local port). */
@@ -48,7 +40,7 @@ const json = <T>(reply: Reply) => JSON.parse(reply.body) as T;
 
 describe("the UI login", () => {
   it("answers 401 to every page and action without the token, and to a wrong one", async () => {
-    const sbx = await node.client.create({ timeoutMs: 60_000 });
+    const sbx = await corral.client.create({ timeoutMs: 60_000 });
     const paths = ["/", "/app.js", "/api/snapshot", "/api/machine", "/api/stream", `/api/sandboxes/${sbx.sandboxId}/history`];
     for (const path of paths) {
       const attempts: Record<string, string>[] = [{}, { Authorization: "Bearer wrong-token-of-some-length" }, { Authorization: `Basic ${TOKEN}` }, { Cookie: "corral_ui_session=forged" }];
@@ -60,11 +52,11 @@ describe("the UI login", () => {
     }
     const kill = await anonymous("POST", `/api/sandboxes/${sbx.sandboxId}/kill`, { "Content-Type": "application/json" }, "{}");
     expect(kill.status).toBe(401);
-    expect((await node.client.get(sbx.sandboxId)).state).toBe("running");
+    expect((await corral.client.get(sbx.sandboxId)).state).toBe("running");
     expect((await anonymous("GET", `/?token=${TOKEN}x`)).status).toBe(401);
     // The health probe says only whether NATS is connected.
     expect((await anonymous("GET", "/healthz")).status).toBe(200);
-    await node.client.kill(sbx.sandboxId);
+    await corral.client.kill(sbx.sandboxId);
   });
 
   it("lets in Authorization: Bearer, and ?token= which sets a session cookie and drops the token from the address", async () => {
@@ -103,11 +95,11 @@ describe("the UI server", () => {
   it("answers the machine chart, a snapshot and the health of its NATS connection", async () => {
     const chart = json<ChartLayout>(await request("GET", "/api/machine"));
     expect(chart.nodes.map((n) => n.id)).toEqual([...MACHINE_STATES]);
-    const sbx = await node.client.create({ timeoutMs: 60_000, metadata: { suite: "ui-server" } });
+    const sbx = await corral.node.client.create({ timeoutMs: 60_000, metadata: { suite: "ui-server" } });
     const snapshot = json<Snapshot>(await request("GET", "/api/snapshot"));
     expect(snapshot.nats).toBe("connected");
-    expect(snapshot.clusterId).toBe(node.node.clusterId); // the one the node made in the KV
-    expect(snapshot.nodes.map((n) => n.nodeId)).toEqual([node.nodeId]);
+    expect(snapshot.clusterId).toBe(corral.node.node.clusterId); // the one the node made in the KV
+    expect(snapshot.nodes.map((n) => n.nodeId)).toEqual([corral.node.nodeId]);
     const listed = snapshot.sandboxes.find((r) => r.sandboxId === sbx.sandboxId);
     expect(listed).toMatchObject({ state: "running", metadata: { suite: "ui-server" } });
     // Public records only: never the internal part with the token hash and endpoint.
@@ -120,7 +112,7 @@ describe("the UI server", () => {
   });
 
   it("streams status, a snapshot, then every transition as Server-Sent Events", async () => {
-    const sbx = await node.client.create({ timeoutMs: 60_000 });
+    const sbx = await corral.node.client.create({ timeoutMs: 60_000 });
     const frames: { event: string; data: unknown }[] = [];
     const req = http.get(new URL("/api/stream", ui.url), { agent: false, headers: AUTH });
     const res = await new Promise<http.IncomingMessage>((resolve) => req.once("response", resolve));
@@ -142,7 +134,7 @@ describe("the UI server", () => {
       await waitUntil(() => frames.some((f) => f.event === "snapshot"), { what: "the snapshot frame" });
       expect(frames[0]).toEqual({ event: "status", data: { nats: "connected" } });
       const sent = Date.now();
-      await node.client.pause(sbx.sandboxId);
+      await corral.node.client.pause(sbx.sandboxId);
       const seen = await waitUntil(() => frames.find((f) => f.event === "transition" && (f.data as { to: string }).to === "paused"), { timeoutMs: 1_000, what: "the paused transition" });
       expect(seen.data).toMatchObject({ sandboxId: sbx.sandboxId, from: "pausing", to: "paused", event: "paused", record: { state: "paused" } });
       expect(Date.now() - sent).toBeLessThan(1_000);
@@ -152,11 +144,11 @@ describe("the UI server", () => {
   });
 
   it("runs actions through the API and answers its records and its errors", async () => {
-    const sbx = await node.client.create({ timeoutMs: 60_000 });
+    const sbx = await corral.node.client.create({ timeoutMs: 60_000 });
     const set = await post(`/api/sandboxes/${sbx.sandboxId}/set_timeout`, JSON.stringify({ timeoutMs: 120_000 }));
     expect(set.status).toBe(200);
     expect(json<{ timeoutMs: number; revision: number }>(set)).toMatchObject({ timeoutMs: 120_000 });
-    expect((await node.client.get(sbx.sandboxId)).timeoutMs).toBe(120_000);
+    expect((await corral.node.client.get(sbx.sandboxId)).timeoutMs).toBe(120_000);
 
     const cases: [string, Reply, number, string][] = [
       ["bad number (the API's check)", await post(`/api/sandboxes/${sbx.sandboxId}/set_timeout`, JSON.stringify({ timeoutMs: -5 })), 400, "invalid_argument"],
@@ -174,7 +166,7 @@ describe("the UI server", () => {
       expect(reply.status, what).toBe(status);
       if (code) expect(json<{ error: { code: string; message: string } }>(reply).error.code, what).toBe(code);
     }
-    expect((await node.client.get(sbx.sandboxId)).state).toBe("running");
+    expect((await corral.node.client.get(sbx.sandboxId)).state).toBe("running");
 
     const killed = await post(`/api/sandboxes/${sbx.sandboxId}/kill`, "{}");
     expect(json<{ state: string; killReason: string }>(killed)).toMatchObject({ state: "killed", killReason: "request" });

@@ -6,34 +6,25 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MACHINE_STATES, sandboxMachine } from "../../machines/sandbox/machine.js";
 import { machineGraph } from "../../actors/ui/machine-graph.js";
-import type { CorralClient } from "../../src/client/client.js";
 import { InvalidArgumentError } from "../../src/errors.js";
 import { newSandboxId } from "../../src/ids.js";
-import { subscribeEvents, type SandboxEvent } from "../../src/events.js";
+import type { SandboxEvent } from "../../src/events.js";
 import type { SandboxRecord } from "../../src/schema/record.js";
 import { launchBrowser, type TestBrowser } from "../helpers/browser.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
-import { startNode, type TestNode } from "../helpers/node.js";
+import { useCorral } from "../helpers/corral.js";
 import { spawnUi, type SpawnedUi } from "../helpers/ui.js";
 import { waitUntil } from "../helpers/wait.js";
 
 /** The contract's bound on how fast the page follows a transition. */
 const LIVE_MS = 2_000;
 
-let nats: NatsServer;
-let node: TestNode;
+const corral = useCorral({ prefix: "uiviews", driver: "process" });
 let ui: SpawnedUi;
 let browser: TestBrowser;
-let client: CorralClient;
 let cluster: Page;
-const events: SandboxEvent[] = [];
 
 beforeAll(async () => {
-  nats = await startNats();
-  subscribeEvents(await nats.connect(), (e) => events.push(e));
-  node = await startNode({ natsUrl: nats.url, prefix: "uiviews", driver: "process" });
-  client = node.client;
-  ui = await spawnUi(nats.url);
+  ui = await spawnUi(corral.nats.url);
   browser = await launchBrowser();
   await browser.login(ui.loginUrl);
   cluster = await browser.newPage();
@@ -43,8 +34,6 @@ afterAll(async () => {
   await browser?.close();
   const code = await ui?.stop();
   if (code !== 0 && ui) console.error(`corral ui exited with ${code}:\n${ui.output()}`);
-  await node?.destroy();
-  await nats?.stop();
 });
 
 const row = (page: Page, id: string) => page.locator(`table.sandboxes tr[data-sandbox-id="${id}"]`);
@@ -68,7 +57,7 @@ async function within(what: string, since: number, appear: () => Promise<void>):
 }
 
 function broadcastsOf(id: string): SandboxEvent[] {
-  return events.filter((e) => e.sandboxId === id).sort((a, b) => a.revision - b.revision);
+  return corral.events.filter((e) => e.sandboxId === id).sort((a, b) => a.revision - b.revision);
 }
 
 describe("corral ui in a browser", () => {
@@ -77,8 +66,8 @@ describe("corral ui in a browser", () => {
   it("loads with no console errors, from its own origin only, and goes live", async () => {
     await cluster.goto(ui.url);
     await cluster.locator('#connection[data-connection="live"]').waitFor({ timeout: 10_000 });
-    await cluster.locator(".node-card", { hasText: node.nodeId }).waitFor();
-    expect(await cluster.locator(".cluster-id").textContent()).toBe(node.node.clusterId);
+    await cluster.locator(".node-card", { hasText: corral.node.nodeId }).waitFor();
+    expect(await cluster.locator(".cluster-id").textContent()).toBe(corral.node.node.clusterId);
     expect(browser.errors).toEqual([]);
     const origin = new URL(ui.url).origin;
     // Everything is bundled: no CDN, no web font, no request anywhere else.
@@ -87,13 +76,13 @@ describe("corral ui in a browser", () => {
   });
 
   it("shows a sandbox created through the API within 2 s", async () => {
-    sbx = await client.create({ timeoutMs: 600_000, metadata: { suite: "ui", owner: "alice" } });
+    sbx = await corral.client.create({ timeoutMs: 600_000, metadata: { suite: "ui", owner: "alice" } });
     const since = Date.now();
     const ms = await within("the new row", since, () => row(cluster, sbx.sandboxId).and(cluster.locator('[data-state="running"]')).waitFor({ timeout: LIVE_MS }));
     expect(ms).toBeLessThan(LIVE_MS);
     const r = row(cluster, sbx.sandboxId);
     expect(await r.locator("td").nth(1).textContent()).toBe("base");
-    expect(await r.locator("td").nth(3).textContent()).toBe(node.nodeId);
+    expect(await r.locator("td").nth(3).textContent()).toBe(corral.node.nodeId);
     expect(await r.locator(".chip").allTextContents()).toEqual(["suite=ui", "owner=alice"]);
     // The deadline counts down (10 minutes, so it reads 9m 5xs).
     const left = r.locator("td.time-left");
@@ -105,7 +94,7 @@ describe("corral ui in a browser", () => {
   it("after a pause through the API, its row and its chart show paused within 2 s", async () => {
     const page = await openSandbox(sbx.sandboxId);
     expect(await chartState(page)).toBe("running");
-    await client.pause(sbx.sandboxId);
+    await corral.client.pause(sbx.sandboxId);
     const since = Date.now();
     const [rowMs, chartMs] = await Promise.all([
       within("the paused row", since, () => row(cluster, sbx.sandboxId).and(cluster.locator('[data-state="paused"]')).waitFor({ timeout: LIVE_MS })),
@@ -139,7 +128,7 @@ describe("corral ui in a browser", () => {
   });
 
   it("lists the history in order; scrubbing shows the chart and record as they were", async () => {
-    await client.resume(sbx.sandboxId);
+    await corral.client.resume(sbx.sandboxId);
     await waitUntil(() => broadcastsOf(sbx.sandboxId).at(-1)?.to === "running", { what: "the resume broadcast" });
     const page = await openSandbox(sbx.sandboxId);
     const broadcasts = broadcastsOf(sbx.sandboxId);
@@ -182,7 +171,7 @@ describe("corral ui in a browser", () => {
 
   it("sets a timeout with confirmation and shows the revision's diff (endAt moved)", async () => {
     const page = await openSandbox(sbx.sandboxId);
-    const before = await client.get(sbx.sandboxId);
+    const before = await corral.client.get(sbx.sandboxId);
     await page.locator('button[data-action="set_timeout"]').click();
     const dialog = page.locator("dialog.confirm");
     await dialog.locator("input").fill("1800");
@@ -199,7 +188,7 @@ describe("corral ui in a browser", () => {
 
   it("shows a refused action as the contract's code and message", async () => {
     const page = await openSandbox(sbx.sandboxId);
-    const apiError = await client.setTimeout(sbx.sandboxId, -1000).catch((e: unknown) => e);
+    const apiError = await corral.client.setTimeout(sbx.sandboxId, -1000).catch((e: unknown) => e);
     expect(apiError).toBeInstanceOf(InvalidArgumentError);
     await page.locator('button[data-action="set_timeout"]').click();
     await page.locator("dialog.confirm input").fill("-1");
@@ -208,12 +197,12 @@ describe("corral ui in a browser", () => {
     await shown.waitFor();
     expect(await shown.locator(".error-code").textContent()).toBe("invalid_argument");
     expect(await shown.textContent()).toBe(`invalid_argument ${(apiError as Error).message}`);
-    expect((await client.get(sbx.sandboxId)).timeoutMs).toBe(1_800_000);
+    expect((await corral.client.get(sbx.sandboxId)).timeoutMs).toBe(1_800_000);
     await page.close();
   });
 
   it("filters the table by state, node and metadata", async () => {
-    const other = await client.create({ timeoutMs: 600_000, metadata: { suite: "ui", owner: "bob" } });
+    const other = await corral.client.create({ timeoutMs: 600_000, metadata: { suite: "ui", owner: "bob" } });
     await row(cluster, other.sandboxId).waitFor({ timeout: LIVE_MS });
     const shownIds = () => cluster.locator("table.sandboxes tbody tr").evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-sandbox-id")).sort());
 
@@ -225,11 +214,11 @@ describe("corral ui in a browser", () => {
     await waitUntil(async () => (await shownIds()).length === 2, { what: "both ui sandboxes" });
     await cluster.locator('.state-filter button[data-state="paused"]').click();
     await waitUntil(async () => (await shownIds()).length === 0, { what: "no paused sandbox" });
-    await client.pause(other.sandboxId);
+    await corral.client.pause(other.sandboxId);
     await waitUntil(async () => (await shownIds()).join() === other.sandboxId, { timeoutMs: LIVE_MS, what: "the paused one to enter the filtered table" });
 
     await cluster.locator('.state-filter button[data-state="all"]').click();
-    await cluster.getByRole("combobox", { name: "Filter by node" }).selectOption(node.nodeId);
+    await cluster.getByRole("combobox", { name: "Filter by node" }).selectOption(corral.node.nodeId);
     await waitUntil(async () => (await shownIds()).length === 2, { what: "both on the node" });
     await cluster.getByRole("searchbox", { name: "Filter by metadata" }).fill("=bob");
     expect(await cluster.locator(".field-error").textContent()).toContain("expected key=value or key");
@@ -238,7 +227,7 @@ describe("corral ui in a browser", () => {
   });
 
   it("the nodes panel shows the lease, capacity against allocation and counts by state", async () => {
-    const card = cluster.locator(`.node-card[data-node-id="${node.nodeId}"]`);
+    const card = cluster.locator(`.node-card[data-node-id="${corral.node.nodeId}"]`);
     expect(await card.locator(".lease-age").textContent()).toMatch(/^heartbeat (just now|\d+s ago)$/);
     expect(await card.locator(".meter-value").first().textContent()).toMatch(/^\d+(\.\d+)? \/ 64$/);
     await waitUntil(async () => (await card.locator('.count[data-state="paused"] b').textContent()) === "1", { what: "one paused on the node" });
@@ -262,12 +251,12 @@ describe("corral ui in a browser", () => {
     // Cancelling changes nothing.
     await page.locator('button[data-action="kill"]').click();
     await page.locator("dialog.confirm").getByRole("button", { name: "Cancel" }).click();
-    expect((await client.get(sbx.sandboxId)).state).toBe("running");
+    expect((await corral.client.get(sbx.sandboxId)).state).toBe("running");
 
     await page.locator('button[data-action="kill"]').click();
     await page.locator("dialog.confirm").getByRole("button", { name: "Kill" }).click();
     await page.locator('svg.chart g.state.current[data-state="killed"]').waitFor({ timeout: 10_000 });
-    const killed = await client.get(sbx.sandboxId);
+    const killed = await corral.client.get(sbx.sandboxId);
     expect(killed).toMatchObject({ state: "killed", killReason: "request" });
     expect(await page.locator('button[data-action="kill"]').isDisabled()).toBe(true);
     await row(cluster, sbx.sandboxId).and(cluster.locator('[data-state="killed"]')).waitFor({ timeout: LIVE_MS });
