@@ -17,12 +17,13 @@ import type { Suite, SuiteContext, SuiteResult } from "./lib/types.js";
 import { suite as api } from "./suites/api.js";
 import { suite as density } from "./suites/density.js";
 import { suite as driver } from "./suites/driver.js";
+import { suite as e2b } from "./suites/e2b.js";
 import { suite as node } from "./suites/node.js";
 import { suite as proxy } from "./suites/proxy.js";
 import { suite as store } from "./suites/store.js";
 
 /** The suites by name, in the order a full run takes them. */
-const SUITES = new Map([store, driver, node, api, density, proxy].map((s) => [s.name, s]));
+const SUITES = new Map([store, driver, node, api, density, proxy, e2b].map((s) => [s.name, s]));
 
 /** One suite's outcome in the JSON result. */
 interface SuiteOutcome {
