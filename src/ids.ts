@@ -51,6 +51,14 @@ export function newSandboxId(): SandboxId {
 }
 
 /**
+ * Prefix of the idempotency key the client library gives a create that has
+ * none (so a retry of it never makes two sandboxes). Such a key is only ever
+ * retried, never reused: its killed sandbox is answered, not replaced by a
+ * new incarnation (src/api/create.ts).
+ */
+export const CLIENT_KEY_PREFIX = "corral-client:";
+
+/**
  * The id of the sandbox for an idempotency key: the same key always names the
  * same id, so concurrent creates with one key contend on one KV key. A
  * tenant's key is scoped to it (`tenant`), an admin's (null) is not.

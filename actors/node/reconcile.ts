@@ -153,7 +153,7 @@ async function settle(deps: ReconcileDeps, record: StoredSandbox, instances: Dri
 /** Settles the one unhosted record `record` (a command found it so); true when it is hosted afterwards. */
 export async function reconcileOne(deps: ReconcileDeps, record: StoredSandbox): Promise<boolean> {
   if (record.nodeId !== deps.nodeId || deps.hosting.get(record.sandboxId)?.actor) return deps.hosting.get(record.sandboxId)?.actor != null;
-  const instances = (await deps.driver.list(deps.nodeId)).filter((i) => i.sandboxId === record.sandboxId);
+  const instances = (await deps.driver.list({ nodeId: deps.nodeId, clusterId: deps.clusterId })).filter((i) => i.sandboxId === record.sandboxId);
   await settle(deps, record, instances, { restored: 0, killed: 0, driven: 0, orphansRemoved: 0, checked: 0 });
   return deps.hosting.get(record.sandboxId)?.actor != null;
 }

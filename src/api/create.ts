@@ -6,7 +6,10 @@
  *   answered (`created: false`) after a `resume` through its owner: a no-op
  *   on a running sandbox (same revision, no deadline change), a resume of a
  *   paused one, and a wait for a transient one to settle. A killed tombstone
- *   is replaced by a new incarnation (the node does that by CAS).
+ *   is replaced by a new incarnation (the node does that by CAS), except
+ *   under a key the client library made (`CLIENT_KEY_PREFIX`): that create is
+ *   a retry, and its killed sandbox is the answer (`unavailable` for a failed
+ *   start, else `gone`), never a new sandbox nobody would hear of.
  * - Otherwise the scheduler orders the live nodes with room (most free
  *   capacity first) and the create is offered to each in turn. Only "never
  *   reached the node" and "node full" fall through to the next node; a node
@@ -19,8 +22,8 @@
  *   the command when it wakes (deadline passed, or its lease lapsed).
  */
 import { currentDeadline } from "../deadline-header.js";
-import { CapacityExhaustedError, ConflictError, UnavailableError, isCorralError } from "../errors.js";
-import { newSandboxId, sandboxIdForKey, type SandboxId } from "../ids.js";
+import { CapacityExhaustedError, ConflictError, GoneError, UnavailableError, isCorralError } from "../errors.js";
+import { CLIENT_KEY_PREFIX, newSandboxId, sandboxIdForKey, type SandboxId } from "../ids.js";
 import { NodeUnreachableError, requestNode, type CreateSpec, type NodeSuccess } from "../node-protocol.js";
 import type { CreateReply } from "../client/types.js";
 import { toPublicRecord, type StoredSandbox } from "../schema/record.js";
@@ -99,6 +102,13 @@ export async function createSandbox(deps: ApiDeps, req: RequestOf<"create">, sco
   const sandboxId = spec.key ? sandboxIdForKey(spec.key, scope.tenant) : newSandboxId();
   if (spec.key) {
     const existing = await deps.store.get(sandboxId);
+    if (existing?.state === "killed" && spec.key.startsWith(CLIENT_KEY_PREFIX)) {
+      // A retry of the client's own create (its first attempt's reply was lost): that sandbox is the
+      // answer. A new incarnation would be a sandbox nobody holds the reply of.
+      if (!canSee(scope, existing)) throw new ConflictError("this key names a sandbox of another tenant; use another key");
+      if (existing.killReason === "start_failed") throw new UnavailableError(`sandbox ${existing.sandboxId} failed to start: ${existing.error?.message ?? "unknown error"}`);
+      throw new GoneError(`sandbox ${existing.sandboxId} of this create was killed (${existing.killReason ?? "unknown reason"})`);
+    }
     if (existing && existing.state !== "killed") {
       // A tenant's keys hash into its own id space already; this keeps a foreign record unreachable whatever the id.
       if (!canSee(scope, existing)) throw new ConflictError("this key names a sandbox of another tenant; use another key");

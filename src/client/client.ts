@@ -17,7 +17,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { MSGPACK_CONTENT_TYPE, JSON_CONTENT_TYPE, decodeBody, encodeAs, encodingOf, type Encoding } from "../codec.js";
 import { resolveConfig } from "../config.js";
 import { ConflictError, InternalError, UnavailableError, errorFromCode, type CorralError } from "../errors.js";
-import type { NodeId } from "../ids.js";
+import { CLIENT_KEY_PREFIX, type NodeId } from "../ids.js";
 import { connectNats, type NatsAuthSettings } from "../nats/connection.js";
 import { ApiKeyStore } from "../store/api-keys.js";
 import { NodeRegistry } from "../store/node-registry.js";
@@ -72,7 +72,7 @@ const NO_RESPONDERS_PAUSE_MS = 250;
 
 /** The key the client gives a create without one (see `create`). */
 export function clientKey(): string {
-  return `corral-client:${randomUUID()}`;
+  return `${CLIENT_KEY_PREFIX}${randomUUID()}`;
 }
 
 /** The request never got a reply (no responder, or none in time); the op may or may not have run. */

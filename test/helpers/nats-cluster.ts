@@ -133,8 +133,23 @@ function spawnMember(m: Member, peers: Member[], opts: Required<ClusterOptions>,
   });
 }
 
-/** Starts the cluster and resolves once JetStream has a meta leader. */
+/**
+ * Starts the cluster and resolves once JetStream has a meta leader. Ports are
+ * picked free and released before the servers bind them, so another test
+ * file can take one in between: a start that fails on a taken port is tried
+ * again with new ports (at most three times).
+ */
 export async function startNatsCluster(options: ClusterOptions = {}): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || !(err as Error).message.includes("address already in use")) throw err;
+    }
+  }
+}
+
+async function startOnce(options: ClusterOptions): Promise<NatsCluster> {
   const opts: Required<ClusterOptions> = {
     size: options.size ?? 3,
     configFile: options.configFile === undefined ? DEPLOY_CLUSTER_CONF : options.configFile,

@@ -103,7 +103,7 @@ describe("corral ui in a browser", () => {
     expect(Math.max(rowMs, chartMs)).toBeLessThan(LIVE_MS);
     // The arrow it came by is marked, with the transition's label line.
     expect(await page.locator('svg.chart g.edge.taken[data-source="pausing"][data-target="paused"]').count()).toBe(1);
-    expect(await page.locator("svg.chart .edge-label.taken").allTextContents()).toEqual(["pause done"]);
+    expect(await page.locator("svg.chart .edge-label.taken").allTextContents()).toEqual(["driver paused (stored)"]);
     expect(await row(cluster, sbx.sandboxId).locator("td.time-left").textContent()).toBe("paused");
     await page.close();
   });
@@ -155,7 +155,7 @@ describe("corral ui in a browser", () => {
     expect(await page.locator(".scrub-banner").isVisible()).toBe(true);
     expect(await page.locator("svg.chart .initial-arrow.taken").count()).toBe(1);
 
-    // One step on: running, reached by "start done", and the diff says what the start wrote.
+    // One step on: running, reached by "driver started (stored)", and the diff says what the start wrote.
     await page.keyboard.press("ArrowRight");
     expect(await chartState(page)).toBe("running");
     expect(await page.locator('svg.chart g.edge.taken[data-source="starting"][data-target="running"]').count()).toBe(1);

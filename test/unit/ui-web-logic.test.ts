@@ -197,8 +197,11 @@ describe("chart geometry", () => {
     expect(matchingLines(labels, "kill")).toEqual([1]);
     expect(matchingLines(labels, "timeout")).toEqual([0]);
     expect(matchingLines(labels, "node_lost")).toEqual([]);
-    expect(matchingLines(["start done"], "started")).toEqual([0]);
-    expect(matchingLines(["start failed"], "start_failed")).toEqual([0]);
+    // Arrows are labelled with the lifecycle table's words for their row (write-ahead: "(stored)").
+    expect(matchingLines(["driver started (stored)"], "started")).toEqual([0]);
+    expect(matchingLines(["driver paused (stored)"], "paused")).toEqual([0]);
+    expect(matchingLines(["driver failed (stored)"], "start_failed")).toEqual([0]);
+    expect(matchingLines(["driver removed (stored)"], "killed")).toEqual([0]);
     expect(matchingLines(["RESUME", "SET_TIMEOUT [hasTtl]", "REFRESH [hasTtl]"], "set_timeout")).toEqual([1]);
   });
 });

@@ -38,13 +38,16 @@ function round(n: number): number {
 
 /**
  * The driver outcomes are broadcast under the name of the write (`started`),
- * while the chart labels them by the machine's event (`start done`).
+ * while the chart labels them with the lifecycle row (`driver started (stored)`).
  */
 const WRITE_TO_LABEL: Record<string, string> = {
-  started: "start done",
-  paused: "pause done",
-  resumed: "resume done",
-  killed: "remove done",
+  started: "driver started",
+  paused: "driver paused",
+  resumed: "driver resumed",
+  killed: "driver removed",
+  start_failed: "driver failed",
+  pause_failed: "driver failed",
+  resume_failed: "driver failed",
 };
 
 /**
