@@ -3,7 +3,6 @@
  * spawned, awaited until they say they are ready, and always stopped.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
 import path from "node:path";
 import type { SuiteContext } from "./types.js";
 
@@ -79,16 +78,7 @@ export function childArgs(benchDir: string, module: string, fn: string, args: st
 }
 
 /** A TCP port that was free a moment ago (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../../test/helpers/ports.js";
 
 /**
  * Runs `fn` with cleanups of its own, run last-in first-out as soon as it

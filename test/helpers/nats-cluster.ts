@@ -9,10 +9,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { freePort } from "./ports.js";
 import { waitUntil } from "./wait.js";
 
 /** The deploy recipe the cluster is started from by default. */
@@ -63,17 +63,6 @@ export interface ClusterOptions {
   configFile?: string | null;
   /** @default "corral" (the recipe's) or "corral-test" without a config file */
   clusterName?: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function waitExit(child: ChildProcess): Promise<void> {
