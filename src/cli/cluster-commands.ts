@@ -9,6 +9,7 @@ import { isNodeId } from "../ids.js";
 import { CLIENT_OPTIONS, parse, positionals, type Usage } from "./args.js";
 import { withClient } from "./client-commands.js";
 import { printJson } from "./output.js";
+import { readClusterId } from "../store/cluster-id.js";
 
 type Run = (argv: string[]) => Promise<number>;
 
@@ -39,9 +40,10 @@ const NODES_USAGE: Usage = { command: "nodes", summary: "Lists the cluster's nod
 const nodes: Run = async (argv) => {
   const { values, positionals: pos } = parse(argv, CLIENT_OPTIONS, NODES_USAGE);
   positionals(NODES_USAGE, pos);
-  const reply = await withClient(values, (c) => c.nodes());
+  const [reply, clusterId] = await withClient(values, async (c) => [await c.nodes(), values.json ? null : await readClusterId(c.nats).catch(() => null)] as const);
   if (values.json) printJson(reply);
-  else process.stdout.write(`${nodesTable(reply.items)}\n`);
+  // The cluster's id is read from the KV: a credential without KV access (a `client`) sees it as unknown.
+  else process.stdout.write(`cluster  ${clusterId ?? "(unknown)"}\n${nodesTable(reply.items)}\n`);
   return 0;
 };
 

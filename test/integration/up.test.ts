@@ -108,6 +108,10 @@ describe("corral up", () => {
     expect(sandbox).toMatchObject({ state: "running", nodeId, created: true });
 
     // corral exec: output streams through, the exit status is the command's (the base template has only busybox sh).
+    // corral nodes names the cluster and lists this node as ready.
+    const nodes = await corral(["nodes", "--nats-url", natsUrl, ...creds]);
+    expect(nodes.stdout).toMatch(new RegExp(`^cluster  ${clusterId}\n`));
+    expect(nodes.stdout).toMatch(new RegExp(`^${nodeId}\\s+ready\\s`, "m"));
     const exec = await corral(["exec", sandbox.sandboxId, "--nats-url", natsUrl, ...creds, "--env", "WHO=corral", "--", "/bin/bash", "-c", 'echo "hi $WHO"; echo err >&2; exit 3']);
     expect(exec).toEqual({ code: 3, stdout: "hi corral\n", stderr: "err\n" });
     const keys = await corralJson<{ items: { prefix: string; tenant: string }[] }>(["keys", "ls", "--nats-url", natsUrl, ...creds]);
