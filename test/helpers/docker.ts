@@ -52,3 +52,9 @@ export async function containerState(docker: Docker, id: string): Promise<"runni
     throw err;
   }
 }
+
+/** GET /id of a base-template sandbox at `host`, bounded: a frozen container must not answer. */
+export async function getId(host: string, timeoutMs = 2_000): Promise<string> {
+  const res = await fetch(`http://${host}:8080/id`, { signal: AbortSignal.timeout(timeoutMs) });
+  return res.text();
+}

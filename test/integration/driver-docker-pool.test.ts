@@ -8,7 +8,7 @@ import { DriverError } from "../../src/drivers/errors.js";
 import type { SandboxSpec } from "../../src/drivers/types.js";
 import { newClusterId, newSandboxId } from "../../src/ids.js";
 import { BASE_TEMPLATE } from "../../src/templates.js";
-import { removeContainersOf, requireDocker, testNodeId } from "../helpers/docker.js";
+import { getId, removeContainersOf, requireDocker, testNodeId } from "../helpers/docker.js";
 
 const nodeId = testNodeId("drvpool");
 const clusterId = newClusterId();
@@ -18,11 +18,6 @@ let driver: DockerDriver;
 function memberSpec(): SandboxSpec {
   const memberId = newSandboxId();
   return { sandboxId: memberId, nodeId, clusterId, template: BASE_TEMPLATE, env: {}, resources: { cpu: 0.5, memoryMB: 64 }, incarnation: 1, poolMember: memberId };
-}
-
-async function getId(host: string, timeoutMs = 2_000): Promise<string> {
-  const res = await fetch(`http://${host}:8080/id`, { signal: AbortSignal.timeout(timeoutMs) });
-  return res.text();
 }
 
 beforeAll(async () => {

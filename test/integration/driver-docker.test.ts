@@ -9,7 +9,7 @@ import { DriverError } from "../../src/drivers/errors.js";
 import type { DriverEvent, SandboxSpec } from "../../src/drivers/types.js";
 import { newClusterId, newSandboxId } from "../../src/ids.js";
 import { BASE_TEMPLATE } from "../../src/templates.js";
-import { containerState, containersOf, removeContainersOf, requireDocker, testNodeId } from "../helpers/docker.js";
+import { containerState, containersOf, getId, removeContainersOf, requireDocker, testNodeId } from "../helpers/docker.js";
 import { waitUntil } from "../helpers/wait.js";
 
 const run = promisify(execFile);
@@ -29,12 +29,6 @@ function spec(overrides: Partial<SandboxSpec> = {}): SandboxSpec {
     incarnation: 1,
     ...overrides,
   };
-}
-
-/** GET /id with a short bound: a frozen container must not answer. */
-async function getId(host: string, timeoutMs = 2_000): Promise<string> {
-  const res = await fetch(`http://${host}:8080/id`, { signal: AbortSignal.timeout(timeoutMs) });
-  return res.text();
 }
 
 beforeAll(async () => {
