@@ -73,12 +73,15 @@ export function eventHeaders(event: Pick<SandboxEvent, "sandboxId" | "revision">
  * read (docs/security.md), so a tenant receives exactly its own events.
  */
 export function publishEvent(nc: NatsConnection, event: SandboxEvent): void {
-  const headers = eventHeaders(event);
-  nc.publish(subjects.sandboxEvents(event.sandboxId), encodeEvent(event), { headers });
+  nc.publish(subjects.sandboxEvents(event.sandboxId), encodeEvent(event), { headers: eventHeaders(event) });
+  publishTenantEvent(nc, event);
+}
+
+/** The copy of `event` a tenant's account imports (public record), when the sandbox has a tenant. No stream keeps it. */
+export function publishTenantEvent(nc: NatsConnection, event: SandboxEvent): void {
   const tenant = event.record.tenant;
-  if (typeof tenant === "string") {
-    nc.publish(subjects.tenantSandboxEvents(tenant, event.sandboxId), encodeMsgpack({ ...event, record: toPublicRecord(event.record) }), { headers });
-  }
+  if (typeof tenant !== "string") return;
+  nc.publish(subjects.tenantSandboxEvents(tenant, event.sandboxId), encodeMsgpack({ ...event, record: toPublicRecord(event.record) }), { headers: eventHeaders(event) });
 }
 
 /**

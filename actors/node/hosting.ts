@@ -195,8 +195,11 @@ export class Hosting {
 
   /** Arms deletion of a killed tombstone at `killedAt + tombstoneMs` (only at this revision). */
   armTombstone(record: StoredSandbox): void {
+    const armed = this.#tombstoneRevisions.get(record.sandboxId);
+    // A reconciliation pass may read an older tombstone of this id than the one armed: the newer stays.
+    if (armed !== undefined && armed >= record.revision) return;
     const killedAt = record.internal.killedAt ?? Date.now();
-    if (!this.#tombstoneRevisions.has(record.sandboxId)) this.#deps.ledger.move(record.resources, null, "killed");
+    if (armed === undefined) this.#deps.ledger.move(record.resources, null, "killed");
     this.#tombstoneRevisions.set(record.sandboxId, record.revision);
     this.#tombstones.arm(record.sandboxId, killedAt + this.#deps.config.tombstoneMs);
   }

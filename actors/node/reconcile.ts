@@ -51,7 +51,7 @@ import type { Hosting } from "./hosting.js";
 export interface ReconcileDeps {
   nodeId: NodeId;
   clusterId: ClusterId;
-  store: Pick<SandboxStore, "scan" | "mutate">;
+  store: Pick<SandboxStore, "scan" | "get" | "mutate">;
   driver: SandboxDriver;
   hosting: Hosting;
   pauseMode: PauseMode;
@@ -129,10 +129,24 @@ async function decide(deps: ReconcileDeps, record: StoredSandbox, mine: DriverIn
   return null;
 }
 
-/** Settles one unhosted record of this node against its containers, writes the stable state and hosts it. */
+/**
+ * Settles one unhosted record of this node against its containers, writes the stable state and hosts it.
+ *
+ * A live `record` was read before (a scan, or a command's get) and so was the
+ * engine's list. A record rewritten since (a kill that completed and
+ * unhosted the sandbox while the pass was reading) is left to the next pass:
+ * acting on it would drive the engine by an old record, or host a stale
+ * actor (no write checks it) that answers with a revision the store has
+ * moved past. Equal revisions mean nothing touched it since it was read.
+ */
 async function settle(deps: ReconcileDeps, record: StoredSandbox, instances: DriverInstance[], summary: ReconcileSummary): Promise<void> {
   if (record.state === "killed") {
-    deps.hosting.restore(record); // tombstone timer; its containers go with the orphans
+    deps.hosting.restore(record); // tombstone timer (never moved back to an older revision); its containers go with the orphans
+    return;
+  }
+  const current = await deps.store.get(record.sandboxId);
+  if (current === null || current.revision !== record.revision) {
+    deps.log.info({ sandboxId: record.sandboxId, read: record.revision, current: current?.revision ?? null }, "reconcile: record changed since it was read; left for the next pass");
     return;
   }
   const mine = instances.filter((i) => (record.internal.handle ? i.handle === record.internal.handle : i.incarnation === record.internal.incarnation));

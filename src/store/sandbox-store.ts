@@ -11,17 +11,19 @@
  * was decided from. On a conflict the store re-reads and re-decides; it never
  * writes a value that was not decided from the latest read.
  */
+import { jetstream } from "@nats-io/jetstream";
 import type { KV, KvEntry } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { CorralConfig } from "../config.js";
 import { ConflictError, InternalError, NotFoundError, RevisionConflictError } from "../errors.js";
-import { publishEvent, type SandboxEvent, type SandboxEventName } from "../events.js";
+import type { SandboxEvent, SandboxEventName } from "../events.js";
 import type { SandboxId } from "../ids.js";
 import { logger } from "../log.js";
 import type { SandboxState, StoredSandbox } from "../schema/record.js";
 import { SANDBOX_BUCKET, sandboxKey } from "../subjects.js";
 import { openEventsStream, openNodeBucket, openSandboxBucket } from "./buckets.js";
 import { crashBeforeEventIfAsked } from "./crash-hook.js";
+import { EventOutbox } from "./event-outbox.js";
 import { mapStoreError } from "./kv-errors.js";
 import { latestEntries } from "./kv-scan.js";
 import { compileListQuery, selectPage, type ListPage, type ListQuery } from "./list-page.js";
@@ -66,13 +68,17 @@ function backoff(attempt: number): Promise<void> {
 /** Sandbox records with CAS writes and an event per write. */
 export class SandboxStore {
   /** Events of acknowledged writes not yet published (`flushEvents`). */
-  readonly #outbox: SandboxEvent[] = [];
+  readonly #held: SandboxEvent[] = [];
   #flushScheduled = false;
+  /** Publishes them with the stream's acknowledgement, resending until stored. */
+  readonly #events: EventOutbox;
 
   private constructor(
     private readonly nc: NatsConnection,
     private readonly kv: KV,
-  ) {}
+  ) {
+    this.#events = new EventOutbox(nc, jetstream(nc));
+  }
 
   /** Opens (creating if absent) the corral_sandboxes and corral_nodes buckets and the CORRAL_EVENTS stream. */
   static async open(nc: NatsConnection, config: CorralConfig): Promise<SandboxStore> {
@@ -254,21 +260,13 @@ export class SandboxStore {
    * caller's reply has been sent (`flushEventsAfterReply`: the event then
    * leaves right behind the reply) or until the current macrotask ends,
    * whichever comes first. Other writes publish
-   * at once. Events leave in the order their writes were acknowledged.
+   * at once. Events leave in the order their writes were acknowledged, each
+   * resent until the stream has it (./event-outbox.ts).
    */
   flushEvents(): void {
     this.#flushScheduled = false;
-    if (this.#outbox.length === 0) return;
-    const events = this.#outbox.splice(0);
-    for (const event of events) {
-      try {
-        publishEvent(this.nc, event);
-      } catch (err) {
-        // The write is durable; the caller was told so. Consumers that miss
-        // this event converge from the KV (DESIGN.md, "Events").
-        log.error({ err, sandboxId: event.sandboxId, revision: event.revision }, "event not published after a successful write");
-      }
-    }
+    if (this.#held.length === 0) return;
+    for (const event of this.#held.splice(0)) this.#events.send(event);
   }
 
   /**
@@ -279,12 +277,13 @@ export class SandboxStore {
    * the reply waiting for the events' encoding.
    */
   flushEventsAfterReply(): void {
-    if (this.#outbox.length > 0) queueMicrotask(() => this.flushEvents());
+    if (this.#held.length > 0) queueMicrotask(() => this.flushEvents());
   }
 
   /** Flushes published events so none is lost when the caller closes the connection next. The connection itself is the caller's. */
   async close(): Promise<void> {
     this.flushEvents();
+    await this.#events.close();
     if (this.nc.isClosed()) return;
     try {
       await this.nc.flush();
@@ -304,7 +303,7 @@ export class SandboxStore {
     crashBeforeEventIfAsked(decision.event);
     const record = withRevision(decision.record, revision);
     const event = { sandboxId: record.sandboxId, from, to: record.state, event: decision.event, revision, at: Date.now(), nodeId: record.nodeId, record };
-    this.#outbox.push(event);
+    this.#held.push(event);
     if (!held) this.flushEvents();
     else if (!this.#flushScheduled) {
       this.#flushScheduled = true;
