@@ -65,7 +65,7 @@ it("SIGKILL of the KV stream's leader mid-run: 0 anomalies", async () => {
   const events = await readEventStream(nc);
   const history = { ops: recorder.ops, events, maxLifetimeMs: config.maxLifetimeMs };
   const anomalies = checkHistory(history);
-  console.info(`history cluster leader SIGKILL (${leader!.name}): ${recorder.ops.length} ops ${JSON.stringify(recorder.outcomes())}, ${events.length} events, ${overlapping} ops in the 5 s after the fault, ${anomalies.length} anomalies`);
+  console.info(`history cluster leader SIGKILL (${leader!.name}): ${recorder.ops.length} ops ${JSON.stringify(recorder.outcomes())} (${recorder.ops.filter((o) => o.op === "list").length} lists), ${events.length} events, ${overlapping} ops in the 5 s after the fault, ${anomalies.length} anomalies`);
   for (const a of anomalies) console.info(`  ${a.kind} ${a.sandboxId}: ${a.detail}`);
   for (const id of new Set(anomalies.map((a) => a.sandboxId))) console.info(`timeline of ${id}:\n  ${explainSandbox(history, id).join("\n  ")}`);
   expect(recorder.ops).toHaveLength(CLIENTS * OPS_PER_CLIENT);
