@@ -11,7 +11,7 @@
  * was decided from. On a conflict the store re-reads and re-decides; it never
  * writes a value that was not decided from the latest read.
  */
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { KV, KvEntry } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { CorralConfig } from "../config.js";
@@ -76,14 +76,15 @@ export class SandboxStore {
   private constructor(
     private readonly nc: NatsConnection,
     private readonly kv: KV,
+    private readonly jsm: JetStreamManager,
   ) {
     this.#events = new EventOutbox(nc, jetstream(nc));
   }
 
   /** Opens (creating if absent) the corral_sandboxes and corral_nodes buckets and the CORRAL_EVENTS stream. */
   static async open(nc: NatsConnection, config: CorralConfig): Promise<SandboxStore> {
-    const [kv] = await Promise.all([openSandboxBucket(nc, config), openNodeBucket(nc, config), openEventsStream(nc, config)]);
-    return new SandboxStore(nc, kv);
+    const [kv, jsm] = await Promise.all([openSandboxBucket(nc, config), jetstreamManager(nc), openNodeBucket(nc, config), openEventsStream(nc, config)]);
+    return new SandboxStore(nc, kv, jsm);
   }
 
   /**
@@ -124,7 +125,7 @@ export class SandboxStore {
    * proxy or node). Corrupt values are logged and skipped, never thrown.
    */
   async *scan(): AsyncIterable<StoredSandbox> {
-    for await (const entry of latestEntries(this.kv, SANDBOX_BUCKET)) {
+    for await (const entry of latestEntries(this.kv, this.jsm, SANDBOX_BUCKET)) {
       if (isDeletion(entry)) continue;
       const decoded = decodeSandboxEntry(entry);
       if (decoded.ok) yield decoded.record;

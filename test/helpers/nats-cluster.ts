@@ -70,6 +70,15 @@ function waitExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
+/** The kernel's view of a process (`State:` of /proc/<pid>/status): tells a process stuck in the kernel (D) from one already gone. */
+function procState(pid: number | undefined): string {
+  try {
+    return /^State:\s*(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "state unknown";
+  } catch {
+    return "no such process: its exit was not reported";
+  }
+}
+
 interface Member {
   name: string;
   clientPort: number;
@@ -184,7 +193,7 @@ async function startOnce(options: ClusterOptions): Promise<NatsCluster> {
         if (!c || !isRunning()) return;
         c.kill("SIGKILL");
         const gone = await Promise.race([waitExit(c).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000).unref())]);
-        if (!gone) throw new Error(`${m.name} (pid ${c.pid}) did not exit within 10 s of SIGKILL`);
+        if (!gone) throw new Error(`${m.name} (pid ${c.pid}) did not exit within 10 s of SIGKILL (${procState(c.pid)})`);
       },
       pause: () => void children.get(m.name)?.kill("SIGSTOP"),
       resume: () => void children.get(m.name)?.kill("SIGCONT"),

@@ -4,7 +4,7 @@
  * write's event has reached the stream, the whole CORRAL_EVENTS stream
  * (`readEventStream`).
  */
-import { DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { CorralClient } from "../../src/client/client.js";
 import { CorralError } from "../../src/errors.js";
@@ -58,21 +58,51 @@ export async function eventsBehindWrites(nc: NatsConnection, store: SandboxStore
   return behind;
 }
 
-/** Every sandbox event in CORRAL_EVENTS, in stream order. */
+/** `corral.v1.events.sandbox.` (the stream also holds other events). */
+const SANDBOX_EVENT_PREFIX = subjects.allSandboxEvents.slice(0, -1);
+
+/** How long one stream read may keep failing (a leader election, a reconnect) before the read gives up. */
+const READ_RETRY_MS = 30_000;
+
+/** `read`, retried while the stream answers errors (no leader, reconnecting), for at most `READ_RETRY_MS`. */
+async function withRetry<T>(what: string, read: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + READ_RETRY_MS;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
+    try {
+      return await read();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what}: still failing after ${READ_RETRY_MS} ms: ${String(err)}`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+/**
+ * Every sandbox event in CORRAL_EVENTS up to the stream's last sequence when
+ * the read starts, in stream order. Read message by message by sequence
+ * (`STREAM.MSG.GET`, answered by the stream's leader), each read retried
+ * across a leader change or reconnect, so the result is complete by
+ * construction: every sequence from the first to the last is either read or
+ * counted as deleted by the stream, else the read throws. (A consumer's
+ * `pending` count is not used: one once read 0 at a leader's SIGKILL and the
+ * history ended there.)
+ */
 export async function readEventStream(nc: NatsConnection): Promise<SandboxEvent[]> {
   const jsm = await jetstreamManager(nc);
-  const info = await jsm.streams.info(EVENTS_STREAM);
-  if (info.state.messages === 0) return [];
-  const consumer = await jetstream(nc).consumers.get(EVENTS_STREAM, { filter_subjects: subjects.allSandboxEvents, deliver_policy: DeliverPolicy.All });
-  const messages = await consumer.consume();
+  const { state } = await withRetry(`${EVENTS_STREAM} info`, () => jsm.streams.info(EVENTS_STREAM));
   const events: SandboxEvent[] = [];
-  try {
-    for await (const msg of messages) {
-      events.push(decodeEvent(msg.data));
-      if (msg.seq >= info.state.last_seq || msg.info.pending === 0) break;
+  if (state.messages === 0) return events;
+  let missing = 0;
+  for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+    const sm = await withRetry(`${EVENTS_STREAM} seq ${seq}`, () => jsm.streams.getMessage(EVENTS_STREAM, { seq }));
+    if (sm === null) {
+      missing++;
+      continue;
     }
-  } finally {
-    await messages.close().catch(() => undefined);
+    if (sm.subject.startsWith(SANDBOX_EVENT_PREFIX)) events.push(decodeEvent(sm.data));
+  }
+  if (missing > (state.num_deleted ?? 0)) {
+    throw new Error(`${EVENTS_STREAM}: ${missing} of sequences ${state.first_seq}..${state.last_seq} unreadable, the stream reported ${state.num_deleted ?? 0} deleted`);
   }
   return events;
 }
