@@ -6,16 +6,15 @@
 // restart re-adopts them; drain keeps creates off a node. Leases and graces
 // are short so each case is bounded.
 //
-// OPT-IN for now (CORRAL_NODE_FAULTS=1): every case has passed under the lock,
-// but not yet all in one run. Two known problems keep it out of `npm test`:
-// nats-server prefers a queue subscriber on the client's own server, so when
-// the test's client and the hung node share a server, retries of a safe
-// request keep landing on the hung node until the deadline (the client
-// cannot yet address another instance directly); and the teardown has run
-// past its hook timeout after the nodes had stopped (not yet explained).
+// Each node is connected to its own server, and the test's client to the
+// first node's: nats-server hands a queue-group request to a member on the
+// requester's server first, so a hung node there would take every retry if
+// the client only used the queue group. The client sends retries to a live
+// instance's own subject instead (src/client/routing.ts); this file proves it.
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CorralClient } from "../../src/client/client.js";
+import { LiveInstances } from "../../src/client/instances.js";
 import type { CorralOptions } from "../../src/config.js";
 import { createDriver } from "../../src/drivers/create.js";
 import { isCorralError } from "../../src/errors.js";
@@ -64,14 +63,18 @@ async function spread(targets: readonly NodeId[], each: number, tag: string): Pr
   return by;
 }
 
+/** The id of `nodeId`'s API service instance, from a fresh `$SRV.PING.corral` (undefined: it did not answer). */
+async function instanceOf(nodeId: NodeId): Promise<string | undefined> {
+  return (await new LiveInstances(client.nats).get(1_000, true)).find((i) => i.nodeId === nodeId)?.id;
+}
+
 const codeOf = (err: unknown) => (isCorralError(err) ? err.code : String(err));
 
 beforeAll(async () => {
-  if (!process.env.CORRAL_NODE_FAULTS) return;
   cluster = await startNatsCluster();
   await cluster.untilJetStream();
-  for (const prefix of ["fa", "fb", "fc"]) nodes.push(await spawnNode({ natsUrl: cluster.url, prefix, driver: "process", config: CONFIG }));
-  client = await CorralClient.connect({ natsUrl: cluster.url });
+  for (const [i, prefix] of ["fa", "fb", "fc"].entries()) nodes.push(await spawnNode({ natsUrl: cluster.servers[i]!.url, prefix, driver: "process", config: CONFIG }));
+  client = await CorralClient.connect({ natsUrl: cluster.servers[0]!.url });
 }, 120_000);
 
 afterAll(async () => {
@@ -93,7 +96,7 @@ afterAll(async () => {
   await cluster?.stop();
 }, 120_000);
 
-describe.skipIf(!process.env.CORRAL_NODE_FAULTS)("node faults on a 3-server cluster with 3 nodes", () => {
+describe("node faults on a 3-server cluster with 3 nodes", () => {
   it("a hung node stalls nobody: other nodes' sandboxes answer, its own answer unavailable within the bound, and nothing runs late", async () => {
     const [victim, ...others] = nodes as [SpawnedNode, SpawnedNode, SpawnedNode];
     const by = await spread(nodes.map((n) => n.nodeId), 1, "hung");
@@ -152,9 +155,13 @@ describe.skipIf(!process.env.CORRAL_NODE_FAULTS)("node faults on a 3-server clus
     const victim = nodes[1]!;
     const by = await spread([victim.nodeId], 2, "fenced");
     const taken = by.get(victim.nodeId)!;
+    const instanceBefore = await instanceOf(victim.nodeId);
+    expect(instanceBefore).toBeDefined();
     victim.child.kill("SIGSTOP");
     let marked: SandboxRecord[];
     try {
+      // A stopped process answers no ping, so no retry is sent to it.
+      expect(await instanceOf(victim.nodeId)).toBeUndefined();
       marked = await waitUntil(
         async () => {
           const rs = await Promise.all(taken.map((s) => client.get(s.sandboxId)));
@@ -176,8 +183,11 @@ describe.skipIf(!process.env.CORRAL_NODE_FAULTS)("node faults on a 3-server clus
     expect(victim.output()).toMatch(/orphaned/);
     // It wrote none of those records.
     for (const r of marked) expect(await client.get(r.sandboxId)).toEqual(r);
-    // And serves again.
+    // And serves again, as a new API service instance: it left the queue group when it found its lease lapsed, and joined again once fenced off.
     await waitUntil(async () => (await client.nodes()).items.find((n) => n.nodeId === victim.nodeId)?.state === "ready", { timeoutMs: 10_000, what: "the fenced node ready again" });
+    expect(victim.output()).toMatch(/lease lapsed: fenced \(admitting no work, left the API queue group\)/);
+    const instanceAfter = await waitUntil(() => instanceOf(victim.nodeId), { timeoutMs: 10_000, what: "the fenced node's API instance back" });
+    expect(instanceAfter).not.toBe(instanceBefore);
   }, 90_000);
 
   it("SIGTERM keeps the lease (stopping) and the sandboxes past lease + lost grace; a restart re-adopts them", async () => {
@@ -194,7 +204,7 @@ describe.skipIf(!process.env.CORRAL_NODE_FAULTS)("node faults on a 3-server clus
     expect(elsewhere.nodeId).not.toBe(node.nodeId);
     await waitUntil(() => Date.now() - stoppedAt >= lostAfter, { timeoutMs: lostAfter + 1_000, intervalMs: 100, what: "lease + lost grace" });
     for (const s of kept) expect((await client.get(s.sandboxId)).state).toBe("running");
-    nodes[index] = await spawnNode({ natsUrl: cluster.url, nodeId: node.nodeId, dataDir: node.dataDir, driver: "process", config: CONFIG });
+    nodes[index] = await spawnNode({ natsUrl: cluster.servers[index]!.url, nodeId: node.nodeId, dataDir: node.dataDir, driver: "process", config: CONFIG });
     for (const s of kept) {
       const r = await client.get(s.sandboxId);
       expect(r).toMatchObject({ state: "running", nodeId: node.nodeId });
