@@ -178,6 +178,8 @@ export class CorralClient {
     const startedAt = Date.now();
     const deadlineAt = Math.min(Date.now() + this.#timeoutMs, this.#deadlineAt ?? Number.POSITIVE_INFINITY);
     const safe = RETRY_SAFE_OPS.has(op);
+    // A caller whose deadline has already passed gets its answer without a request: the service would drop it.
+    if (deadlineAt <= startedAt) throw new UnavailableError(`${op}: the request's deadline passed before it was sent`);
     const failed = new Set<string>();
     let target = await this.#routing.firstTarget(deadlineAt);
     for (;;) {

@@ -16,7 +16,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CorralClient } from "../../src/client/client.js";
 import { LiveInstances } from "../../src/client/instances.js";
 import type { CorralOptions } from "../../src/config.js";
+import { DEADLINE_HEADER } from "../../src/deadline-header.js";
 import { createDriver } from "../../src/drivers/create.js";
+import { ApiKeyStore } from "../../src/store/api-keys.js";
+import { startGateway, type GatewayHandle } from "../../actors/gateway/index.js";
 import { isCorralError } from "../../src/errors.js";
 import type { NodeId } from "../../src/ids.js";
 import type { SandboxRecord } from "../../src/schema/record.js";
@@ -40,6 +43,10 @@ const RUN = `faults-${Date.now().toString(36)}`;
 
 let cluster: NatsCluster;
 let client: CorralClient;
+/** An E2B gateway on the first node's server too, and a key of tenant {@link TENANT}. */
+let gateway: GatewayHandle;
+let apiKey: string;
+const TENANT = "faults";
 const nodes: SpawnedNode[] = [];
 
 /** Processes the process driver still has for `node`. */
@@ -53,10 +60,10 @@ async function processesOf(node: SpawnedNode): Promise<string[]> {
 }
 
 /** Creates sandboxes until each of `targets` holds at least `each`. */
-async function spread(targets: readonly NodeId[], each: number, tag: string): Promise<Map<NodeId, SandboxRecord[]>> {
+async function spread(targets: readonly NodeId[], each: number, tag: string, via: CorralClient = client): Promise<Map<NodeId, SandboxRecord[]>> {
   const by = new Map<NodeId, SandboxRecord[]>(targets.map((id) => [id, []]));
   for (let i = 0; i < 30 && [...by.values()].some((l) => l.length < each); i++) {
-    const created = await client.create({ timeoutMs: 600_000, resources: SMALL, secure: false, metadata: { run: RUN, tag } });
+    const created = await via.create({ timeoutMs: 600_000, resources: SMALL, secure: false, metadata: { run: RUN, tag } });
     by.get(created.nodeId)?.push(created);
   }
   for (const [id, list] of by) expect(list.length, `sandboxes on ${id}`).toBeGreaterThanOrEqual(each);
@@ -75,12 +82,27 @@ beforeAll(async () => {
   await cluster.untilJetStream();
   for (const [i, prefix] of ["fa", "fb", "fc"].entries()) nodes.push(await spawnNode({ natsUrl: cluster.servers[i]!.url, prefix, driver: "process", config: CONFIG }));
   client = await CorralClient.connect({ natsUrl: cluster.servers[0]!.url });
+  apiKey = (await (await ApiKeyStore.open(client.nats, { replicas: 3 })).create(TENANT)).key;
+  gateway = await startGateway({ nc: client.nats, port: 0, host: "127.0.0.1" });
 }, 120_000);
+
+/** One call to the gateway: status, body and how long it took. */
+async function viaGateway(method: string, path: string, headers: Record<string, string> = {}, body?: unknown): Promise<{ status: number; body: unknown; ms: number }> {
+  const t0 = Date.now();
+  const res = await fetch(`http://127.0.0.1:${gateway.port}${path}`, {
+    method,
+    headers: { "X-API-Key": apiKey, ...(body === undefined ? {} : { "Content-Type": "application/json" }), ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined, ms: Date.now() - t0 };
+}
 
 afterAll(async () => {
   for (const n of nodes) {
     if (n.child.exitCode === null && n.child.signalCode === null) n.child.kill("SIGCONT");
   }
+  await gateway?.close();
   await client?.nats.close();
   await Promise.all(
     nodes.map(async (n) => {
@@ -102,6 +124,10 @@ describe("node faults on a 3-server cluster with 3 nodes", () => {
     const by = await spread(nodes.map((n) => n.nodeId), 1, "hung");
     const mine = by.get(victim.nodeId)![0]!;
     const before = await client.get(mine.sandboxId);
+    // The gateway's tenant has a sandbox on the hung node and one on another.
+    const tenantBy = await spread([victim.nodeId, others[0].nodeId], 1, "hung-gateway", new CorralClient(client.nats, { tenant: TENANT }));
+    const tenantMine = await client.get(tenantBy.get(victim.nodeId)![0]!.sandboxId);
+    const tenantOther = tenantBy.get(others[0].nodeId)![0]!;
     const shortClient = new CorralClient(client.nats, { timeoutMs: 2_000 });
     // A shorter bound than the default keeps the stall inside lease + lost grace.
     const fast = new CorralClient(client.nats, { timeoutMs: 4_000 });
@@ -127,7 +153,20 @@ describe("node faults on a 3-server cluster with 3 nodes", () => {
         }),
       );
       const creates = Promise.all([1, 2, 3].map(() => creator.create({ timeoutMs: 600_000, resources: SMALL, secure: false, metadata: { run: RUN, tag: "during-stall" } })));
-      const [, created] = await Promise.all([onOthers, creates]);
+      // The gateway is the client library too: bounded, with the caller's
+      // Corral-Deadline if sooner, and safe requests retried on a live instance.
+      const gatewayChecks = (async () => {
+        const expired = await viaGateway("GET", `/sandboxes/${tenantOther.sandboxId}`, { [DEADLINE_HEADER]: String(Date.now() - 1) });
+        expect(expired.status).toBe(503);
+        expect(expired.ms).toBeLessThan(500);
+        const owned = await viaGateway("POST", `/sandboxes/${tenantMine.sandboxId}/timeout`, { [DEADLINE_HEADER]: String(Date.now() + 1_500) }, { timeout: 900 });
+        expect(owned.status).toBe(503);
+        expect(owned.ms).toBeLessThan(1_500 + 1_000);
+        const other = await viaGateway("GET", `/sandboxes/${tenantOther.sandboxId}`, { [DEADLINE_HEADER]: String(Date.now() + 4_000) });
+        expect(other.status, JSON.stringify(other.body)).toBe(200);
+        expect(other.body).toMatchObject({ sandboxID: tenantOther.sandboxId, state: "running" });
+      })();
+      const [, created] = await Promise.all([onOthers, creates, gatewayChecks]);
       for (const c of created) expect(c.nodeId).not.toBe(victim.nodeId);
       const replied = new Set(created.map((c) => c.sandboxId));
       // Stay stopped past the lease, inside lease + lost grace.
@@ -146,6 +185,7 @@ describe("node faults on a 3-server cluster with 3 nodes", () => {
       expect(after.revision).toBe(before.revision);
       expect(after.endAt).toBe(before.endAt);
       expect(after.state).toBe("running");
+      expect(await client.get(tenantMine.sandboxId)).toEqual(tenantMine);
     } finally {
       victim.child.kill("SIGCONT");
     }
