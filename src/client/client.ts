@@ -75,6 +75,15 @@ export function clientKey(): string {
   return `${CLIENT_KEY_PREFIX}${randomUUID()}`;
 }
 
+/**
+ * A create with a key: the caller's, else one of the client's. A key makes
+ * the create safe to retry: a retry names the same id and finds the sandbox
+ * the first attempt made (then `created: false`).
+ */
+function withKey(request: CreateRequest | undefined): CreateRequest {
+  return request?.key === undefined ? { ...request, key: clientKey() } : request;
+}
+
 /** The request never got a reply (no responder, or none in time); the op may or may not have run. */
 class TransportFailure extends Error {
   readonly noResponders: boolean;
@@ -173,7 +182,9 @@ export class CorralClient {
    * take the retry too. Nobody serving at all (a failover) is retried on the
    * queue group after a short pause. See docs/operations.md, "Retries".
    */
-  async request<T>(op: ApiOp | ClusterOp, body: unknown): Promise<T> {
+  async request<T>(op: ApiOp | ClusterOp, given: unknown): Promise<T> {
+    // A create is retried only under a key, so that a retry names the sandbox the first attempt made.
+    const body = op === "create" ? withKey(given as CreateRequest) : given;
     const queueSubject = this.#subjectOf(op);
     const startedAt = Date.now();
     const deadlineAt = Math.min(Date.now() + this.#timeoutMs, this.#deadlineAt ?? Number.POSITIVE_INFINITY);
@@ -241,9 +252,7 @@ export class CorralClient {
    * @throws UnavailableError when no node is live, or the driver could not start it
    */
   create(request: CreateRequest = {}): Promise<CreateReply> {
-    // A key makes the create safe to retry: a retry names the same id and
-    // finds the sandbox the first attempt made (then `created: false`).
-    return this.request("create", request.key === undefined ? { ...request, key: clientKey() } : request);
+    return this.request("create", request);
   }
 
   /**

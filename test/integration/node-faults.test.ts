@@ -23,6 +23,13 @@ import { startGateway, type GatewayHandle } from "../../actors/gateway/index.js"
 import { isCorralError } from "../../src/errors.js";
 import type { NodeId } from "../../src/ids.js";
 import type { SandboxRecord } from "../../src/schema/record.js";
+import { resolveConfig } from "../../src/config.js";
+import { SandboxStore } from "../../src/store/index.js";
+import { checkHistory } from "../history/checker.js";
+import { explainSandbox } from "../history/explain.js";
+import { Recorder, eventsBehindWrites, readEventStream } from "../history/recorder.js";
+import { RecordingClient } from "../history/recording-client.js";
+import { runWorkload } from "../history/workload.js";
 import { corralJson } from "../helpers/cli.js";
 import { startNatsCluster, type NatsCluster } from "../helpers/nats-cluster.js";
 import { removeSandboxesOf, spawnNode, type SpawnedNode } from "../helpers/node.js";
@@ -43,6 +50,12 @@ const RUN = `faults-${Date.now().toString(36)}`;
 
 let cluster: NatsCluster;
 let client: CorralClient;
+/** Every sandbox request of the file (the test's own and the background workload's), for the history checker (last case). */
+const recorder = new Recorder();
+let workload: Promise<void> | undefined;
+let workloadDone = false;
+/** When each fault was in force (the last case checks the workload ran through each). */
+const faults: { name: string; fromMs: number; toMs: number }[] = [];
 /** An E2B gateway on the first node's server too, and a key of tenant {@link TENANT}. */
 let gateway: GatewayHandle;
 let apiKey: string;
@@ -81,7 +94,10 @@ beforeAll(async () => {
   cluster = await startNatsCluster();
   await cluster.untilJetStream();
   for (const [i, prefix] of ["fa", "fb", "fc"].entries()) nodes.push(await spawnNode({ natsUrl: cluster.servers[i]!.url, prefix, driver: "process", config: CONFIG }));
-  client = await CorralClient.connect({ natsUrl: cluster.servers[0]!.url });
+  client = new RecordingClient((await CorralClient.connect({ natsUrl: cluster.servers[0]!.url })).nats, recorder, 11);
+  // The background load the history checker reads with the test's own calls: one client per server, through every case below.
+  const loaders = await Promise.all(cluster.servers.map((server) => CorralClient.connect({ natsUrl: server.url, timeoutMs: 4_000 })));
+  workload = runWorkload({ clients: loaders, recorder, opsPerClient: 2_000, seed: 1501, until: () => workloadDone, pauseMs: 100 }).finally(() => Promise.allSettled(loaders.map((l) => l.close())));
   apiKey = (await (await ApiKeyStore.open(client.nats, { replicas: 3 })).create(TENANT)).key;
   gateway = await startGateway({ nc: client.nats, port: 0, host: "127.0.0.1" });
 }, 120_000);
@@ -99,6 +115,8 @@ async function viaGateway(method: string, path: string, headers: Record<string, 
 }
 
 afterAll(async () => {
+  workloadDone = true;
+  await workload;
   for (const n of nodes) {
     if (n.child.exitCode === null && n.child.signalCode === null) n.child.kill("SIGCONT");
   }
@@ -125,13 +143,13 @@ describe("node faults on a 3-server cluster with 3 nodes", () => {
     const mine = by.get(victim.nodeId)![0]!;
     const before = await client.get(mine.sandboxId);
     // The gateway's tenant has a sandbox on the hung node and one on another.
-    const tenantBy = await spread([victim.nodeId, others[0].nodeId], 1, "hung-gateway", new CorralClient(client.nats, { tenant: TENANT }));
+    const tenantBy = await spread([victim.nodeId, others[0].nodeId], 1, "hung-gateway", new RecordingClient(client.nats, recorder, 12, { tenant: TENANT }));
     const tenantMine = await client.get(tenantBy.get(victim.nodeId)![0]!.sandboxId);
     const tenantOther = tenantBy.get(others[0].nodeId)![0]!;
-    const shortClient = new CorralClient(client.nats, { timeoutMs: 2_000 });
+    const shortClient = new RecordingClient(client.nats, recorder, 13, { timeoutMs: 2_000 });
     // A shorter bound than the default keeps the stall inside lease + lost grace.
-    const fast = new CorralClient(client.nats, { timeoutMs: 4_000 });
-    const creator = new CorralClient(client.nats, { timeoutMs: 8_000 });
+    const fast = new RecordingClient(client.nats, recorder, 14, { timeoutMs: 4_000 });
+    const creator = new RecordingClient(client.nats, recorder, 15, { timeoutMs: 8_000 });
 
     victim.child.kill("SIGSTOP");
     const stoppedAt = Date.now();
@@ -174,6 +192,7 @@ describe("node faults on a 3-server cluster with 3 nodes", () => {
       await waitUntil(() => Date.now() - stoppedAt >= stallMs, { timeoutMs: stallMs + 1_000, intervalMs: 50, what: "the stall" });
       expect(Date.now() - stoppedAt, "the stall outlasted lease + lost grace: the case proves nothing").toBeLessThan(CONFIG.nodeLeaseMs! + CONFIG.nodeLostGraceMs!);
       victim.child.kill("SIGCONT");
+      faults.push({ name: "SIGSTOP inside the lease + grace", fromMs: stoppedAt, toMs: Date.now() });
       // It wakes, drops what its callers abandoned, and serves again.
       await waitUntil(() => /past its deadline dropped|lease lapsed/.test(victim.output()), { timeoutMs: 10_000, what: "the woken node to drop or fence" });
       await waitUntil(async () => (await client.nodes()).items.find((n) => n.nodeId === victim.nodeId)?.state === "ready", { timeoutMs: 10_000, what: "the victim ready again" });
@@ -198,6 +217,7 @@ describe("node faults on a 3-server cluster with 3 nodes", () => {
     const instanceBefore = await instanceOf(victim.nodeId);
     expect(instanceBefore).toBeDefined();
     victim.child.kill("SIGSTOP");
+    const stoppedAt = Date.now();
     let marked: SandboxRecord[];
     try {
       // A stopped process answers no ping, so no retry is sent to it.
@@ -214,6 +234,7 @@ describe("node faults on a 3-server cluster with 3 nodes", () => {
       victim.child.kill("SIGCONT");
     }
     const wokeAt = Date.now();
+    faults.push({ name: "SIGSTOP past the lease + grace", fromMs: stoppedAt, toMs: wokeAt });
     await waitUntil(async () => !(await processesOf(victim)).some((id) => taken.some((s) => s.sandboxId === id)), {
       timeoutMs: 10_000,
       intervalMs: 100,
@@ -245,6 +266,7 @@ describe("node faults on a 3-server cluster with 3 nodes", () => {
     await waitUntil(() => Date.now() - stoppedAt >= lostAfter, { timeoutMs: lostAfter + 1_000, intervalMs: 100, what: "lease + lost grace" });
     for (const s of kept) expect((await client.get(s.sandboxId)).state).toBe("running");
     nodes[index] = await spawnNode({ natsUrl: cluster.servers[index]!.url, nodeId: node.nodeId, dataDir: node.dataDir, driver: "process", config: CONFIG });
+    faults.push({ name: "SIGTERM and restart", fromMs: stoppedAt, toMs: Date.now() });
     for (const s of kept) {
       const r = await client.get(s.sandboxId);
       expect(r).toMatchObject({ state: "running", nodeId: node.nodeId });
@@ -257,6 +279,7 @@ describe("node faults on a 3-server cluster with 3 nodes", () => {
   it("drain keeps creates off a node until undone (API and CLI), its sandboxes live on", async () => {
     const drained = nodes[0]!;
     const env = { CORRAL_NATS_URL: cluster.url };
+    const drainedAt = Date.now();
     const entry = await corralJson<{ nodeId: string; state: string }>(["drain", drained.nodeId], env);
     expect(entry).toMatchObject({ nodeId: drained.nodeId, state: "draining" });
     const listed = await corralJson<{ items: { nodeId: string; state: string; counts: Record<string, number> }[] }>(["nodes"], env);
@@ -268,7 +291,27 @@ describe("node faults on a 3-server cluster with 3 nodes", () => {
     }
     for (const r of live) expect((await client.get(r.sandboxId)).state).not.toBe("killed");
     expect(await client.drain(drained.nodeId, false)).toMatchObject({ state: "ready" });
+    faults.push({ name: "drain", fromMs: drainedAt, toMs: Date.now() });
     const err = await client.drain("no-such-node").catch((e: unknown) => e);
     expect(codeOf(err)).toBe("not_found");
   }, 90_000);
+
+  it("the history of every case above (their own calls and the background workload) has 0 anomalies", async () => {
+    workloadDone = true;
+    await workload;
+    const config = resolveConfig(CONFIG, {});
+    const store = await SandboxStore.open(client.nats, config);
+    // Events follow writes: wait until every record's latest write has its event in the stream.
+    await waitUntil(async () => (await eventsBehindWrites(client.nats, store)).length === 0, { timeoutMs: 30_000, what: "every write's event in CORRAL_EVENTS" });
+    const events = await readEventStream(client.nats);
+    const anomalies = checkHistory({ ops: recorder.ops, events, maxLifetimeMs: config.maxLifetimeMs });
+    const loadOps = (f: (typeof faults)[number]) => recorder.ops.filter((o) => o.client <= cluster.servers.length && o.startMs <= f.toMs && o.endMs >= f.fromMs).length;
+    console.info(`history of node faults: ${recorder.ops.length} ops ${JSON.stringify(recorder.outcomes())}, ${events.length} events, ${anomalies.length} anomalies; workload ops during ${faults.map((f) => `${f.name}: ${loadOps(f)}`).join(", ")}`);
+    for (const a of anomalies) console.info(`  ${a.kind} ${a.sandboxId}: ${a.detail}`);
+    for (const id of new Set(anomalies.map((a) => a.sandboxId))) console.info(`timeline of ${id}:\n  ${explainSandbox({ ops: recorder.ops, events, maxLifetimeMs: 0 }, id).join("\n  ")}`);
+    // Every fault ran under load: the checker saw requests in flight through each.
+    expect(faults.map((f) => f.name)).toEqual(["SIGSTOP inside the lease + grace", "SIGSTOP past the lease + grace", "SIGTERM and restart", "drain"]);
+    for (const f of faults) expect(loadOps(f), f.name).toBeGreaterThan(0);
+    expect(anomalies).toEqual([]);
+  }, 60_000);
 });
