@@ -20,7 +20,9 @@
  *   (a connect to a running sandbox writes a refresh).
  *   A request is in flight from when it was sent until its caller got the
  *   reply or gave up (`startMs..endMs`), so work done for a caller that has
- *   gone (a node waking from a stall) is found. Creates are recorded with
+ *   gone (a node waking from a stall) is found; writes from before the first
+ *   recorded request are left out (an earlier run on the same stream).
+ *   Creates are recorded with
  *   the key the client sends (the client adds one when the caller gave none).
  *
  * Times are wall-clock ms of one machine (clients and node share the clock).
@@ -73,7 +75,9 @@ export function checkHistory(history: History): Anomaly[] {
   for (const [id, events] of bySandbox) atRevision.set(id, checkSandboxEvents(id, events, report));
 
   checkReplies(history, atRevision, report);
-  for (const [id, events] of bySandbox) checkNothingLate(history, id, events, report);
+  // Writes from before the first recorded request belong to no request of this history (an earlier run on the same stream).
+  const since = history.ops.reduce((min, op) => Math.min(min, op.startMs), Number.POSITIVE_INFINITY);
+  for (const [id, events] of bySandbox) checkNothingLate(history, id, events, since, report);
   return anomalies;
 }
 
@@ -182,11 +186,15 @@ function inFlight(history: History, at: number, which: (op: OpRecord) => boolean
   return history.ops.some((op) => op.startMs <= at && at <= op.endMs && which(op));
 }
 
-/** The ghost-create and late-deadline checks of one sandbox's writers' events (see the module comment). */
-function checkNothingLate(history: History, id: string, events: SandboxEvent[], report: Report): void {
+/** The ghost-create and late-deadline checks of one sandbox's writers' events written from `since` on (see the module comment). */
+function checkNothingLate(history: History, id: string, events: SandboxEvent[], since: number, report: Report): void {
   let prevEndAt: number | null = null;
   for (const e of events) {
     if (e.event === REPUBLISHED_EVENT) continue;
+    if (e.at < since) {
+      prevEndAt = e.record.endAt;
+      continue;
+    }
     const r = e.record;
     const where = `revision ${e.revision} (${e.event}, written at ${e.at})`;
     if (e.event === "create") {

@@ -177,6 +177,12 @@ describe("checkHistory", () => {
     expect(kinds(history)).toEqual(["late_deadline_move"]);
   });
 
+  it("writes from before the first recorded request (an earlier run on the same stream) are not checked for lateness", () => {
+    const { history } = cleanHistory();
+    history.ops = history.ops.filter((o) => o.startMs >= T0 + 4_999);
+    expect(kinds(history)).toEqual([]);
+  });
+
   it("late_deadline_move: a set_timeout written from a now after its caller had given up", () => {
     const { history, story } = cleanHistory();
     history.ops.push(op({ op: "set_timeout", args: { sandboxId: story.id, timeoutMs: 45_000 }, startMs: T0 + 7_000, endMs: T0 + 17_000, errorCode: "unavailable" }));
