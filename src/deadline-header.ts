@@ -8,6 +8,8 @@
  * - The API service runs each request inside {@link withDeadline}, so the
  *   commands it forwards to a node carry the same deadline (and wait no
  *   longer than it) without threading it through every handler.
+ * - The E2B gateway takes the same header from an HTTP caller (the sooner of
+ *   it and the gateway's own bound applies) and passes it on.
  * - Whoever receives a request past its deadline drops it before acting:
  *   a node that wakes from a stall executes nothing its caller abandoned.
  */
@@ -30,7 +32,11 @@ export function setDeadline(deadlineAt: number, h: MsgHdrs = natsHeaders()): Msg
 
 /** The deadline a message carries, or null when it carries none (or an unreadable one). */
 export function readDeadline(h: MsgHdrs | undefined): number | null {
-  const raw = h?.get(DEADLINE_HEADER, Match.IgnoreCase);
+  return parseDeadline(h?.get(DEADLINE_HEADER, Match.IgnoreCase));
+}
+
+/** A header value (ms since the epoch, digits only) as a deadline, or null when absent or unreadable (the gateway reads HTTP's with it). */
+export function parseDeadline(raw: string | null | undefined): number | null {
   if (!raw || !/^\d{1,15}$/.test(raw)) return null;
   return Number(raw);
 }

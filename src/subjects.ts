@@ -36,6 +36,13 @@ export const subjects = {
   api: (op: ApiOp) => `corral.v1.sandbox.${op}`,
   /** `corral.v1.cluster.<op>`: cluster operation (drain, nodes). */
   cluster: (op: ClusterOp) => `${CLUSTER_GROUP}.${op}`,
+  /**
+   * `<queue subject>.<instanceId>`: the same op served by one API service
+   * instance only (its `$SRV` id), outside the queue group. The client sends
+   * a retry here, to an instance that has just answered a ping, so a hung
+   * queue member cannot take the retry too (docs/operations.md, "Retries").
+   */
+  direct: (queueSubject: string, instanceId: string) => `${queueSubject}.${instanceId}`,
   /** `corral.v1.events.sandbox.<id>`: one message per record write. */
   sandboxEvents: (id: SandboxId) => `corral.v1.events.sandbox.${id}`,
   /** Every sandbox's events. */
@@ -56,6 +63,12 @@ export const subjects = {
   tenantApiWildcard: (op: ApiOp) => `corral.v1.tenant.*.sandbox.${op}`,
   /** Every tenant API subject (what a gateway may request). */
   allTenantApi: "corral.v1.tenant.*.sandbox.*",
+  /** Every tenant API subject addressed to one service instance (see `direct`). */
+  allTenantApiDirect: "corral.v1.tenant.*.sandbox.*.*",
+  /** Every plain API subject addressed to one service instance (see `direct`). */
+  allApiDirect: "corral.v1.sandbox.*.*",
+  /** `$SRV.PING.corral`: every live instance of the API service answers with its id. */
+  servicePing: `$SRV.PING.${SERVICE_NAME}`,
   /** `corral.v1.tenant.<tenant>.events.sandbox.<id>`: a tenant sandbox's events, again, under its tenant. */
   tenantSandboxEvents: (tenant: string, id: SandboxId) => `corral.v1.tenant.${tenant}.events.sandbox.${id}`,
   /** Every event of one tenant's sandboxes. */

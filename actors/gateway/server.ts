@@ -8,12 +8,18 @@
  * Every request needs `X-API-Key` (401 otherwise), a key of
  * `corral_api_keys`; each key belongs to one tenant and sees only that
  * tenant's sandboxes.
+ *
+ * Faults: the gateway's API calls are the client library's (src/client), so
+ * each is bounded (10 s by default, or the caller's `Corral-Deadline`
+ * header if sooner), carries its deadline, and a safe one is retried on
+ * another live API instance; a call that cannot be answered in time is 503.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import { randomUUID } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { CorralClient } from "../../src/client/client.js";
+import { DEADLINE_HEADER, DEFAULT_REQUEST_DEADLINE_MS, parseDeadline } from "../../src/deadline-header.js";
 import { InvalidArgumentError, NotFoundError } from "../../src/errors.js";
 import { isSandboxId } from "../../src/ids.js";
 import { logger } from "../../src/log.js";
@@ -31,7 +37,11 @@ export interface GatewayOptions {
   host?: string;
   /** `domain` in sandbox replies (E2B SDKs use it for sandbox hosts when `E2B_SANDBOX_URL` is unset). @default null */
   sandboxDomain?: string | null;
-  /** Bound on each API request, ms. @default 120000 (a create waits for the sandbox to run) */
+  /**
+   * Bound on each API request, ms (retries included; see CorralClient). A
+   * caller's own `Corral-Deadline` header, if sooner, bounds it instead.
+   * @default 10000 (DEFAULT_REQUEST_DEADLINE_MS)
+   */
   requestTimeoutMs?: number;
 }
 
@@ -53,6 +63,12 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   const text = JSON.stringify(body);
   res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+/** One value of a request header (the first, if sent twice). */
+function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -79,15 +95,14 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
   const clients = new Map<string, CorralClient>();
   const clientOf = (tenant: string) => {
     let c = clients.get(tenant);
-    if (!c) clients.set(tenant, (c = new CorralClient(options.nc, { tenant, timeoutMs: options.requestTimeoutMs ?? 120_000 })));
+    if (!c) clients.set(tenant, (c = new CorralClient(options.nc, { tenant, timeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_DEADLINE_MS })));
     return c;
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://gateway");
     if (url.pathname === "/health" && req.method === "GET") return send(res, 200, { status: "ok" });
-    const presented = req.headers["x-api-key"];
-    const tenant = await keys.tenantOf(Array.isArray(presented) ? presented[0] : presented);
+    const tenant = await keys.tenantOf(headerOf(req, "x-api-key"));
     if (tenant === null) return send(res, 401, { code: 401, message: "Invalid API key: send X-API-Key with a key from `corral keys create`" });
     const route = match(req.method ?? "GET", url.pathname);
     if (route === null) return send(res, 404, { code: 404, message: `${url.pathname} is not an E2B route Corral serves (see docs/e2b.md)` });
@@ -95,7 +110,10 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
     // An id that cannot be a Corral sandbox names no sandbox: 404, as E2B answers for unknown ids.
     if (route.id && !isSandboxId(route.id)) throw new NotFoundError(`sandbox ${route.id} not found`);
     const body = await readJson(req);
-    const answer = await route.handler({ client: clientOf(tenant), secret, domain: options.sandboxDomain ?? null, body, query: url.searchParams, id: route.id });
+    // The caller's deadline (the same header as on NATS): the requests made for it end by then, retries included.
+    const callerDeadline = parseDeadline(headerOf(req, DEADLINE_HEADER));
+    const client = callerDeadline === null ? clientOf(tenant) : clientOf(tenant).bounded(callerDeadline);
+    const answer = await route.handler({ client, secret, domain: options.sandboxDomain ?? null, body, query: url.searchParams, id: route.id });
     send(res, answer.status, answer.body, answer.headers);
   };
 

@@ -313,8 +313,9 @@ export class NodeActor {
         log: this.#log,
         // Commands on sandboxes hosted here skip the owner lookup and the NATS hop
         // (not while fenced or draining: the command path answers `unavailable` or applies admission).
+        // check(), not `lost`: a node waking from a stall may serve a queued request before the fence's timer has run.
         local: (command) =>
-          !this.#fence.lost && !this.#lease.draining && this.#hosting.get(command.sandboxId)?.actor ? runSandboxCommand(this.#commandDeps, command) : null,
+          !this.#fence.check() && !this.#lease.draining && this.#hosting.get(command.sandboxId)?.actor ? runSandboxCommand(this.#commandDeps, command) : null,
       },
       this.nodeId,
     );

@@ -19,7 +19,7 @@ import { MSGPACK_CONTENT_TYPE, JSON_CONTENT_TYPE, decodeBody, encodeAs, encoding
 import { isExpired, readDeadline, withDeadline } from "../deadline-header.js";
 import { InvalidArgumentError, toCorralError } from "../errors.js";
 import { MAX_REQUEST_BYTES } from "../schema/requests.js";
-import { API_OPS, API_QUEUE, CLUSTER_GROUP, CLUSTER_OPS, SERVICE_NAME, SERVICE_VERSION, subjects, type ApiOp, type ClusterOp } from "../subjects.js";
+import { API_OPS, API_QUEUE, CLUSTER_OPS, SERVICE_NAME, SERVICE_VERSION, subjects, type ApiOp, type ClusterOp } from "../subjects.js";
 import { handleCluster } from "./cluster.js";
 import { handleApi, type ApiDeps } from "./handlers.js";
 import { scopeOfSubject } from "./scope.js";
@@ -64,7 +64,12 @@ async function answer(deps: ApiDeps, op: ApiOp | ClusterOp, msg: ServiceMsg, han
   deps.store.flushEventsAfterReply();
 }
 
-/** Starts the service on `deps.nc`; `stop()` drains its endpoints. */
+/**
+ * Starts the service on `deps.nc`; `stop()` drains its endpoints. Every
+ * endpoint is served twice: on its queue subject (the `corral-api` group,
+ * where any instance may take it) and on `<subject>.<instanceId>` (this
+ * instance only), which is where the client sends a retry (src/client/retry.ts).
+ */
 export async function startApiService(deps: ApiDeps, nodeId: string): Promise<Service> {
   const service = await new Svcm(deps.nc).add({
     name: SERVICE_NAME,
@@ -73,34 +78,25 @@ export async function startApiService(deps: ApiDeps, nodeId: string): Promise<Se
     queue: API_QUEUE,
     metadata: { nodeId },
   });
-  const group = service.addGroup("corral.v1.sandbox");
+  const instanceId = service.info().id;
+  const endpoint = (name: string, subject: string, op: ApiOp | ClusterOp, handle: (msg: ServiceMsg) => Handle) => {
+    const handler = (err: Error | null, msg: ServiceMsg) => {
+      if (err) return deps.log.error({ err, op, subject }, "api: endpoint subscription error");
+      // serve() answers every request itself; this only guards against a failure to send the reply.
+      serve(deps, op, msg, handle(msg)).catch((err: unknown) => deps.log.error({ err, op }, "api: could not send a reply"));
+    };
+    service.addEndpoint(name, { subject, handler });
+    service.addEndpoint(`${name}_direct`, { subject: subjects.direct(subject, instanceId), handler });
+  };
   for (const op of API_OPS) {
-    group.addEndpoint(op, {
-      handler: (err, msg) => {
-        if (err) return deps.log.error({ err, op }, "api: endpoint subscription error");
-        // serve() answers every request itself; this only guards against a failure to send the reply.
-        serve(deps, op, msg, (body) => handleApi(deps, op, body, scopeOfSubject(msg.subject))).catch((err: unknown) => deps.log.error({ err, op }, "api: could not send a reply"));
-      },
-    });
+    endpoint(op, subjects.api(op), op, (msg) => (body) => handleApi(deps, op, body, scopeOfSubject(msg.subject)));
   }
-  const cluster = service.addGroup(CLUSTER_GROUP);
   for (const op of CLUSTER_OPS) {
-    cluster.addEndpoint(op, {
-      handler: (err, msg) => {
-        if (err) return deps.log.error({ err, op }, "api: endpoint subscription error");
-        serve(deps, op, msg, (body) => handleCluster(deps, op, body)).catch((err: unknown) => deps.log.error({ err, op }, "api: could not send a reply"));
-      },
-    });
+    endpoint(op, subjects.cluster(op), op, () => (body) => handleCluster(deps, op, body));
   }
   // The same ops for tenants (./scope.ts): one endpoint per op on `corral.v1.tenant.*.sandbox.<op>`.
   for (const op of API_OPS) {
-    service.addEndpoint(`tenant_${op}`, {
-      subject: subjects.tenantApiWildcard(op),
-      handler: (err, msg) => {
-        if (err) return deps.log.error({ err, op }, "api: tenant endpoint subscription error");
-        serve(deps, op, msg, (body) => handleApi(deps, op, body, scopeOfSubject(msg.subject))).catch((err: unknown) => deps.log.error({ err, op }, "api: could not send a reply"));
-      },
-    });
+    endpoint(`tenant_${op}`, subjects.tenantApiWildcard(op), op, (msg) => (body) => handleApi(deps, op, body, scopeOfSubject(msg.subject)));
   }
   return service;
 }

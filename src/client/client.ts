@@ -21,6 +21,7 @@ import { CLIENT_KEY_PREFIX, type NodeId } from "../ids.js";
 import { connectNats, type NatsAuthSettings } from "../nats/connection.js";
 import { ApiKeyStore } from "../store/api-keys.js";
 import { NodeRegistry } from "../store/node-registry.js";
+import { PING_MS, Routing } from "./routing.js";
 import { runExec, type ExecOptions, type ExecResult } from "./exec.js";
 import type { SandboxRecord } from "../schema/record.js";
 import type { CreateRequest, ListRequest } from "../schema/requests.js";
@@ -69,10 +70,18 @@ export const RETRY_SAFE_OPS: ReadonlySet<string> = new Set(["get", "list", "crea
 const MIN_ATTEMPT_MS = 500;
 /** Pause before retrying a request nobody served. */
 const NO_RESPONDERS_PAUSE_MS = 250;
-
 /** The key the client gives a create without one (see `create`). */
 export function clientKey(): string {
   return `${CLIENT_KEY_PREFIX}${randomUUID()}`;
+}
+
+/**
+ * A create with a key: the caller's, else one of the client's. A key makes
+ * the create safe to retry: a retry names the same id and finds the sandbox
+ * the first attempt made (then `created: false`).
+ */
+function withKey(request: CreateRequest | undefined): CreateRequest {
+  return request?.key === undefined ? { ...request, key: clientKey() } : request;
 }
 
 /** The request never got a reply (no responder, or none in time); the op may or may not have run. */
@@ -116,6 +125,10 @@ export class CorralClient {
   readonly #timeoutMs: number;
   readonly #encoding: Encoding;
   readonly #tenant: string | undefined;
+  /** Shared with {@link bounded} views. */
+  #routing: Routing;
+  /** Set on a {@link bounded} view: every request ends by then. */
+  #deadlineAt: number | null = null;
 
   /** Wraps an existing connection; `close()` leaves it open unless `owned`. */
   constructor(nc: NatsConnection, options: CorralClientOptions = {}, owned = false) {
@@ -124,6 +137,20 @@ export class CorralClient {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_DEADLINE_MS;
     this.#encoding = options.encoding ?? "json";
     this.#tenant = options.tenant;
+    this.#routing = new Routing(nc, this.#timeoutMs);
+  }
+
+  /**
+   * A view of this client (same connection, same memory of live instances)
+   * whose requests all end by `deadlineAt` (ms since the epoch), or by this
+   * client's own bound if that comes first: what the gateway uses for a
+   * caller that sent its own `Corral-Deadline`. `close()` on it closes nothing.
+   */
+  bounded(deadlineAt: number): CorralClient {
+    const view = new CorralClient(this.#nc, { timeoutMs: this.#timeoutMs, encoding: this.#encoding, ...(this.#tenant === undefined ? {} : { tenant: this.#tenant }) });
+    view.#routing = this.#routing;
+    view.#deadlineAt = deadlineAt;
+    return view;
   }
 
   /**
@@ -148,28 +175,44 @@ export class CorralClient {
    * error as its CorralError subclass. The typed methods below wrap it.
    *
    * The request carries a deadline (`timeoutMs` from now) and never outlives
-   * it. A safe request ({@link RETRY_SAFE_OPS}) that gets no reply in time,
-   * or finds no responder, is sent again within that deadline: the queue
-   * group hands the retry to another service instance, so a hung node
-   * delays it but does not fail it.
+   * it. A safe request ({@link RETRY_SAFE_OPS}) that gets no reply in time
+   * is sent again within that deadline, to an API service instance that has
+   * just answered a ping and has not failed this request yet (on its own
+   * subject, `<subject>.<instanceId>`): a hung node delays it but cannot
+   * take the retry too. Nobody serving at all (a failover) is retried on the
+   * queue group after a short pause. See docs/operations.md, "Retries".
    */
-  async request<T>(op: ApiOp | ClusterOp, body: unknown): Promise<T> {
-    const subject = this.#subjectOf(op);
-    const deadlineAt = Date.now() + this.#timeoutMs;
+  async request<T>(op: ApiOp | ClusterOp, given: unknown): Promise<T> {
+    // A create is retried only under a key, so that a retry names the sandbox the first attempt made.
+    const body = op === "create" ? withKey(given as CreateRequest) : given;
+    const queueSubject = this.#subjectOf(op);
+    const startedAt = Date.now();
+    const deadlineAt = Math.min(Date.now() + this.#timeoutMs, this.#deadlineAt ?? Number.POSITIVE_INFINITY);
     const safe = RETRY_SAFE_OPS.has(op);
-    for (let attempt = 1; ; attempt++) {
+    // A caller whose deadline has already passed gets its answer without a request: the service would drop it.
+    if (deadlineAt <= startedAt) throw new UnavailableError(`${op}: the request's deadline passed before it was sent`);
+    const failed = new Set<string>();
+    let target = await this.#routing.firstTarget(deadlineAt);
+    for (;;) {
       const remaining = deadlineAt - Date.now();
       // A safe request keeps part of its budget for a retry elsewhere.
       const waitMs = safe ? Math.max(Math.min(MIN_ATTEMPT_MS, remaining), Math.floor(remaining * (op === "create" ? 0.6 : 0.5))) : remaining;
+      const subject = target === null ? queueSubject : subjects.direct(queueSubject, target);
       try {
         return await this.#once<T>(op, subject, body, deadlineAt, Math.max(1, waitMs));
       } catch (err) {
         const left = deadlineAt - Date.now();
+        if (err instanceof TransportFailure) this.#routing.failed(target, err.noResponders);
         if (!safe || !(err instanceof TransportFailure) || left < MIN_ATTEMPT_MS) {
-          throw err instanceof TransportFailure ? requestFailure(op, err.cause, this.#timeoutMs) : err;
+          throw err instanceof TransportFailure ? requestFailure(op, err.cause, deadlineAt - startedAt) : err;
         }
-        // Nobody serving right now (a failover under way): a short pause, not a spin.
-        if (err.noResponders) await sleep(Math.min(NO_RESPONDERS_PAUSE_MS, left - MIN_ATTEMPT_MS));
+        if (target !== null) failed.add(target);
+        if (target === null && err.noResponders) {
+          // Nobody serving right now (a failover under way): a short pause, not a spin.
+          await sleep(Math.min(NO_RESPONDERS_PAUSE_MS, left - MIN_ATTEMPT_MS));
+          continue;
+        }
+        target = await this.#routing.retryTarget(failed, Math.min(PING_MS, left - MIN_ATTEMPT_MS));
       }
     }
   }
@@ -209,9 +252,7 @@ export class CorralClient {
    * @throws UnavailableError when no node is live, or the driver could not start it
    */
   create(request: CreateRequest = {}): Promise<CreateReply> {
-    // A key makes the create safe to retry: a retry names the same id and
-    // finds the sandbox the first attempt made (then `created: false`).
-    return this.request("create", request.key === undefined ? { ...request, key: clientKey() } : request);
+    return this.request("create", request);
   }
 
   /**

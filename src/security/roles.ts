@@ -10,6 +10,9 @@
  *
  * - admin: everything in the CORRAL account (operators, `corral keys`).
  * - client: the API, node listing and service discovery; events; its inbox.
+ *   Every API subject also has its per-instance form `<subject>.<instanceId>`
+ *   (a retry sent to one live instance, src/client/routing.ts), which
+ *   whoever may request the subject may request too.
  * - node: the KV buckets and streams it owns, the API endpoints (plain and
  *   tenant), node commands (it serves them and sends them to other owners),
  *   activity batches, event publishing (plain and tenant), `$SRV`, replies.
@@ -17,7 +20,8 @@
  *   an owner to resume (`corral.v1.node.*.resume`).
  * - ui: reads the KVs and the events stream (history), receives events, and
  *   acts through the admin API (kill, pause, ...), like an operator would.
- * - gateway: the tenant API on behalf of any tenant and the API-key bucket.
+ * - gateway: the tenant API on behalf of any tenant, `$SRV.PING.corral` (to
+ *   find live instances for a retry), and the API-key bucket.
  */
 import { CLUSTER_BUCKET, CLUSTER_GROUP, EVENTS_STREAM, NODE_BUCKET, SANDBOX_BUCKET, subjects } from "../subjects.js";
 
@@ -78,7 +82,8 @@ const READ_STORE = [
 export const ROLE_PERMISSIONS: Readonly<Record<Role, RolePermissions | null>> = {
   admin: null,
   client: {
-    pub: { allow: ["corral.v1.sandbox.*", "corral.v1.cluster.nodes", "$SRV.>"] },
+    // `<op subject>.<instanceId>`: a retry sent to one live instance (src/client/routing.ts).
+    pub: { allow: ["corral.v1.sandbox.*", subjects.allApiDirect, "corral.v1.cluster.nodes", "corral.v1.cluster.nodes.*", "$SRV.>"] },
     sub: { allow: [subjects.eventsStreamFilter, INBOX] },
   },
   node: {
@@ -99,7 +104,18 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, RolePermissions | null>> = 
       ],
     },
     sub: {
-      allow: ["corral.v1.sandbox.*", subjects.allTenantApi, `${CLUSTER_GROUP}.*`, "corral.v1.node.>", "corral.v1.activity.>", "$SRV.>", INBOX],
+      allow: [
+        "corral.v1.sandbox.*",
+        subjects.allApiDirect,
+        subjects.allTenantApi,
+        subjects.allTenantApiDirect,
+        `${CLUSTER_GROUP}.*`,
+        `${CLUSTER_GROUP}.*.*`,
+        "corral.v1.node.>",
+        "corral.v1.activity.>",
+        "$SRV.>",
+        INBOX,
+      ],
     },
   },
   proxy: {
@@ -107,11 +123,11 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, RolePermissions | null>> = 
     sub: { allow: [subjects.eventsStreamFilter, INBOX] },
   },
   ui: {
-    pub: { allow: [...READ_STORE, "corral.v1.sandbox.*", "$SRV.>"] },
+    pub: { allow: [...READ_STORE, "corral.v1.sandbox.*", subjects.allApiDirect, "$SRV.>"] },
     sub: { allow: [subjects.eventsStreamFilter, INBOX] },
   },
   gateway: {
-    pub: { allow: [subjects.allTenantApi, "$JS.API.INFO", ...readStream(kvStream(API_KEY_BUCKET)), writeKv(API_KEY_BUCKET)] },
+    pub: { allow: [subjects.allTenantApi, subjects.allTenantApiDirect, subjects.servicePing, "$JS.API.INFO", ...readStream(kvStream(API_KEY_BUCKET)), writeKv(API_KEY_BUCKET)] },
     sub: { allow: [INBOX] },
   },
 };

@@ -12,7 +12,18 @@
  *   is not older than a reply that ended before its request started;
  * - nothing killed comes back, except a new incarnation made by a create
  *   with a key;
- * - the `endAt` of a set_timeout/refresh reply is what the request persisted.
+ * - the `endAt` of a set_timeout/refresh reply is what the request persisted;
+ * - nothing is done late (DESIGN.md "Cluster", Hung node): every sandbox
+ *   incarnation was created (`createdAt`) while a create with its key was in
+ *   flight, and every deadline a set_timeout/refresh wrote was computed
+ *   (`endAt - timeoutMs`) while such a request on that sandbox was in flight
+ *   (a connect to a running sandbox writes a refresh).
+ *   A request is in flight from when it was sent until its caller got the
+ *   reply or gave up (`startMs..endMs`), so work done for a caller that has
+ *   gone (a node waking from a stall) is found; writes from before the first
+ *   recorded request are left out (an earlier run on the same stream).
+ *   Creates are recorded with
+ *   the key the client sends (the client adds one when the caller gave none).
  *
  * Times are wall-clock ms of one machine (clients and node share the clock).
  */
@@ -64,6 +75,9 @@ export function checkHistory(history: History): Anomaly[] {
   for (const [id, events] of bySandbox) atRevision.set(id, checkSandboxEvents(id, events, report));
 
   checkReplies(history, atRevision, report);
+  // Writes from before the first recorded request belong to no request of this history (an earlier run on the same stream).
+  const since = history.ops.reduce((min, op) => Math.min(min, op.startMs), Number.POSITIVE_INFINITY);
+  for (const [id, events] of bySandbox) checkNothingLate(history, id, events, since, report);
   return anomalies;
 }
 
@@ -164,5 +178,45 @@ function checkEndAt(op: OpRecord, r: SandboxRecord, maxLifetimeMs: number, where
   } else {
     const d = (op.args.durationMs as number | undefined) ?? DEFAULT_REFRESH_MS;
     if (r.endAt < Math.min(op.startMs + d, cap)) report("end_at_mismatch", r.sandboxId, `${where}: endAt ${r.endAt} is before request start + ${d} (${op.startMs + d})`);
+  }
+}
+
+/** True when some op of `history` matches `which` and was in flight at `at`. */
+function inFlight(history: History, at: number, which: (op: OpRecord) => boolean): boolean {
+  return history.ops.some((op) => op.startMs <= at && at <= op.endMs && which(op));
+}
+
+/** The ghost-create and late-deadline checks of one sandbox's writers' events written from `since` on (see the module comment). */
+function checkNothingLate(history: History, id: string, events: SandboxEvent[], since: number, report: Report): void {
+  let prevEndAt: number | null = null;
+  for (const e of events) {
+    if (e.event === REPUBLISHED_EVENT) continue;
+    if (e.at < since) {
+      prevEndAt = e.record.endAt;
+      continue;
+    }
+    const r = e.record;
+    const where = `revision ${e.revision} (${e.event}, written at ${e.at})`;
+    if (e.event === "create") {
+      const key = r.internal.key;
+      if (!inFlight(history, r.createdAt, (op) => op.op === "create" && op.args.key === key)) {
+        report("ghost_create", id, `${where}: incarnation ${r.internal.incarnation} created at ${r.createdAt}, when no create with key ${JSON.stringify(key)} was in flight`);
+      }
+    } else if ((e.event === "set_timeout" || e.event === "refresh") && r.state === "running" && r.expiration === "ttl" && r.endAt !== null && r.endAt !== prevEndAt) {
+      const endAt = r.endAt;
+      const capped = r.startedAt !== null && endAt === r.startedAt + history.maxLifetimeMs;
+      // A refresh write is a refresh, or a connect to a running sandbox (it extends by its timeoutMs, default the stored one).
+      const causes: ApiOp[] = e.event === "set_timeout" ? ["set_timeout"] : ["refresh", "connect"];
+      const asked = (op: OpRecord): number => {
+        if (op.op === "set_timeout") return op.args.timeoutMs as number;
+        if (op.op === "connect") return (op.args.timeoutMs as number | undefined) ?? r.timeoutMs;
+        return (op.args.durationMs as number | undefined) ?? DEFAULT_REFRESH_MS;
+      };
+      const computedIn = (op: OpRecord) => causes.includes(op.op) && op.args.sandboxId === id && op.startMs <= endAt - asked(op) && endAt - asked(op) <= op.endMs;
+      if (!capped && !history.ops.some(computedIn)) {
+        report("late_deadline_move", id, `${where}: endAt ${endAt} is no ${causes.join("/")} in flight's now + its duration`);
+      }
+    }
+    prevEndAt = r.endAt;
   }
 }

@@ -6,7 +6,7 @@
  */
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import type { CorralClient } from "../../src/client/client.js";
+import { clientKey, type CorralClient } from "../../src/client/client.js";
 import { CorralError } from "../../src/errors.js";
 import { decodeEvent, type SandboxEvent } from "../../src/events.js";
 import type { SandboxStore } from "../../src/store/index.js";
@@ -23,15 +23,29 @@ export class Recorder {
    * error that is not a CorralError is a bug of the run and is thrown.
    */
   async call(clientNo: number, client: CorralClient, op: ApiOp, args: Record<string, unknown>): Promise<unknown> {
+    try {
+      return await this.record(clientNo, op, args, (sent) => client.request<unknown>(op, sent));
+    } catch (err) {
+      if (err instanceof CorralError) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Records one request made by `send` (given the args as they go on the
+   * wire: a keyless create gets the key the client would give it, see
+   * CorralClient.create) and passes its reply or error through.
+   */
+  async record<T>(clientNo: number, op: ApiOp, given: Record<string, unknown>, send: (args: Record<string, unknown>) => Promise<T>): Promise<T> {
+    const args = op === "create" && given.key === undefined ? { ...given, key: clientKey() } : given;
     const startMs = Date.now();
     try {
-      const reply = await client.request<unknown>(op, args);
+      const reply = await send(args);
       this.ops.push({ client: clientNo, op, args, startMs, endMs: Date.now(), reply });
       return reply;
     } catch (err) {
-      if (!(err instanceof CorralError)) throw err;
-      this.ops.push({ client: clientNo, op, args, startMs, endMs: Date.now(), errorCode: err.code });
-      return undefined;
+      if (err instanceof CorralError) this.ops.push({ client: clientNo, op, args, startMs, endMs: Date.now(), errorCode: err.code });
+      throw err;
     }
   }
 

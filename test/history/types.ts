@@ -42,7 +42,9 @@ export type AnomalyKind =
   | "stale_reply" // a success reply carries an older revision than a reply that ended before its request started
   | "killed_came_back" // a record of a killed incarnation that is not killed, or a new incarnation not made by create-with-key
   | "end_at_mismatch" // a set_timeout/refresh reply's endAt is not what the request persisted
-  | "internal_error"; // an `internal` error reply (the contract reserves it for bugs)
+  | "internal_error" // an `internal` error reply (the contract reserves it for bugs)
+  | "ghost_create" // a sandbox (incarnation) created at a time no create with its key was in flight: its caller had given up
+  | "late_deadline_move"; // a set_timeout/refresh write whose deadline was computed when no such request on the sandbox was in flight
 
 /** One violation, with enough detail to find it in the history. */
 export interface Anomaly {

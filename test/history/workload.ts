@@ -4,6 +4,7 @@
  * sandboxes (create, create with a key, get, list, kill, pause, resume,
  * connect, set_timeout, refresh), every one recorded by a `Recorder`.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { CorralClient } from "../../src/client/client.js";
 import type { ApiOp } from "../../src/subjects.js";
 import { prng } from "../helpers/prng.js";
@@ -25,6 +26,10 @@ export interface WorkloadOptions {
    * older than a write acknowledged before the list started). @default true
    */
   list?: boolean;
+  /** When given, each client goes on until it returns true (`opsPerClient` is then a cap). */
+  until?: () => boolean;
+  /** Pause of each client between two requests, ms (a steady load beside a test's own steps). @default 0 */
+  pauseMs?: number;
 }
 
 /** Op weights (relative). */
@@ -95,7 +100,10 @@ export async function runWorkload(opts: WorkloadOptions): Promise<void> {
 
   await Promise.all(
     opts.clients.map(async (client, i) => {
-      for (let n = 0; n < opts.opsPerClient; n++) await one(i + 1, client);
+      for (let n = 0; n < opts.opsPerClient && !opts.until?.(); n++) {
+        await one(i + 1, client);
+        if (opts.pauseMs) await sleep(opts.pauseMs);
+      }
     }),
   );
 }

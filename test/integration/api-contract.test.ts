@@ -32,16 +32,19 @@ const corral = useCorral({
 const RECORD_FIELDS = ["createdAt", "endAt", "error", "expiration", "killReason", "lastActiveAt", "lifecycle", "metadata", "nodeId", "resources", "revision", "sandboxId", "startedAt", "state", "template", "tenant", "timeoutMs"];
 
 describe("service discovery ($SRV)", () => {
-  it("answers PING, INFO and STATS for `corral`, every endpoint in the queue group", async () => {
-    const ping = (await rawRequest(corral.nc, "$SRV.PING.corral", new Uint8Array())).body as { name: string; type: string };
+  it("answers PING, INFO and STATS for `corral`, every endpoint in the queue group and on the instance's own subject", async () => {
+    const ping = (await rawRequest(corral.nc, "$SRV.PING.corral", new Uint8Array())).body as { name: string; type: string; id: string };
     expect(ping).toMatchObject({ name: "corral", type: "io.nats.micro.v1.ping_response" });
     const info = (await rawRequest(corral.nc, "$SRV.INFO.corral", new Uint8Array())).body as { endpoints: { subject: string; queue_group: string }[] };
-    const served = [
+    const queued = [
       ...API_OPS.map((op) => `corral.v1.sandbox.${op}`),
       ...API_OPS.map((op) => `corral.v1.tenant.*.sandbox.${op}`),
       ...CLUSTER_OPS.map((op) => `corral.v1.cluster.${op}`),
     ];
+    // Each also on `<subject>.<instanceId>`: where the client sends a retry (src/client/routing.ts).
+    const served = [...queued, ...queued.map((subject) => `${subject}.${ping.id}`)];
     expect(info.endpoints.map((e) => e.subject).sort()).toEqual(served.sort());
+    expect((await rawRequest(corral.nc, `corral.v1.sandbox.list.${ping.id}`, {})).body).toHaveProperty("items");
     expect(new Set(info.endpoints.map((e) => e.queue_group))).toEqual(new Set(["corral-api"]));
     await corral.client.list();
     const stats = (await rawRequest(corral.nc, "$SRV.STATS.corral", new Uint8Array())).body as { endpoints: { name: string; num_requests: number }[] };

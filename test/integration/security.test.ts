@@ -163,6 +163,11 @@ describe("roles: what each may publish and subscribe, enforced by the server", (
     ["client", "$KV.corral_sandboxes.x", false],
     ["client", "corral.v1.cluster.drain", false],
     ["client", "corral.v1.tenant.acme.sandbox.list", false],
+    // The per-instance subjects of a retry (src/client/routing.ts), on a dummy instance id.
+    ["client", "corral.v1.sandbox.list.PROBEINSTANCE", true],
+    ["client", "corral.v1.cluster.nodes.PROBEINSTANCE", true],
+    ["client", "corral.v1.cluster.drain.PROBEINSTANCE", false],
+    ["client", "corral.v1.tenant.acme.sandbox.list.PROBEINSTANCE", false],
     ["proxy", "corral.v1.activity.n1", true],
     ["proxy", "corral.v1.node.n1.resume", true],
     ["proxy", "$JS.API.DIRECT.GET.KV_corral_sandboxes.$KV.corral_sandboxes.x", true],
@@ -173,6 +178,7 @@ describe("roles: what each may publish and subscribe, enforced by the server", (
     ["proxy", "$KV.corral_cluster.probe", false],
     ["proxy", "$JS.API.STREAM.DELETE.KV_corral_sandboxes", false],
     ["proxy", "corral.v1.sandbox.kill", false],
+    ["proxy", "corral.v1.sandbox.kill.PROBEINSTANCE", false],
     ["node", "corral.v1.events.sandbox.x", true],
     ["node", "corral.v1.tenant.acme.events.sandbox.x", true],
     ["node", "$KV.corral_sandboxes.x", true],
@@ -180,7 +186,9 @@ describe("roles: what each may publish and subscribe, enforced by the server", (
     ["node", "corral.v1.node.n1.kill", true],
     ["node", "corral.v1.sandbox.list", false],
     ["node", "corral.v1.activity.n1", false],
+    ["node", "corral.v1.sandbox.list.PROBEINSTANCE", false],
     ["ui", "corral.v1.sandbox.kill", true],
+    ["ui", "corral.v1.sandbox.kill.PROBEINSTANCE", true],
     ["ui", "$JS.API.CONSUMER.CREATE.CORRAL_EVENTS", true],
     ["ui", "corral.v1.node.n1.kill", false],
     ["ui", "$KV.corral_sandboxes.x", false],
@@ -189,6 +197,10 @@ describe("roles: what each may publish and subscribe, enforced by the server", (
     ["gateway", "corral.v1.tenant.acme.sandbox.create", true],
     ["gateway", "$KV.corral_api_keys.abc", true],
     ["gateway", "corral.v1.sandbox.list", false],
+    ["gateway", "corral.v1.tenant.acme.sandbox.get.PROBEINSTANCE", true],
+    ["gateway", "$SRV.PING.corral", true],
+    ["gateway", "$SRV.INFO.corral", false],
+    ["gateway", "corral.v1.sandbox.list.PROBEINSTANCE", false],
     ["gateway", "$KV.corral_sandboxes.x", false],
     ["gateway", "corral.v1.node.n1.kill", false],
     ["admin", "corral.v1.node.n1.kill", true],
@@ -210,6 +222,11 @@ describe("roles: what each may publish and subscribe, enforced by the server", (
     ["node", "corral.v1.activity.n1", true],
     ["node", "corral.v1.tenant.acme.sandbox.get", true],
     ["node", "corral.v1.cluster.nodes", true],
+    ["node", "corral.v1.sandbox.get.PROBEINSTANCE", true],
+    ["node", "corral.v1.tenant.acme.sandbox.get.PROBEINSTANCE", true],
+    ["node", "corral.v1.cluster.nodes.PROBEINSTANCE", true],
+    ["client", "corral.v1.sandbox.get.PROBEINSTANCE", false],
+    ["gateway", "corral.v1.tenant.acme.sandbox.get.PROBEINSTANCE", false],
     ["ui", "corral.v1.events.sandbox.x", true],
     ["ui", "corral.v1.node.n1.kill", false],
     ["gateway", "corral.v1.events.sandbox.x", false],
@@ -238,6 +255,17 @@ describe("roles: what each may publish and subscribe, enforced by the server", (
     const nc = await connectWith(credsFile("client"));
     expect(await req(nc, "corral.v1.sandbox.list", {})).toHaveProperty("items");
     await expect(nc.request("$JS.API.STREAM.INFO.KV_corral_sandboxes", "", { timeout: 2_000 })).rejects.toThrow();
+  });
+
+  it("a client and a gateway find the live API instances and send a retry to one's own subject", async () => {
+    const client = await connectWith(credsFile("client"));
+    const gateway = await connectWith(credsFile("gateway"));
+    for (const nc of [client, gateway]) {
+      const { id } = await req(nc, "$SRV.PING.corral", {});
+      expect(id).toMatch(/^[A-Za-z0-9]+$/);
+      const subject = nc === client ? `corral.v1.sandbox.list.${String(id)}` : `corral.v1.tenant.acme.sandbox.list.${String(id)}`;
+      expect(await req(nc, subject, {})).toHaveProperty("items");
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { headers as natsHeaders } from "@nats-io/nats-core";
-import { DEADLINE_HEADER, boundedTimeout, currentDeadline, isExpired, readDeadline, setDeadline, withDeadline } from "../../src/deadline-header.js";
+import { DEADLINE_HEADER, boundedTimeout, currentDeadline, isExpired, parseDeadline, readDeadline, setDeadline, withDeadline } from "../../src/deadline-header.js";
 import { RETRY_SAFE_OPS, clientKey } from "../../src/client/client.js";
 
 describe("request deadline header", () => {
@@ -19,6 +19,11 @@ describe("request deadline header", () => {
     bad.set(DEADLINE_HEADER, "-5");
     expect(readDeadline(bad)).toBeNull();
     expect(isExpired(null)).toBe(false);
+  });
+
+  it("reads the same value from an HTTP header (the gateway's), or nothing", () => {
+    expect(parseDeadline("1700000000123")).toBe(1_700_000_000_123);
+    for (const bad of [undefined, null, "", "soon", "1e12", "-1", "12.5", "1".repeat(16)]) expect(parseDeadline(bad)).toBeNull();
   });
 
   it("is expired once now reaches it", () => {

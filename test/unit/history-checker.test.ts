@@ -45,7 +45,7 @@ const reply = (record: StoredSandbox) => toPublicRecord(record);
 /** A clean history: create, set_timeout, pause, get, resume, refresh, kill of one sandbox; list; a create-with-key after the kill. */
 function cleanHistory(): { history: History; story: Story } {
   const s = new Story(1, { internal: { key: "thread-1" } });
-  const ops: OpRecord[] = [op({ op: "create", startMs: T0 - 5, endMs: T0 + 110, reply: { ...reply(s.record), created: true, trafficToken: "tok" } })];
+  const ops: OpRecord[] = [op({ op: "create", args: { key: "thread-1" }, startMs: T0 - 5, endMs: T0 + 110, reply: { ...reply(s.record), created: true, trafficToken: "tok" } })];
   s.write("set_timeout", { endAt: T0 + 1_000 + 60_000 }, T0 + 1_000);
   ops.push(op({ op: "set_timeout", args: { sandboxId: s.id, timeoutMs: 60_000 }, startMs: T0 + 999, endMs: T0 + 1_002, reply: reply(s.record) }));
   s.write("pause", { state: "pausing" }, T0 + 2_000);
@@ -64,7 +64,7 @@ function cleanHistory(): { history: History; story: Story } {
   s.events.push({ ...s.events.pop()!, event: REPUBLISHED_EVENT, from: null });
   ops.push(op({ op: "kill", args: { sandboxId: s.id }, startMs: T0 + 4_999, endMs: T0 + 5_060, reply: reply(killed.record) }));
   ops.push(op({ op: "pause", args: { sandboxId: s.id }, startMs: T0 + 5_100, endMs: T0 + 5_101, errorCode: "gone" }));
-  s.write("create", { state: "starting", startedAt: null, endAt: null, killReason: null, internal: { ...s.record.internal, incarnation: 2, killedAt: null } }, T0 + 6_000);
+  s.write("create", { state: "starting", createdAt: T0 + 6_000, startedAt: null, endAt: null, killReason: null, internal: { ...s.record.internal, incarnation: 2, killedAt: null } }, T0 + 6_000);
   s.write("started", { state: "running", startedAt: T0 + 6_100, endAt: T0 + 6_100 + 300_000 }, T0 + 6_100);
   ops.push(op({ op: "create", args: { key: "thread-1" }, startMs: T0 + 5_999, endMs: T0 + 6_110, reply: { ...reply(s.record), created: true, trafficToken: "tok2" } }));
   return { history: { ops, events: s.events, maxLifetimeMs: MAX_LIFETIME_MS }, story: s };
@@ -156,7 +156,38 @@ describe("checkHistory", () => {
     const { history } = cleanHistory();
     const r = history.ops.find((o) => o.op === "refresh")!;
     r.args = { ...r.args, durationMs: 900_000 };
-    expect(kinds(history)).toEqual(["end_at_mismatch"]);
+    // Its write is then also no request's now + duration.
+    expect(kinds(history)).toEqual(["end_at_mismatch", "late_deadline_move"]);
+  });
+
+  it("ghost_create: an incarnation created after its create's caller had given up", () => {
+    const { history } = cleanHistory();
+    const last = history.ops.at(-1)!;
+    // The create of incarnation 2 answered unavailable before the node acted (it woke from a stall later).
+    history.ops[history.ops.length - 1] = { ...last, startMs: T0 + 3_990, endMs: T0 + 5_990, reply: undefined, errorCode: "unavailable" };
+    expect(kinds(history)).toEqual(["ghost_create"]);
+  });
+
+  it("a connect to a running sandbox writes a refresh by its timeoutMs (the stored one by default): nothing late", () => {
+    const { history, story } = cleanHistory();
+    const e = story.write("refresh", { endAt: T0 + 8_000 + story.record.timeoutMs }, T0 + 8_000);
+    history.ops.push(op({ op: "connect", args: { sandboxId: story.id }, startMs: T0 + 7_999, endMs: T0 + 8_002, reply: { resumed: false, sandbox: toPublicRecord(e.record) } }));
+    expect(kinds(history)).toEqual([]);
+    history.ops.at(-1)!.args = { sandboxId: story.id, timeoutMs: 1_000 };
+    expect(kinds(history)).toEqual(["late_deadline_move"]);
+  });
+
+  it("writes from before the first recorded request (an earlier run on the same stream) are not checked for lateness", () => {
+    const { history } = cleanHistory();
+    history.ops = history.ops.filter((o) => o.startMs >= T0 + 4_999);
+    expect(kinds(history)).toEqual([]);
+  });
+
+  it("late_deadline_move: a set_timeout written from a now after its caller had given up", () => {
+    const { history, story } = cleanHistory();
+    history.ops.push(op({ op: "set_timeout", args: { sandboxId: story.id, timeoutMs: 45_000 }, startMs: T0 + 7_000, endMs: T0 + 17_000, errorCode: "unavailable" }));
+    story.write("set_timeout", { endAt: T0 + 20_000 + 45_000 }, T0 + 20_000);
+    expect(kinds(history)).toEqual(["late_deadline_move"]);
   });
 
   it("internal_error: an internal error reply", () => {
