@@ -28,6 +28,7 @@ import { CorralClient } from "../../src/client/client.js";
 import { resolveConfig, type CorralOptions } from "../../src/config.js";
 import { subscribeEvents, type SandboxEvent } from "../../src/events.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
+import { requireDocker } from "./docker.js";
 import { startNats, type NatsServer } from "./nats.js";
 import { spawnNode, startNode, type SpawnedNode, type TestNode, type TestNodeOptions } from "./node.js";
 import { DOMAIN } from "./proxy-client.js";
@@ -142,6 +143,7 @@ export function useCorral(options: CorralFixtureOptions = {}): CorralFixture {
   return useFixture(
     "useCorral",
     async (defer) => {
+      if ((nodeOptions.driver ?? "docker") === "docker") await requireDocker(); // fails with the install hint, before anything starts
       const base = await natsSetup(defer, events);
       const node = await startNode({ ...nodeOptions, natsUrl: base.nats.url });
       defer(() => node.destroy());
@@ -167,6 +169,7 @@ export function useCorralProcesses(options: CorralProcessesOptions): CorralProce
   return useFixture(
     "useCorralProcesses",
     async (defer) => {
+      if (options.nodes.some((o) => (o.driver ?? "docker") === "docker")) await requireDocker();
       const base = await natsSetup(defer, events);
       const started = await Promise.allSettled(options.nodes.map((o) => spawnNode({ ...o, natsUrl: base.nats.url })));
       for (const s of started) if (s.status === "fulfilled") defer(() => s.value.destroy());
