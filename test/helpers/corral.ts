@@ -4,7 +4,9 @@
  *
  * - {@link useNats}: a real nats-server (test/helpers/nats.ts), a test
  *   connection, and every sandbox event collected from it (for files that
- *   play the node, or start nodes per test);
+ *   start nodes per test);
+ * - {@link useStore}: that, plus a `SandboxStore` on the test's connection
+ *   (for files that test the store, or play the node: they write records);
  * - {@link useCorral}: that, plus a real node actor in this process
  *   (test/helpers/node.ts) with a client, and optionally proxy replicas in
  *   this process, each on its own connection and store as separate
@@ -18,14 +20,14 @@
  *
  * What a setup started is torn down in reverse order, also when the setup
  * failed halfway (proxies, then nodes, which remove every sandbox they left,
- * then the server). The fields can be read only inside hooks and tests
+ * then the store, then the server). The fields can be read only inside hooks and tests
  * (after `beforeAll`), except `events`.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll } from "vitest";
 import { startProxy, type ProxyHandle, type ProxyOptions } from "../../actors/proxy/index.js";
 import { CorralClient } from "../../src/client/client.js";
-import { resolveConfig, type CorralOptions } from "../../src/config.js";
+import { resolveConfig, type CorralConfig, type CorralOptions } from "../../src/config.js";
 import { subscribeEvents, type SandboxEvent } from "../../src/events.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
 import { requireDocker } from "./docker.js";
@@ -119,6 +121,30 @@ async function natsSetup(defer: Defer, events: SandboxEvent[]): Promise<NatsFixt
 export function useNats(): NatsFixture {
   const events: SandboxEvent[] = [];
   return useFixture("useNats", (defer) => natsSetup(defer, events), { events });
+}
+
+/** What a file gets from {@link useStore}. */
+export interface StoreFixture extends NatsFixture {
+  /** The settings the store was opened with. */
+  config: CorralConfig;
+  /** A store on the test's connection. */
+  store: SandboxStore;
+}
+
+/** Starts nats and opens a store on it for this file (`settings`: server settings, e.g. `proxyWaitMs`). */
+export function useStore(settings: CorralOptions = {}): StoreFixture {
+  const events: SandboxEvent[] = [];
+  return useFixture(
+    "useStore",
+    async (defer) => {
+      const base = await natsSetup(defer, events);
+      const config = resolveConfig(settings, {});
+      const store = await SandboxStore.open(base.nc, config);
+      defer(() => store.close());
+      return { ...base, config, store };
+    },
+    { events },
+  );
 }
 
 /** Starts `options.replicas` proxy replicas on `natsUrl`, each with its own connection and store. */
