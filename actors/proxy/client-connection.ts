@@ -7,23 +7,25 @@
  * the response before them is complete. Upgrades that the sandbox accepts
  * (101) splice the two sockets for good.
  *
- * Limits (`limits.ts`): reading stops while more than `MAX_UNSENT_BYTES` of
- * answers wait to be sent to the client (whoever wrote them: the proxy or a
- * sandbox) and resumes on drain; the head, body, upstream and idle timeouts
- * are checked on the replica's sweep against a coarse clock. A client that
- * half-closes still gets the answers to every complete request it sent.
+ * Limits (`limits.ts`): when reading pauses and how writes to a slow client
+ * are bounded is `client-flow.ts`; the head, body, upstream and idle
+ * timeouts are checked on the replica's sweep against a coarse clock. A
+ * client that half-closes still gets the answers to every complete request
+ * it sent.
  *
- * Allocation-light by design: one object per connection with its handlers
- * bound once; per request only the parsed head, the rewritten head string
- * and (when a head spans reads) one `Buffer.concat`.
+ * Allocation-light by design: two objects per connection (this and its
+ * flow) with their handlers bound once; per request only the parsed head,
+ * the rewritten head string and (when a head spans reads) one
+ * `Buffer.concat`.
  */
 import type net from "node:net";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import { pathWithoutQuery, type AccessLog } from "./access-log.js";
 import { BodyFramer } from "./body-framing.js";
+import { ClientFlow, PAUSE_GATE, PAUSE_PENDING, PAUSE_UNSENT, PAUSE_UPSTREAM } from "./client-flow.js";
 import { framingHeaders, rewriteRequestHeaders, rewriteResponseHeaders, writeHead, type ForwardedFor } from "./headers.js";
 import { Framing, HttpParseError, parseRequestHead, scanHead, type RequestHead, type ResponseHead } from "./http1-parser.js";
-import { MAX_UNSENT_BYTES, type ProxyLimits } from "./limits.js";
+import type { ProxyLimits } from "./limits.js";
 import { errorResponse, jsonResponse } from "./responses.js";
 import { UPSTREAM_IDLE_MS, UpstreamConnection, type UpstreamOwner } from "./upstream-connection.js";
 import type { Upstream } from "./upstream.js";
@@ -55,13 +57,6 @@ const SMALL_BODY_BYTES = 16 * 1024;
 
 const State = { Head: 0, Gate: 1, Exchange: 2, Spliced: 3, Closed: 4 } as const;
 
-/** Why the client socket is paused (bit flags). */
-const PAUSE_UPSTREAM = 1;
-const PAUSE_GATE = 2;
-const PAUSE_PENDING = 4;
-/** More than `MAX_UNSENT_BYTES` wait to be sent to the client. */
-const PAUSE_UNSENT = 8;
-
 /** A client-safe message for a failed upstream: names the sandbox port, never the internal address. */
 export function upstreamFailure(err: NodeJS.ErrnoException, sandboxPort: number): string {
   if (err instanceof HttpParseError) return `sandbox port ${sandboxPort} sent a malformed response`;
@@ -77,7 +72,7 @@ export class ClientConnection implements UpstreamOwner {
   #buf: Buffer | null = null;
   /** Where to resume looking for the end of a head in `#buf`. */
   #scanFrom = 0;
-  #paused = 0;
+  readonly #flow: ClientFlow;
   #processing = false;
   /** Clock when the connection last became idle (accepted, or an exchange finished). */
   #since: number;
@@ -87,11 +82,6 @@ export class ClientConnection implements UpstreamOwner {
   #lastRead = 0;
   /** Clock of the last sign of progress upstream: request bytes sent, response bytes received. */
   #upstreamSince = 0;
-  /** The upstream socket is paused because the client is not taking the response. */
-  #upstreamPaused = false;
-  /** While writes to the client wait: the least unsent byte count seen, and since when it has not gone down. */
-  #unsentMark = 0;
-  #unsentSince = 0;
   readonly #fwd: ForwardedFor;
   #upstream: UpstreamConnection | null = null;
   #closeSplice: (() => void) | null = null;
@@ -121,6 +111,8 @@ export class ClientConnection implements UpstreamOwner {
     private readonly ctx: ConnectionContext,
   ) {
     this.#since = ctx.clock;
+    // Time spent paused is not the client's delay.
+    this.#flow = new ClientFlow(socket, ctx, () => void (this.#lastRead = this.#headSince = ctx.clock));
     this.#fwd = { clientIp: socket.remoteAddress ?? "unknown", proto: "http" };
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("end", () => this.#onEnd());
@@ -142,20 +134,17 @@ export class ClientConnection implements UpstreamOwner {
   /** Applies the timeouts on the replica's periodic sweep (`now`: the coarse clock). */
   sweep(now: number): void {
     const limits = this.ctx.limits;
-    if ((this.#paused & PAUSE_UNSENT) !== 0 || this.#upstreamPaused) {
+    const flow = this.#flow;
+    if (flow.waitingOnClient) {
       // A client that takes nothing of its answers for the idle timeout is cut.
-      const unsent = this.socket.writableLength;
-      if (unsent < this.#unsentMark) {
-        this.#unsentMark = unsent;
-        this.#unsentSince = now;
-      } else if (now - this.#unsentSince > limits.idleTimeoutMs) return this.destroy();
+      if (flow.stuck(now, limits.idleTimeoutMs)) this.destroy();
       return;
     }
     switch (this.#state) {
       case State.Head: {
         if (this.#buf === null) {
           if (now - this.#since > limits.idleTimeoutMs) return this.destroy();
-        } else if (this.#paused === 0 && now - this.#headSince > limits.headerTimeoutMs) return this.#reject(408, "request head not received in time");
+        } else if (flow.paused === 0 && now - this.#headSince > limits.headerTimeoutMs) return this.#reject(408, "request head not received in time");
         const up = this.#upstream;
         if (up !== null && now - up.idleSince > UPSTREAM_IDLE_MS) {
           this.#upstream = null;
@@ -166,11 +155,11 @@ export class ClientConnection implements UpstreamOwner {
       case State.Exchange: {
         if (this.#responseDone) return;
         // A client that keeps the proxy waiting for its body (while it could send).
-        if (!this.#reqBody.done && this.#paused === 0 && now - this.#lastRead > limits.bodyTimeoutMs) {
+        if (!this.#reqBody.done && flow.paused === 0 && now - this.#lastRead > limits.bodyTimeoutMs) {
           return this.#reject(408, "request body not received in time");
         }
         // A sandbox that keeps the client waiting (unless the client is what holds it back).
-        if (!this.#upstreamPaused && now - this.#upstreamSince > limits.upstreamTimeoutMs) this.#upstreamTimedOut();
+        if (!flow.upstreamPaused && now - this.#upstreamSince > limits.upstreamTimeoutMs) this.#upstreamTimedOut();
         return;
       }
     }
@@ -206,7 +195,7 @@ export class ClientConnection implements UpstreamOwner {
     if (this.#processing) return;
     this.#processing = true;
     try {
-      while (this.#buf !== null && (this.#paused & PAUSE_UNSENT) === 0) {
+      while (this.#buf !== null && !this.#flow.unsent) {
         const state = this.#state;
         if (state === State.Head) {
           if (!this.#readHead()) break;
@@ -214,11 +203,11 @@ export class ClientConnection implements UpstreamOwner {
         else if (state === State.Spliced) {
           const buf = this.#buf;
           this.#buf = null;
-          if (this.#upstream !== null && !this.#upstream.write(buf)) this.#pause(PAUSE_UPSTREAM);
+          if (this.#upstream !== null && !this.#upstream.write(buf)) this.#flow.pause(PAUSE_UPSTREAM);
         } else break;
       }
-      if (this.#buf !== null && this.#buf.length > MAX_PENDING_BYTES && this.#state !== State.Head) this.#pause(PAUSE_PENDING);
-      if (this.#clientEnded && this.#state === State.Head && (this.#paused & PAUSE_UNSENT) === 0) this.#endOfRequests();
+      if (this.#buf !== null && this.#buf.length > MAX_PENDING_BYTES && this.#state !== State.Head) this.#flow.pause(PAUSE_PENDING);
+      if (this.#clientEnded && this.#state === State.Head && !this.#flow.unsent) this.#endOfRequests();
     } catch (err) {
       // Whatever a client sends, the process survives: a parse error is its
       // 400 (or 431); anything else is answered as malformed too.
@@ -276,50 +265,17 @@ export class ClientConnection implements UpstreamOwner {
     this.#buf = end < buf.length ? buf.subarray(end) : null;
     if (end > 0 && this.#upstream !== null) {
       this.#upstreamSince = this.ctx.clock;
-      if (!this.#upstream.write(end === buf.length ? buf : buf.subarray(0, end))) this.#pause(PAUSE_UPSTREAM);
+      if (!this.#upstream.write(end === buf.length ? buf : buf.subarray(0, end))) this.#flow.pause(PAUSE_UPSTREAM);
     }
-  }
-
-  #pause(reason: number): void {
-    if (this.#paused === 0) this.socket.pause();
-    this.#paused |= reason;
-  }
-
-  #unpause(reason: number): void {
-    if ((this.#paused & reason) === 0) return;
-    this.#paused &= ~reason;
-    if (this.#paused === 0) {
-      // Time spent paused is not the client's delay.
-      this.#lastRead = this.#headSince = this.ctx.clock;
-      this.socket.resume();
-    }
-  }
-
-  /** Writes to the client; past `MAX_UNSENT_BYTES` unsent, stops reading from it until they drain. */
-  #write(data: string | Buffer): boolean {
-    const ok = this.socket.write(data);
-    if (!ok && this.socket.writableLength > MAX_UNSENT_BYTES && (this.#paused & PAUSE_UNSENT) === 0) {
-      this.#stalled();
-      this.#pause(PAUSE_UNSENT);
-    }
-    return ok;
-  }
-
-  /** Writes to the client started to wait (see `sweep`). */
-  #stalled(): void {
-    if ((this.#paused & PAUSE_UNSENT) !== 0 || this.#upstreamPaused) return;
-    this.#unsentMark = this.socket.writableLength;
-    this.#unsentSince = this.ctx.clock;
   }
 
   #onDrain(): void {
-    if (this.#upstreamPaused) {
-      this.#upstreamPaused = false;
+    if (this.#flow.releaseUpstream()) {
       this.#upstreamSince = this.ctx.clock;
       this.#upstream?.resume();
     }
-    if ((this.#paused & PAUSE_UNSENT) !== 0) {
-      this.#unpause(PAUSE_UNSENT);
+    if (this.#flow.unsent) {
+      this.#flow.unpause(PAUSE_UNSENT);
       this.#process();
     }
   }
@@ -370,7 +326,7 @@ export class ClientConnection implements UpstreamOwner {
   /** The router decides asynchronously: stop reading meanwhile. */
   hold(): void {
     this.#state = State.Gate;
-    this.#pause(PAUSE_GATE);
+    this.#flow.pause(PAUSE_GATE);
   }
 
   /** Whether the connection can still be answered (after an asynchronous decision). */
@@ -404,10 +360,10 @@ export class ClientConnection implements UpstreamOwner {
     this.#bytes = Buffer.byteLength(text);
     this.#responseStarted = true;
     this.#responseDone = true;
-    this.#write(text);
+    this.#flow.write(text);
     this.#log(status);
     if (close) return this.#end();
-    this.#unpause(PAUSE_GATE);
+    this.#flow.unpause(PAUSE_GATE);
     this.#finish();
   }
 
@@ -446,10 +402,10 @@ export class ClientConnection implements UpstreamOwner {
       }
     }
     this.#state = State.Exchange;
-    // `#upstreamPaused` is kept: a reused socket may still wait for the client's drain.
+    // The flow's `upstreamPaused` is kept: a reused socket may still wait for the client's drain.
     this.#upstreamSince = this.#lastRead = this.ctx.clock;
     up.send(head, req.method === "HEAD", req.upgrade, req.minor === 0 || req.upgrade);
-    this.#unpause(PAUSE_GATE);
+    this.#flow.unpause(PAUSE_GATE);
     this.#process();
   }
 
@@ -459,7 +415,7 @@ export class ClientConnection implements UpstreamOwner {
     this.#upstreamSince = this.ctx.clock;
     const head = writeHead(buf, res, res.minor === 1 ? null : `HTTP/1.1${res.statusRest}`, rewriteResponseHeaders(res.raw), framingHeaders(res), false, null);
     this.#bytes += head.length;
-    this.#sendUpstreamBytes(head);
+    this.#flow.relay(head, this.#upstream);
   }
 
   upstreamResponse(res: ResponseHead, buf: Buffer, body: Buffer | null): void {
@@ -475,23 +431,14 @@ export class ClientConnection implements UpstreamOwner {
     const small = body !== null && body.length <= SMALL_BODY_BYTES ? body : null;
     const out = writeHead(buf, res, res.minor === 1 ? null : `HTTP/1.1${res.statusRest}`, rewriteResponseHeaders(res.raw), append, this.#closeAfter, small);
     this.#bytes += out.length;
-    this.#sendUpstreamBytes(out);
+    this.#flow.relay(out, this.#upstream);
     if (body !== null && small === null) this.upstreamBody(body);
   }
 
   upstreamBody(body: Buffer): void {
     this.#bytes += body.length;
     this.#upstreamSince = this.ctx.clock;
-    this.#sendUpstreamBytes(body);
-  }
-
-  /** Relays bytes from the sandbox; when the client cannot take them now, the sandbox socket waits for its drain. */
-  #sendUpstreamBytes(data: Buffer): void {
-    if (!this.#write(data) && !this.#upstreamPaused && this.#upstream !== null) {
-      this.#stalled();
-      this.#upstreamPaused = true;
-      this.#upstream.pause();
-    }
+    this.#flow.relay(body, this.#upstream);
   }
 
   upstreamDone(up: UpstreamConnection, reusable: boolean): void {
@@ -516,9 +463,9 @@ export class ClientConnection implements UpstreamOwner {
     this.#log(101);
     this.#state = State.Spliced;
     this.#closeSplice = this.ctx.spliced(this, this.#record!);
-    this.#write(Buffer.from(head, "latin1"));
+    this.#flow.write(Buffer.from(head, "latin1"));
     if (rest !== null) this.upstreamBody(rest);
-    this.#unpause(PAUSE_PENDING);
+    this.#flow.unpause(PAUSE_PENDING);
     this.#process();
   }
 
@@ -541,7 +488,7 @@ export class ClientConnection implements UpstreamOwner {
 
   upstreamDrained(): void {
     this.#upstreamSince = this.ctx.clock;
-    this.#unpause(PAUSE_UPSTREAM);
+    this.#flow.unpause(PAUSE_UPSTREAM);
   }
 
   pendingWrites(): boolean {
@@ -561,7 +508,7 @@ export class ClientConnection implements UpstreamOwner {
     this.#headSince = this.#since;
     if (this.ctx.stopping && this.#buf === null) return this.#end();
     // Nothing is waiting on the old upstream's drain any more (it may be gone).
-    this.#unpause(PAUSE_PENDING | PAUSE_UPSTREAM);
+    this.#flow.unpause(PAUSE_PENDING | PAUSE_UPSTREAM);
     this.#process();
   }
 

@@ -1,76 +1,209 @@
 /**
- * The per-file preamble most integration tests share, as one fixture: a real
- * nats-server (test/helpers/nats.ts), a test connection, every sandbox event
- * collected from it, and a real node actor in this process
- * (test/helpers/node.ts) with a client. Registered with the file's
- * `beforeAll` / `afterAll`; torn down in reverse order (the node first, which
- * removes every sandbox it left, then the server).
+ * The per-file preamble integration tests share, as fixtures registered with
+ * the file's `beforeAll` / `afterAll`:
+ *
+ * - {@link useNats}: a real nats-server (test/helpers/nats.ts), a test
+ *   connection, and every sandbox event collected from it (for files that
+ *   start nodes per test);
+ * - {@link useStore}: that, plus a `SandboxStore` on the test's connection
+ *   (for files that test the store, or play the node: they write records);
+ * - {@link useCorral}: that, plus a real node actor in this process
+ *   (test/helpers/node.ts) with a client, and optionally proxy replicas in
+ *   this process, each on its own connection and store as separate
+ *   processes would be;
+ * - {@link useCorralProcesses}: that, with `corral node` child processes
+ *   instead (for crash tests, several nodes, or the CLI against a real
+ *   server), and a client on the test's connection.
  *
  *     const corral = useCorral({ prefix: "apisem", driver: "process" });
  *     it("...", async () => { await corral.client.create({}); });
  *
- * The fields can be read only inside hooks and tests (after `beforeAll`).
+ * What a setup started is torn down in reverse order, also when the setup
+ * failed halfway (proxies, then nodes, which remove every sandbox they left,
+ * then the store, then the server). The fields can be read only inside hooks and tests
+ * (after `beforeAll`), except `events`.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll } from "vitest";
-import type { CorralClient } from "../../src/client/client.js";
+import { startProxy, type ProxyHandle, type ProxyOptions } from "../../actors/proxy/index.js";
+import { CorralClient } from "../../src/client/client.js";
+import { resolveConfig, type CorralConfig, type CorralOptions } from "../../src/config.js";
 import { subscribeEvents, type SandboxEvent } from "../../src/events.js";
+import { SandboxStore } from "../../src/store/sandbox-store.js";
+import { requireDocker } from "./docker.js";
 import { startNats, type NatsServer } from "./nats.js";
-import { startNode, type TestNode, type TestNodeOptions } from "./node.js";
+import { spawnNode, startNode, type SpawnedNode, type TestNode, type TestNodeOptions } from "./node.js";
+import { DOMAIN } from "./proxy-client.js";
 
-/** What a file gets from {@link useCorral}. */
-export interface CorralFixture {
+/** What a file gets from {@link useNats}. */
+export interface NatsFixture {
   nats: NatsServer;
-  /** A connection of the test's own (not the node's). */
+  /** A connection of the test's own (not a node's). */
   nc: NatsConnection;
-  node: TestNode;
-  /** The node's client (its own connection, 60 s bound). */
-  client: CorralClient;
-  /** Every sandbox event published since the node started, in arrival order. */
+  /** Every sandbox event published since the server started, in arrival order. */
   events: SandboxEvent[];
 }
 
-/** Options of {@link useCorral}: the node's, without the URL (the fixture's server). */
-export type CorralFixtureOptions = Omit<TestNodeOptions, "natsUrl">;
+/** What a file gets from {@link useCorral}. */
+export interface CorralFixture extends NatsFixture {
+  node: TestNode;
+  /** The node's client (its own connection, 60 s bound). */
+  client: CorralClient;
+  /** The proxy replicas (none unless the `proxy` option asked for them), listening on 127.0.0.1 for {@link DOMAIN}. */
+  proxies: ProxyHandle[];
+  /** The first replica (fails when the `proxy` option was not given). */
+  proxy: ProxyHandle;
+}
 
-/** Starts nats + a node for this file (see the module comment). */
-export function useCorral(options: CorralFixtureOptions = {}): CorralFixture {
-  let started: Omit<CorralFixture, "events"> | null = null;
-  let nats: NatsServer | null = null;
-  let node: TestNode | null = null;
-  const events: SandboxEvent[] = [];
+/** Proxy replicas of {@link useCorral}: what `startProxy` takes beyond what the fixture gives it. */
+export interface ProxyFixtureOptions extends Pick<ProxyOptions, "accessLog" | "limits" | "drainMs"> {
+  /** @default 1 */
+  replicas?: number;
+  /** The replicas' server settings. @default the defaults */
+  config?: CorralOptions;
+}
 
+/** Options of {@link useCorral}: the node's (without the URL: the fixture's server), and the proxy's. */
+export interface CorralFixtureOptions extends Omit<TestNodeOptions, "natsUrl"> {
+  /** Start proxy replicas too (`true`: one, with the defaults). */
+  proxy?: boolean | ProxyFixtureOptions;
+}
+
+/** What a file gets from {@link useCorralProcesses}. */
+export interface CorralProcessesFixture extends NatsFixture {
+  /** The `corral node` processes, in the order of the `nodes` option. */
+  nodes: SpawnedNode[];
+  /** The first of them. */
+  node: SpawnedNode;
+  /** A client on the test's connection (60 s bound). */
+  client: CorralClient;
+}
+
+/** Options of {@link useCorralProcesses}: one entry per `corral node` (started concurrently). */
+export interface CorralProcessesOptions {
+  nodes: Omit<TestNodeOptions, "natsUrl">[];
+}
+
+type Defer = (cleanup: () => unknown) => void;
+
+/**
+ * Registers `setup` as `beforeAll` and the cleanups it deferred as `afterAll`
+ * (reverse order), and returns a view whose fields throw a clear error when
+ * read before `beforeAll` ran; `ready` holds fields that exist from the start.
+ */
+function useFixture<T extends object>(name: string, setup: (defer: Defer) => Promise<T>, ready: Partial<T>): T {
+  let value: T | null = null;
+  const cleanups: (() => unknown)[] = [];
   beforeAll(async () => {
-    nats = await startNats();
-    const nc = await nats.connect();
-    subscribeEvents(nc, (e) => events.push(e));
-    node = await startNode({ ...options, natsUrl: nats.url });
-    started = { nats, nc, node, client: node.client };
+    value = await setup((cleanup) => cleanups.push(cleanup));
   });
-
   afterAll(async () => {
-    await node?.destroy();
-    await nats?.stop(); // also closes `nc`
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
+  return new Proxy(ready as T, {
+    get(target, key) {
+      if (key in target) return target[key as keyof T];
+      if (!value) throw new Error(`${name}: ${String(key)} read before beforeAll ran (read it inside a hook or test)`);
+      return value[key as keyof T];
+    },
+  });
+}
 
-  type Started = Omit<CorralFixture, "events">;
-  const get = <K extends keyof Started>(key: K): Started[K] => {
-    if (!started) throw new Error(`useCorral: ${key} read before beforeAll ran (read it inside a hook or test)`);
-    return started[key];
-  };
-  return {
-    get nats() {
-      return get("nats");
+async function natsSetup(defer: Defer, events: SandboxEvent[]): Promise<NatsFixture> {
+  const nats = await startNats();
+  defer(() => nats.stop()); // also closes `nc`
+  const nc = await nats.connect();
+  subscribeEvents(nc, (e) => events.push(e));
+  return { nats, nc, events };
+}
+
+/** Starts nats for this file (see the module comment). */
+export function useNats(): NatsFixture {
+  const events: SandboxEvent[] = [];
+  return useFixture("useNats", (defer) => natsSetup(defer, events), { events });
+}
+
+/** What a file gets from {@link useStore}. */
+export interface StoreFixture extends NatsFixture {
+  /** The settings the store was opened with. */
+  config: CorralConfig;
+  /** A store on the test's connection. */
+  store: SandboxStore;
+}
+
+/** Starts nats and opens a store on it for this file (`settings`: server settings, e.g. `proxyWaitMs`). */
+export function useStore(settings: CorralOptions = {}): StoreFixture {
+  const events: SandboxEvent[] = [];
+  return useFixture(
+    "useStore",
+    async (defer) => {
+      const base = await natsSetup(defer, events);
+      const config = resolveConfig(settings, {});
+      const store = await SandboxStore.open(base.nc, config);
+      defer(() => store.close());
+      return { ...base, config, store };
     },
-    get nc() {
-      return get("nc");
+    { events },
+  );
+}
+
+/** Starts `options.replicas` proxy replicas on `natsUrl`, each with its own connection and store. */
+async function startReplicas(base: NatsFixture, options: ProxyFixtureOptions, defer: Defer): Promise<ProxyHandle[]> {
+  const { replicas = 1, config: settings = {}, ...rest } = options;
+  const config = resolveConfig(settings, {});
+  const proxies: ProxyHandle[] = [];
+  for (let i = 0; i < replicas; i++) {
+    const nc = await base.nats.connect(); // closed by the server's stop
+    const store = await SandboxStore.open(nc, config);
+    const proxy = await startProxy({ ...rest, nc, store, config, port: 0, domain: DOMAIN, host: "127.0.0.1", proxyId: `replica-${i}` });
+    defer(() => proxy.close());
+    proxies.push(proxy);
+  }
+  return proxies;
+}
+
+/** Starts nats + a node in this process (+ proxy replicas) for this file (see the module comment). */
+export function useCorral(options: CorralFixtureOptions = {}): CorralFixture {
+  const { proxy, ...nodeOptions } = options;
+  const events: SandboxEvent[] = [];
+  return useFixture(
+    "useCorral",
+    async (defer) => {
+      if ((nodeOptions.driver ?? "docker") === "docker") await requireDocker(); // fails with the install hint, before anything starts
+      const base = await natsSetup(defer, events);
+      const node = await startNode({ ...nodeOptions, natsUrl: base.nats.url });
+      defer(() => node.destroy());
+      const proxies = proxy ? await startReplicas(base, proxy === true ? {} : proxy, defer) : [];
+      return {
+        ...base,
+        node,
+        client: node.client,
+        proxies,
+        get proxy(): ProxyHandle {
+          if (!proxies[0]) throw new Error("useCorral: no proxy (pass the `proxy` option)");
+          return proxies[0];
+        },
+      };
     },
-    get node() {
-      return get("node");
+    { events },
+  );
+}
+
+/** Starts nats + `corral node` processes for this file (see the module comment). */
+export function useCorralProcesses(options: CorralProcessesOptions): CorralProcessesFixture {
+  const events: SandboxEvent[] = [];
+  return useFixture(
+    "useCorralProcesses",
+    async (defer) => {
+      if (options.nodes.some((o) => (o.driver ?? "docker") === "docker")) await requireDocker();
+      const base = await natsSetup(defer, events);
+      const started = await Promise.allSettled(options.nodes.map((o) => spawnNode({ ...o, natsUrl: base.nats.url })));
+      for (const s of started) if (s.status === "fulfilled") defer(() => s.value.destroy());
+      const failed = started.find((s) => s.status === "rejected");
+      if (failed) throw failed.reason;
+      const nodes = started.map((s) => (s as PromiseFulfilledResult<SpawnedNode>).value);
+      return { ...base, nodes, node: nodes[0]!, client: new CorralClient(base.nc, { timeoutMs: 60_000 }) };
     },
-    get client() {
-      return get("client");
-    },
-    events,
-  };
+    { events },
+  );
 }

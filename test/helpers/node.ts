@@ -135,6 +135,8 @@ export interface SpawnedNode {
   crash(): Promise<void>;
   /** SIGTERM: a graceful stop. */
   stop(): Promise<void>;
+  /** Stops it, removes every sandbox it left and its data dir (unless `dataDir` was given). Safe to call twice. */
+  destroy(): Promise<void>;
 }
 
 /** The built executable (the integration project's global setup builds it). */
@@ -166,7 +168,14 @@ export async function spawnNode(opts: TestNodeOptions & { env?: NodeJS.ProcessEn
     await signal("SIGKILL");
     await untilUnroutable(opts.natsUrl, nodeId);
   };
-  return { nodeId, dataDir, child, output: () => output, crash, stop: () => signal("SIGTERM") };
+  let destroyed: Promise<void> | null = null;
+  const destroy = () =>
+    (destroyed ??= (async () => {
+      await signal("SIGTERM");
+      await removeSandboxesOf(opts.driver ?? "docker", nodeId, dataDir);
+      if (!opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    })());
+  return { nodeId, dataDir, child, output: () => output, crash, stop: () => signal("SIGTERM"), destroy };
 }
 
 /**

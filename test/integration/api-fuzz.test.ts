@@ -5,15 +5,12 @@
 // well-formed request naming no sandbox) with matching headers; none may
 // time out; the `corral node` process serving them must not crash; and
 // normal requests interleaved with the fuzz keep working throughout.
-import type { NatsConnection } from "@nats-io/nats-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CorralClient } from "../../src/client/client.js";
+import { describe, expect, it } from "vitest";
 import { encodeJson } from "../../src/codec.js";
 import { MAX_REQUEST_BYTES } from "../../src/schema/requests.js";
 import { API_OPS, type ApiOp } from "../../src/subjects.js";
 import { errorOf, rawRequest, type RawReply } from "../helpers/api.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
-import { removeSandboxesOf, spawnNode, type SpawnedNode } from "../helpers/node.js";
+import { useCorralProcesses } from "../helpers/corral.js";
 import { prng } from "../helpers/prng.js";
 
 /** Fixed, so runs are reproducible; `CORRAL_FUZZ_SEED` explores others. */
@@ -120,26 +117,11 @@ function presentButEmpty(field: string, random: () => number): unknown {
   return random() < 0.5 ? null : "";
 }
 
-let server: NatsServer;
-let nc: NatsConnection;
-let node: SpawnedNode;
-let client: CorralClient;
-
-beforeAll(async () => {
-  server = await startNats();
-  nc = await server.connect();
-  node = await spawnNode({ natsUrl: server.url, prefix: "apifuzz", driver: "process" });
-  client = new CorralClient(nc, { timeoutMs: 30_000 });
-});
-
-afterAll(async () => {
-  await node?.stop();
-  if (node) await removeSandboxesOf("process", node.nodeId, node.dataDir);
-  await server?.stop();
-});
+const corral = useCorralProcesses({ nodes: [{ prefix: "apifuzz", driver: "process" }] });
 
 describe("fuzz", () => {
   it(`${TOTAL} malformed requests: every reply a contract error, no timeout, no crash, normal requests unaffected`, async () => {
+    const { client, nc, node } = corral;
     const live = await client.create({ timeoutMs: 600_000, metadata: { suite: "fuzz" } });
     const cases = makeCases(prng(SEED));
     const failures: string[] = [];

@@ -5,42 +5,29 @@
 // answer `unavailable` (never a guess) while creates go to the other two,
 // even while the dead node's lease is still valid. Process driver: placement
 // does not depend on the engine.
-import type { NatsConnection } from "@nats-io/nats-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CorralClient } from "../../src/client/client.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { CorralClient } from "../../src/client/client.js";
 import { resolveConfig } from "../../src/config.js";
 import { CapacityExhaustedError, UnavailableError } from "../../src/errors.js";
 import type { CreateReply } from "../../src/client/types.js";
 import { NodeRegistry } from "../../src/store/node-registry.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
-import { removeSandboxesOf, spawnNode, type SpawnedNode } from "../helpers/node.js";
+import { useCorralProcesses } from "../helpers/corral.js";
+import type { SpawnedNode } from "../helpers/node.js";
 import { waitUntil } from "../helpers/wait.js";
 
-let server: NatsServer;
-let nc: NatsConnection;
+const NEED = { cpu: 1, memoryMB: 64 };
+const spec = (cpu: number) => ({ prefix: `multi${cpu}`, driver: "process" as const, capacity: { cpu, memoryMB: 65_536, sandboxes: 100 } });
+const corral = useCorralProcesses({ nodes: [spec(2), spec(4), spec(8)] });
 let client: CorralClient;
 let registry: NodeRegistry;
 let small: SpawnedNode;
 let medium: SpawnedNode;
 let large: SpawnedNode;
-const NEED = { cpu: 1, memoryMB: 64 };
 
 beforeAll(async () => {
-  server = await startNats();
-  nc = await server.connect();
-  const spawn = (cpu: number) => spawnNode({ natsUrl: server.url, prefix: `multi${cpu}`, driver: "process", capacity: { cpu, memoryMB: 65_536, sandboxes: 100 } });
-  [small, medium, large] = await Promise.all([spawn(2), spawn(4), spawn(8)]);
-  client = new CorralClient(nc, { timeoutMs: 60_000 });
-  registry = await NodeRegistry.open(nc, resolveConfig({}, {}));
-});
-
-afterAll(async () => {
-  for (const node of [small, medium, large]) {
-    if (!node) continue;
-    await node.stop();
-    await removeSandboxesOf("process", node.nodeId, node.dataDir);
-  }
-  await server?.stop();
+  ({ client } = corral);
+  [small, medium, large] = corral.nodes as [SpawnedNode, SpawnedNode, SpawnedNode];
+  registry = await NodeRegistry.open(corral.nc, resolveConfig({}, {}));
 });
 
 /** Waits until the registry shows `total` sandboxes allocated over the live nodes, then returns cpu allocated per node. */

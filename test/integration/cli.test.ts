@@ -4,27 +4,17 @@
 // parsed (exactly the API's reply objects), the human output, errors
 // (exit 1, `{"error": {code, message}}` under --json), `CORRAL_NATS_URL`,
 // and `watch` live and replaying history from CORRAL_EVENTS.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { SandboxRecord } from "../../src/schema/record.js";
 import type { CreateReply, ListReply } from "../../src/client/types.js";
 import { corral, corralJson, startCorral } from "../helpers/cli.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
-import { removeSandboxesOf, spawnNode, type SpawnedNode } from "../helpers/node.js";
+import { useCorralProcesses } from "../helpers/corral.js";
 
-let server: NatsServer;
-let node: SpawnedNode;
+const fixture = useCorralProcesses({ nodes: [{ prefix: "cli", driver: "process" }] });
 let url: string[];
 
-beforeAll(async () => {
-  server = await startNats();
-  node = await spawnNode({ natsUrl: server.url, prefix: "cli", driver: "process" });
-  url = ["--nats-url", server.url];
-});
-
-afterAll(async () => {
-  await node?.stop();
-  if (node) await removeSandboxesOf("process", node.nodeId, node.dataDir);
-  await server?.stop();
+beforeAll(() => {
+  url = ["--nats-url", fixture.nats.url];
 });
 
 describe("corral CLI", () => {
@@ -56,7 +46,7 @@ describe("corral CLI", () => {
   });
 
   it("prints tables and field lines for humans; reads CORRAL_NATS_URL", async () => {
-    const env = { CORRAL_NATS_URL: server.url };
+    const env = { CORRAL_NATS_URL: fixture.nats.url };
     const create = await corral(["create", "--metadata", "suite=human", "--key", "cli-human"], env);
     expect(create.code).toBe(0);
     const id = /^sandbox\s+([a-z0-9]{20})$/m.exec(create.stdout)![1]!;
@@ -64,7 +54,7 @@ describe("corral CLI", () => {
     expect(create.stdout).toMatch(/^token\s+\S{20,}/m);
     const ls = await corral(["ls", "--metadata", "suite=human"], env);
     expect(ls.stdout.split("\n")[0]).toMatch(/^SANDBOX\s+TEMPLATE\s+STATE\s+NODE\s+ENDS IN\s+METADATA$/);
-    expect(ls.stdout).toMatch(new RegExp(`^${id}\\s+base\\s+running\\s+${node.nodeId}\\s+(4m|5m)`, "m"));
+    expect(ls.stdout).toMatch(new RegExp(`^${id}\\s+base\\s+running\\s+${fixture.node.nodeId}\\s+(4m|5m)`, "m"));
     const again = await corral(["create", "--key", "cli-human"], env);
     expect(again.stdout).toMatch(/^created\s+false$/m);
     expect(again.stdout).not.toMatch(/^token/m);

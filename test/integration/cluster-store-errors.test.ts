@@ -10,6 +10,7 @@ import { resolveConfig } from "../../src/config.js";
 import { UnavailableError, type CorralError } from "../../src/errors.js";
 import { kvStream } from "../../src/store/buckets.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
+import type { StoredSandbox } from "../../src/schema/record.js";
 import { SANDBOX_BUCKET } from "../../src/subjects.js";
 import { startNats } from "../helpers/nats.js";
 import { startNatsCluster, type NatsCluster } from "../helpers/nats-cluster.js";
@@ -38,6 +39,27 @@ function expectUnavailable({ err, ms }: { err: CorralError; ms: number }, boundM
   expect(err, String(err)).toBeInstanceOf(UnavailableError);
   expect(err).toMatchObject({ code: "unavailable", retryable: true });
   expect(ms).toBeLessThan(boundMs);
+}
+
+/**
+ * The store's write calls on `record` (the first two would change its endAt),
+ * each expected unavailable within 10 s (`mutateBoundMs` for mutate, which
+ * reads before it writes).
+ */
+async function expectWritesUnavailable(store: SandboxStore, record: StoredSandbox, mutateBoundMs = 10_000): Promise<void> {
+  expectUnavailable(await failure(() => store.updateAt(record, { record: { ...record, endAt: record.endAt! + 1 }, event: "set_timeout" })), 10_000);
+  expectUnavailable(await failure(() => store.mutate(record.sandboxId, (l) => ({ record: { ...l, endAt: l.endAt! + 2 }, event: "set_timeout" }))), mutateBoundMs);
+  expectUnavailable(await failure(() => store.createIfAbsent(makeStoredSandbox())), 10_000);
+}
+
+/** Waits until the store takes a write again, and checks that none of the failed writes was applied. */
+async function expectWritesAgain(store: SandboxStore, record: StoredSandbox, timeoutMs: number): Promise<void> {
+  const after = await waitUntil(() => store.mutate(record.sandboxId, (l) => ({ record: { ...l, endAt: l.endAt! + 3 }, event: "set_timeout" })).catch(() => null), {
+    timeoutMs,
+    intervalMs: 200,
+    what: "the store to take writes again",
+  });
+  expect(after.endAt).toBe(record.endAt! + 3);
 }
 
 describe("store errors against real servers", () => {
@@ -76,19 +98,11 @@ describe("store errors against real servers", () => {
       expect(leader).not.toBeNull();
       await leader.kill();
 
-      expectUnavailable(await failure(() => store.updateAt(record, { record: { ...record, endAt: record.endAt! + 1 }, event: "set_timeout" })), 10_000);
-      expectUnavailable(await failure(() => store.mutate(record.sandboxId, (l) => ({ record: { ...l, endAt: l.endAt! + 2 }, event: "set_timeout" }))), 10_000);
+      await expectWritesUnavailable(store, record);
       expectUnavailable(await failure(() => store.get(record.sandboxId)), 10_000);
-      expectUnavailable(await failure(() => store.createIfAbsent(makeStoredSandbox())), 10_000);
 
       await leader.start();
-      const after = await waitUntil(() => store.mutate(record.sandboxId, (l) => ({ record: { ...l, endAt: l.endAt! + 3 }, event: "set_timeout" })).catch(() => null), {
-        timeoutMs: 20_000,
-        intervalMs: 200,
-        what: "the store to take writes again",
-      });
-      // Nothing the failed calls attempted was written.
-      expect(after.endAt).toBe(record.endAt! + 3);
+      await expectWritesAgain(store, record, 20_000);
       await store.close();
     }, 240_000);
 
@@ -100,17 +114,10 @@ describe("store errors against real servers", () => {
       const other = cluster.servers.find((s) => s !== leader)!;
       await Promise.all([leader.kill(), other.kill()]);
 
-      expectUnavailable(await failure(() => store.updateAt(record, { record: { ...record, endAt: record.endAt! + 1 }, event: "set_timeout" })), 10_000);
-      expectUnavailable(await failure(() => store.mutate(record.sandboxId, (l) => ({ record: { ...l, endAt: l.endAt! + 2 }, event: "set_timeout" }))), 15_000);
-      expectUnavailable(await failure(() => store.createIfAbsent(makeStoredSandbox())), 10_000);
+      await expectWritesUnavailable(store, record, 15_000);
 
       await Promise.all([leader.start(), other.start()]);
-      const after = await waitUntil(() => store.mutate(record.sandboxId, (l) => ({ record: { ...l, endAt: l.endAt! + 3 }, event: "set_timeout" })).catch(() => null), {
-        timeoutMs: 30_000,
-        intervalMs: 200,
-        what: "the store to take writes again",
-      });
-      expect(after.endAt).toBe(record.endAt! + 3);
+      await expectWritesAgain(store, record, 30_000);
       await store.close();
     }, 240_000);
   });

@@ -2,33 +2,25 @@
 // is labelled as one, frozen, and a claim gives it a new id that its already
 // running main process answers on GET /id (checked over HTTP and inspect).
 import type Docker from "dockerode";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DockerDriver } from "../../src/drivers/docker.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { DockerDriver } from "../../src/drivers/docker.js";
 import { DriverError } from "../../src/drivers/errors.js";
 import type { SandboxSpec } from "../../src/drivers/types.js";
-import { newClusterId, newSandboxId } from "../../src/ids.js";
+import { newSandboxId } from "../../src/ids.js";
 import { BASE_TEMPLATE } from "../../src/templates.js";
-import { getId, removeContainersOf, requireDocker, testNodeId } from "../helpers/docker.js";
+import { getId } from "../helpers/docker.js";
+import { useDockerDriver } from "../helpers/docker-driver.js";
 
-const nodeId = testNodeId("drvpool");
-const clusterId = newClusterId();
+const fx = useDockerDriver("drvpool");
+const { nodeId, clusterId } = fx;
 let docker: Docker;
 let driver: DockerDriver;
+beforeAll(() => void ({ docker, driver } = fx));
 
 function memberSpec(): SandboxSpec {
   const memberId = newSandboxId();
   return { sandboxId: memberId, nodeId, clusterId, template: BASE_TEMPLATE, env: {}, resources: { cpu: 0.5, memoryMB: 64 }, incarnation: 1, poolMember: memberId };
 }
-
-beforeAll(async () => {
-  docker = await requireDocker();
-  driver = new DockerDriver({ docker });
-});
-
-afterAll(async () => {
-  await driver?.close();
-  if (docker) await removeContainersOf(docker, nodeId);
-});
 
 describe("DockerDriver warm-pool member", () => {
   it("is labelled corral.pool-member, and a claim of the frozen member answers the new id on /id", async () => {

@@ -3,20 +3,22 @@
 import type Docker from "dockerode";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DockerDriver } from "../../src/drivers/docker.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { DockerDriver } from "../../src/drivers/docker.js";
 import { DriverError } from "../../src/drivers/errors.js";
 import type { DriverEvent, SandboxSpec } from "../../src/drivers/types.js";
 import { newClusterId, newSandboxId } from "../../src/ids.js";
 import { BASE_TEMPLATE } from "../../src/templates.js";
-import { containerState, containersOf, getId, removeContainersOf, requireDocker, testNodeId } from "../helpers/docker.js";
+import { containerState, containersOf, getId, testNodeId } from "../helpers/docker.js";
+import { useDockerDriver } from "../helpers/docker-driver.js";
 import { waitUntil } from "../helpers/wait.js";
 
 const run = promisify(execFile);
-const nodeId = testNodeId("drvdock");
-const clusterId = newClusterId();
+const fx = useDockerDriver("drvdock");
+const { nodeId, clusterId } = fx;
 let docker: Docker;
 let driver: DockerDriver;
+beforeAll(() => void ({ docker, driver } = fx));
 
 function spec(overrides: Partial<SandboxSpec> = {}): SandboxSpec {
   return {
@@ -30,19 +32,6 @@ function spec(overrides: Partial<SandboxSpec> = {}): SandboxSpec {
     ...overrides,
   };
 }
-
-beforeAll(async () => {
-  docker = await requireDocker();
-  driver = new DockerDriver({ docker });
-});
-
-afterAll(async () => {
-  await driver?.close();
-  if (docker) {
-    const left = await removeContainersOf(docker, nodeId);
-    if (left.length) console.log(`driver-docker: removed leftover containers ${left.join(" ")}`);
-  }
-});
 
 describe("DockerDriver", () => {
   it("starts a labelled, limited container that answers /id, and pauses/resumes/removes it in both modes", async () => {

@@ -6,19 +6,11 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { AuthenticationError, CommandExitError, Sandbox, SandboxNotFoundError } from "e2b";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type GatewayHandle } from "../../actors/gateway/index.js";
-import { startProxy, type ProxyHandle } from "../../actors/proxy/index.js";
-import { resolveConfig } from "../../src/config.js";
 import { ApiKeyStore } from "../../src/store/api-keys.js";
-import { SandboxStore } from "../../src/store/sandbox-store.js";
-import { requireDocker } from "../helpers/docker.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
-import { startNode, type TestNode } from "../helpers/node.js";
-import { DOMAIN } from "../helpers/proxy-client.js";
+import { useCorral } from "../helpers/corral.js";
 
-let server: NatsServer;
+const corral = useCorral({ prefix: "e2b", proxy: { accessLog: false } });
 let nc: NatsConnection;
-let node: TestNode;
-let proxy: ProxyHandle;
 let gateway: GatewayHandle;
 let alpha: { apiKey: string; apiUrl: string; sandboxUrl: string };
 let beta: typeof alpha;
@@ -26,26 +18,17 @@ const run = `run${Date.now().toString(36)}`;
 const created: string[] = [];
 
 beforeAll(async () => {
-  await requireDocker();
-  server = await startNats();
-  nc = await server.connect();
-  node = await startNode({ natsUrl: server.url, prefix: "e2b" });
-  const config = resolveConfig();
-  proxy = await startProxy({ nc, store: await SandboxStore.open(nc, config), config, port: 0, domain: DOMAIN, host: "127.0.0.1", accessLog: false });
+  ({ nc } = corral);
   gateway = await startGateway({ nc, port: 0, host: "127.0.0.1" });
   const keys = await ApiKeyStore.open(nc);
-  const urls = { apiUrl: `http://127.0.0.1:${gateway.port}`, sandboxUrl: `http://127.0.0.1:${proxy.port}` };
+  const urls = { apiUrl: `http://127.0.0.1:${gateway.port}`, sandboxUrl: `http://127.0.0.1:${corral.proxy.port}` };
   alpha = { apiKey: (await keys.create("alpha")).key, ...urls };
   beta = { apiKey: (await keys.create("beta")).key, ...urls };
 }, 60_000);
 
 afterAll(async () => {
-  for (const id of created) await node?.client.kill(id).catch(() => undefined);
+  for (const id of created) await corral.client.kill(id).catch(() => undefined);
   await gateway?.close();
-  await proxy?.close();
-  await node?.destroy();
-  await nc?.close();
-  await server?.stop();
 });
 
 describe("the e2b SDK against Corral", () => {

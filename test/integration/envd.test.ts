@@ -9,25 +9,19 @@ import type { DriverKind } from "../../src/drivers/types.js";
 import { ApiKeyStore } from "../../src/store/api-keys.js";
 import { NodeRegistry } from "../../src/store/node-registry.js";
 import { resolveConfig } from "../../src/config.js";
+import { useNats } from "../helpers/corral.js";
 import { requireDocker } from "../helpers/docker.js";
 import { multipart, request, start } from "../helpers/envd-client.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
 import { startNode, type TestNode } from "../helpers/node.js";
 
-let server: NatsServer;
+const fixture = useNats();
 let nc: NatsConnection;
 let secret: Uint8Array;
 
 beforeAll(async () => {
   await requireDocker();
-  server = await startNats();
-  nc = await server.connect();
+  ({ nc } = fixture);
   secret = await (await ApiKeyStore.open(nc)).envdSecret();
-});
-
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
 });
 
 describe.each<DriverKind>(["docker", "process"])("envd on the %s driver", (driver) => {
@@ -38,7 +32,7 @@ describe.each<DriverKind>(["docker", "process"])("envd on the %s driver", (drive
   let prefix: string;
 
   beforeAll(async () => {
-    node = await startNode({ natsUrl: server.url, driver, prefix: `envd-${driver}` });
+    node = await startNode({ natsUrl: fixture.nats.url, driver, prefix: `envd-${driver}` });
     const registry = await NodeRegistry.open(nc, resolveConfig());
     const record = await registry.get(node.nodeId);
     expect(record?.envd).toMatch(/^127\.0\.0\.1:\d+$/);

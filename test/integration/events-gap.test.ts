@@ -10,35 +10,29 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { RouteTable } from "../../actors/proxy/route-table.js";
 import { encodeMsgpack } from "../../src/codec.js";
-import { resolveConfig } from "../../src/config.js";
 import { publishEvent } from "../../src/events.js";
 import { logger } from "../../src/log.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
-import { SandboxStore } from "../../src/store/index.js";
+import type { SandboxStore } from "../../src/store/index.js";
 import { SANDBOX_BUCKET, sandboxKey } from "../../src/subjects.js";
 import { makeStoredSandbox } from "../helpers/records.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
+import { useStore } from "../helpers/corral.js";
 import { waitUntil } from "../helpers/wait.js";
 
-let server: NatsServer;
+const fixture = useStore();
 let nc: NatsConnection;
 let store: SandboxStore;
 let kv: KV;
 let routes: RouteTable;
 
 beforeAll(async () => {
-  server = await startNats();
-  nc = await server.connect();
-  store = await SandboxStore.open(nc, resolveConfig({}, {}));
+  ({ nc, store } = fixture);
   kv = await new Kvm(nc).open(SANDBOX_BUCKET);
   routes = new RouteTable(nc, store, logger("test-routes"), { tombstoneMs: 3_600_000 });
   await routes.start();
 });
 
-afterAll(async () => {
-  routes?.close();
-  await server?.stop();
-});
+afterAll(() => routes?.close());
 
 /** A write that publishes no event (its writer "died" before publishing). */
 async function silentWrite(base: StoredSandbox, change: Partial<StoredSandbox>): Promise<StoredSandbox> {

@@ -3,44 +3,28 @@
 // state checked by `docker inspect` after each. Error paths use a fault
 // injecting wrapper around the real driver (test/helpers/faulty-driver.ts).
 import type Docker from "dockerode";
-import type { NatsConnection } from "@nats-io/nats-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { CorralClient } from "../../src/client/client.js";
-import type { SandboxEvent } from "../../src/events.js";
-import { subscribeEvents } from "../../src/events.js";
 import type { SandboxRecord } from "../../src/schema/record.js";
 import { BASE_TEMPLATE } from "../../src/templates.js";
+import { useCorral } from "../helpers/corral.js";
 import { containerState, requireDocker } from "../helpers/docker.js";
 import { FaultyDriver } from "../helpers/faulty-driver.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
-import { startNode, type TestNode } from "../helpers/node.js";
 import { waitUntil } from "../helpers/wait.js";
 
-let server: NatsServer;
 let docker: Docker;
-let node: TestNode;
 let faults: FaultyDriver;
+const corral = useCorral({
+  prefix: "nodedocker",
+  templates: [{ ...BASE_TEMPLATE, name: "broken", image: "corral/no-such-image:latest" }],
+  wrapDriver: (real) => (faults = new FaultyDriver(real)),
+});
+const { events } = corral;
 let client: CorralClient;
-let watcher: NatsConnection;
-const events: SandboxEvent[] = [];
 
 beforeAll(async () => {
   docker = await requireDocker();
-  server = await startNats();
-  watcher = await server.connect();
-  subscribeEvents(watcher, (event) => events.push(event));
-  node = await startNode({
-    natsUrl: server.url,
-    prefix: "nodedocker",
-    templates: [{ ...BASE_TEMPLATE, name: "broken", image: "corral/no-such-image:latest" }],
-    wrapDriver: (real) => (faults = new FaultyDriver(real)),
-  });
-  client = node.client;
-});
-
-afterAll(async () => {
-  await node?.destroy();
-  await server?.stop();
+  ({ client } = corral);
 });
 
 /** The container of a record, from the node's own view (the client record has no handle). */
@@ -71,7 +55,7 @@ describe("node actor with the docker driver", () => {
   it("create: starting -> running, a running container that answers GET /id", async () => {
     const created = await client.create({ timeoutMs: 600_000, metadata: { test: "node-docker" } });
     sbx = created;
-    expect(created).toMatchObject({ state: "running", nodeId: node.nodeId, created: true, timeoutMs: 600_000, killReason: null, error: null });
+    expect(created).toMatchObject({ state: "running", nodeId: corral.node.nodeId, created: true, timeoutMs: 600_000, killReason: null, error: null });
     expect(created.trafficToken).toMatch(/.{20,}/);
     expect(created.endAt).toBe(created.startedAt! + 600_000);
     expect(await containerState(docker, await handleOf(sbx.sandboxId))).toBe("running");

@@ -2,41 +2,20 @@
 // node with staggered short deadlines all time out within 1 s of their
 // `endAt`, and every process is gone afterwards. One timer per sandbox, no
 // polling: the node does nothing per tick, so lateness stays flat.
-import type { NatsConnection } from "@nats-io/nats-core";
 import fs from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { subscribeEvents, type SandboxEvent } from "../../src/events.js";
+import { describe, expect, it } from "vitest";
+import type { SandboxEvent } from "../../src/events.js";
 import { ProcessDriver } from "../../src/drivers/process.js";
 import type { SandboxRecord } from "../../src/schema/record.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
-import { CorralClient } from "../../src/client/client.js";
-import { removeSandboxesOf, spawnNode, type SpawnedNode } from "../helpers/node.js";
+import { useCorralProcesses } from "../helpers/corral.js";
 import { waitUntil } from "../helpers/wait.js";
 
 const COUNT = 500;
-let server: NatsServer;
 /** The node runs in its own process: its timers do not share an event loop with this test's 1,000 requests. */
-let node: SpawnedNode;
-let client: CorralClient;
-let watcher: NatsConnection;
-const timeouts = new Map<string, SandboxEvent>();
+const corral = useCorralProcesses({ nodes: [{ prefix: "timers", driver: "process", capacity: { cpu: 1_000, memoryMB: 1_000_000 } }] });
 
-beforeAll(async () => {
-  server = await startNats();
-  watcher = await server.connect();
-  subscribeEvents(watcher, (e) => {
-    if (e.event === "timeout") timeouts.set(e.sandboxId, e);
-  });
-  node = await spawnNode({ natsUrl: server.url, prefix: "timers", driver: "process", capacity: { cpu: 1_000, memoryMB: 1_000_000 } });
-  client = await CorralClient.connect({ natsUrl: server.url, timeoutMs: 60_000 });
-});
-
-afterAll(async () => {
-  await client?.close();
-  await node?.stop();
-  if (node) await removeSandboxesOf("process", node.nodeId, node.dataDir);
-  await server?.stop();
-});
+/** The `timeout` event of each sandbox that timed out. */
+const timeouts = (): Map<string, SandboxEvent> => new Map(corral.events.filter((e) => e.event === "timeout").map((e) => [e.sandboxId, e]));
 
 function cmdline(pid: string): string {
   try {
@@ -63,14 +42,15 @@ async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, inde
 
 describe(`${COUNT} process sandboxes with staggered deadlines`, () => {
   it("all time out within 1 s of their endAt, and no process is left", async () => {
+    const { client, node } = corral;
     const created = await pool(Array.from({ length: COUNT }), 16, () => client.create({ timeoutMs: 600_000, secure: false, resources: { cpu: 0.1, memoryMB: 16 } }));
     expect(created.every((s) => s.state === "running")).toBe(true);
 
     // Deadlines staggered by 6 ms over 3 s, the first 5 s from now.
     const deadlines: SandboxRecord[] = await pool(created, 16, (s, i) => client.setTimeout(s.sandboxId, 5_000 + i * 6));
-    await waitUntil(() => timeouts.size === COUNT, { what: `${COUNT} timeouts`, timeoutMs: 30_000, intervalMs: 100 });
+    const timedOut = await waitUntil(() => timeouts().size === COUNT && timeouts(), { what: `${COUNT} timeouts`, timeoutMs: 30_000, intervalMs: 100 });
 
-    const lateness = deadlines.map((d) => timeouts.get(d.sandboxId)!.at - d.endAt!).sort((a, b) => a - b);
+    const lateness = deadlines.map((d) => timedOut.get(d.sandboxId)!.at - d.endAt!).sort((a, b) => a - b);
     console.info(`timeout lateness over ${COUNT}: min ${lateness[0]} ms, p50 ${lateness[COUNT >> 1]} ms, max ${lateness[COUNT - 1]} ms`);
     expect(lateness[0]).toBeGreaterThanOrEqual(0);
     expect(lateness[COUNT - 1]).toBeLessThan(1_000);

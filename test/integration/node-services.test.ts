@@ -4,46 +4,39 @@
 // deadline, coalesced writes), tombstone deletion, reconciliation on
 // demand, and the sweep that marks a lost node's sandboxes `node_lost`.
 import type { NatsConnection } from "@nats-io/nats-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { encodeActivityBatch } from "../../src/activity.js";
 import { resolveConfig, type CorralOptions } from "../../src/config.js";
 import { ProcessDriver } from "../../src/drivers/process.js";
-import { subscribeEvents, type SandboxEvent } from "../../src/events.js";
 import { requestNode, requestReconcile } from "../../src/node-protocol.js";
 import { NodeRegistry } from "../../src/store/node-registry.js";
 import { subjects } from "../../src/subjects.js";
 import { BASE_TEMPLATE } from "../../src/templates.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
-import { removeSandboxesOf, spawnNode, startNode, type TestNode } from "../helpers/node.js";
+import { useNats } from "../helpers/corral.js";
+import { spawnNode, startNode, type TestNode } from "../helpers/node.js";
 import { waitUntil } from "../helpers/wait.js";
 
 const CONFIG: CorralOptions = { nodeLeaseMs: 1_500, heartbeatMs: 400, nodeLostGraceMs: 1_000, tombstoneMs: 1_500, activityFlushMs: 1_000 };
 const SMALL = { cpu: 1, memoryMB: 64 };
 
-let server: NatsServer;
+const fixture = useNats();
 let nc: NatsConnection;
 let registry: NodeRegistry;
 let node: TestNode | undefined;
-const events: SandboxEvent[] = [];
 
 beforeAll(async () => {
-  server = await startNats();
-  nc = await server.connect();
+  ({ nc } = fixture);
   registry = await NodeRegistry.open(nc, resolveConfig(CONFIG, {}));
-  subscribeEvents(nc, (e) => events.push(e));
 });
 afterEach(async () => {
   await node?.destroy();
   node = undefined;
 });
-afterAll(async () => {
-  await server?.stop();
-});
 
 const start = (extra: Partial<Parameters<typeof startNode>[0]> = {}) =>
-  startNode({ natsUrl: server.url, prefix: "svc", driver: "process", config: CONFIG, ...extra }).then((n) => (node = n));
+  startNode({ natsUrl: fixture.nats.url, prefix: "svc", driver: "process", config: CONFIG, ...extra }).then((n) => (node = n));
 const lease = (n: TestNode) => registry.get(n.nodeId);
-const eventsOf = (id: string) => events.filter((e) => e.sandboxId === id);
+const eventsOf = (id: string) => fixture.events.filter((e) => e.sandboxId === id);
 
 describe("node services", () => {
   it("registers its lease, heartbeats it, publishes allocation and counts, and marks it stopping on stop", async () => {
@@ -164,7 +157,7 @@ describe("node services", () => {
 
   it("marks the sandboxes of a node whose lease is gone for nodeLostGraceMs as killed / node_lost", async () => {
     const n = await start();
-    const lost = await spawnNode({ natsUrl: server.url, prefix: "lost", driver: "process", config: CONFIG });
+    const lost = await spawnNode({ natsUrl: fixture.nats.url, prefix: "lost", driver: "process", config: CONFIG });
     try {
       const spec = { template: "base", timeoutMs: 600_000, expiration: "ttl" as const, lifecycle: { onTimeout: "kill" as const, autoResume: false, idle: false }, metadata: {}, env: {}, resources: SMALL, secure: false, key: null, tenant: null };
       const onLost = await requestNode(nc, lost.nodeId, { op: "create", sandboxId: "lostsandbox000000001" as never, spec }, 30_000);
@@ -177,8 +170,7 @@ describe("node services", () => {
       expect(marked.at - crashedAt).toBeGreaterThanOrEqual(CONFIG.nodeLostGraceMs!);
       expect(await n.client.get(onLost.record.sandboxId)).toMatchObject({ state: "killed", killReason: "node_lost" });
     } finally {
-      await lost.stop();
-      await removeSandboxesOf("process", lost.nodeId, lost.dataDir);
+      await lost.destroy();
     }
   });
 });

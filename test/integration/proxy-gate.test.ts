@@ -15,19 +15,19 @@ import { encodeMsgpack } from "../../src/codec.js";
 import { resolveConfig } from "../../src/config.js";
 import { newSandboxId, type SandboxId } from "../../src/ids.js";
 import type { SandboxState, StoredSandbox } from "../../src/schema/record.js";
-import { SandboxStore } from "../../src/store/sandbox-store.js";
+import type { SandboxStore } from "../../src/store/sandbox-store.js";
 import { SANDBOX_BUCKET } from "../../src/subjects.js";
 import { hashTrafficToken, newTrafficToken } from "../../src/traffic-token.js";
 import { containerState, removeContainersOf, requireDocker, testNodeId } from "../helpers/docker.js";
 import { startFakeNode, type FakeNode } from "../helpers/fake-node.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
+import { useStore } from "../helpers/corral.js";
 import { DOMAIN, FORMS, httpRequest, runBaseContainer, via, wsVia, type Form, type Reply, type ViaOptions } from "../helpers/proxy-client.js";
 import { makeStoredSandbox, type StoredSandboxOverrides } from "../helpers/records.js";
 import { waitUntil } from "../helpers/wait.js";
 
 const nodeId = testNodeId("proxygate");
 const WAIT_MS = 4_000;
-let server: NatsServer;
+const fixture = useStore({ proxyWaitMs: WAIT_MS });
 let nc: NatsConnection;
 let store: SandboxStore;
 let rawKv: KV;
@@ -42,10 +42,7 @@ let echoPort: number;
 
 beforeAll(async () => {
   docker = await requireDocker();
-  server = await startNats();
-  nc = await server.connect();
-  const config = resolveConfig({ proxyWaitMs: WAIT_MS });
-  store = await SandboxStore.open(nc, config);
+  ({ nc, store } = fixture);
   rawKv = await new Kvm(nc).open(SANDBOX_BUCKET);
   fake = await startFakeNode({ nc, nodeId, store, docker });
   const sandboxId = newSandboxId();
@@ -61,7 +58,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => echo.listen(0, "127.0.0.1", r));
   echoPort = (echo.address() as AddressInfo).port;
-  proxy = await startProxy({ nc: await server.connect(), store, config, port: 0, domain: DOMAIN, host: "127.0.0.1" });
+  proxy = await startProxy({ nc: await fixture.nats.connect(), store, config: fixture.config, port: 0, domain: DOMAIN, host: "127.0.0.1" });
 });
 
 afterAll(async () => {
@@ -71,7 +68,6 @@ afterAll(async () => {
   echo?.close();
   const left = docker ? await removeContainersOf(docker, nodeId) : [];
   if (left.length > 0) console.info(`removed containers: ${left.join(", ")}`);
-  await server?.stop();
 });
 
 type Proto = "http" | "ws";

@@ -4,21 +4,18 @@
 // upstream that closes a kept-alive socket (the request is replayed on a
 // fresh one), Expect: 100-continue, HEAD/204 and close-delimited responses.
 // Raw sockets on the client side, so that the bytes on the wire are the test's.
-import type { NatsConnection } from "@nats-io/nats-core";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startProxy, type ProxyHandle } from "../../actors/proxy/index.js";
-import { resolveConfig } from "../../src/config.js";
 import { newSandboxId, type SandboxId } from "../../src/ids.js";
-import { SandboxStore } from "../../src/store/sandbox-store.js";
+import type { SandboxStore } from "../../src/store/sandbox-store.js";
 import { testNodeId } from "../helpers/docker.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
+import { useStore } from "../helpers/corral.js";
 import { DOMAIN } from "../helpers/proxy-client.js";
 import { makeStoredSandbox } from "../helpers/records.js";
 
-let server: NatsServer;
-let nc: NatsConnection;
+const fixture = useStore();
 let store: SandboxStore;
 let proxy: ProxyHandle;
 let echo: http.Server;
@@ -34,9 +31,7 @@ function listen(s: net.Server): Promise<number> {
 }
 
 beforeAll(async () => {
-  server = await startNats();
-  nc = await server.connect();
-  store = await SandboxStore.open(nc, resolveConfig({}, {}));
+  ({ store } = fixture);
   echo = http.createServer((req, res) => {
     if (req.url === "/empty") {
       res.writeHead(204);
@@ -79,7 +74,7 @@ beforeAll(async () => {
   });
   await store.createIfAbsent(record);
   id = record.sandboxId;
-  proxy = await startProxy({ nc: await server.connect(), store, config: resolveConfig({}, {}), port: 0, domain: DOMAIN, host: "127.0.0.1", accessLog: false });
+  proxy = await startProxy({ nc: await fixture.nats.connect(), store, config: fixture.config, port: 0, domain: DOMAIN, host: "127.0.0.1", accessLog: false });
 });
 
 afterAll(async () => {
@@ -87,7 +82,6 @@ afterAll(async () => {
   echo?.close();
   flaky?.close();
   closing?.close();
-  await server?.stop();
 });
 
 const host = (port = 3000) => `${port}-${id}.${DOMAIN}`;

@@ -14,17 +14,15 @@
 // - past --max-connections, a connection is answered 503 (a replica in this process);
 // - every one of those answers has an access-log line.
 import type Docker from "dockerode";
-import type { NatsConnection } from "@nats-io/nats-core";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startProxy, type ProxyHandle } from "../../actors/proxy/index.js";
+import type { ProxyHandle } from "../../actors/proxy/index.js";
 import { resolveConfig } from "../../src/config.js";
 import type { SandboxId } from "../../src/ids.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
+import { useCorral } from "../helpers/corral.js";
 import { requireDocker, testNodeId } from "../helpers/docker.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
-import { startNode, type TestNode } from "../helpers/node.js";
 import { DOMAIN } from "../helpers/proxy-client.js";
 import { peakRss, rssOf, spawnCorralProxy, type CorralProxyProcess } from "../helpers/proxy-process.js";
 import { makeStoredSandbox } from "../helpers/records.js";
@@ -40,10 +38,9 @@ const SLACK_MS = 2_000;
 /** What the proxy may grow by while a client that never reads sends 24 MB of requests (it took 570 MB before). */
 const MAX_RSS_GROWTH = 40 * MB;
 
-let server: NatsServer;
-let node: TestNode;
+/** The node, and the replica in this process whose connection cap is 2. */
+const corral = useCorral({ prefix: "proxylim", proxy: { accessLog: false, limits: { maxConnections: 2 } } });
 let docker: Docker;
-let nc: NatsConnection;
 let store: SandboxStore;
 let proxy: CorralProxyProcess;
 let capped: ProxyHandle;
@@ -60,12 +57,10 @@ function listen(s: net.Server): Promise<number> {
 
 beforeAll(async () => {
   docker = await requireDocker();
-  server = await startNats();
-  node = await startNode({ natsUrl: server.url, prefix: "proxylim" });
-  const created = await node.client.create({ timeoutMs: 300_000 });
+  capped = corral.proxy;
+  const created = await corral.client.create({ timeoutMs: 300_000 });
   real = { id: created.sandboxId, token: created.trafficToken! };
-  nc = await server.connect();
-  store = await SandboxStore.open(nc, resolveConfig({}, {}));
+  store = await SandboxStore.open(corral.nc, resolveConfig({}, {}));
   echo = http.createServer((req, res) => {
     let body = "";
     req.setEncoding("latin1");
@@ -87,20 +82,16 @@ beforeAll(async () => {
   });
   await store.createIfAbsent(record);
   local = record.sandboxId;
-  proxy = await spawnCorralProxy(server.url, [
+  proxy = await spawnCorralProxy(corral.nats.url, [
     ...["--header-timeout-ms", String(HEADER_MS), "--body-timeout-ms", String(BODY_MS), "--upstream-timeout-ms", String(UPSTREAM_MS)],
     ...["--idle-timeout-ms", String(IDLE_MS), "--max-connections", "1000"],
   ]);
-  capped = await startProxy({ nc: await server.connect(), store, config: resolveConfig({}, {}), port: 0, domain: DOMAIN, host: "127.0.0.1", accessLog: false, limits: { maxConnections: 2 } });
 });
 
 afterAll(async () => {
   await proxy?.stop();
-  await capped?.close();
   echo?.close();
   bigHead?.close();
-  await node?.destroy();
-  await server?.stop();
 });
 
 const localHost = (port = 3000) => `${port}-${local}.${DOMAIN}`;

@@ -8,19 +8,17 @@
 // proxy-gate.test.ts): it can count and hash an upload and pause its reading,
 // which busybox httpd in the base image cannot, and pausing is what proves
 // backpressure (a proxy that buffered would grow by what arrives meanwhile).
-import type { NatsConnection } from "@nats-io/nats-core";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resolveConfig } from "../../src/config.js";
 import type { SandboxId } from "../../src/ids.js";
-import { SandboxStore } from "../../src/store/sandbox-store.js";
+import type { SandboxStore } from "../../src/store/sandbox-store.js";
 import { hashTrafficToken, newTrafficToken } from "../../src/traffic-token.js";
 import { testNodeId } from "../helpers/docker.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
+import { useStore } from "../helpers/corral.js";
 import { CORRAL_BIN } from "../helpers/node.js";
 import { DOMAIN, httpRequest, via } from "../helpers/proxy-client.js";
 import { peakRss, rssOf, spawnCorralProxy, type CorralProxyProcess } from "../helpers/proxy-process.js";
@@ -35,8 +33,7 @@ const MAX_RSS_GROWTH = 50 * MB;
 /** How long each side stops reading mid-transfer (what a buffering proxy would have to hold). */
 const STALL_MS = 400;
 
-let server: NatsServer;
-let nc: NatsConnection;
+const fixture = useStore();
 let store: SandboxStore;
 let upstream: http.Server;
 let upstreamPort: number;
@@ -44,7 +41,7 @@ let upstreamPort: number;
 let slowArrived: () => void = () => {};
 
 /** Spawns `corral proxy` on this test's NATS (see test/helpers/proxy-process.ts). */
-const spawnProxy = (extra: string[] = []): Promise<CorralProxyProcess> => spawnCorralProxy(server.url, extra);
+const spawnProxy = (extra: string[] = []): Promise<CorralProxyProcess> => spawnCorralProxy(fixture.nats.url, extra);
 
 /** `size` bytes of a repeating pattern, generated 64 KB at a time (the test holds no 100 MB buffer either). */
 function pattern(size: number): Readable {
@@ -90,9 +87,7 @@ function consume(stream: Readable, total: number): Promise<{ bytes: number; sha2
 }
 
 beforeAll(async () => {
-  server = await startNats();
-  nc = await server.connect();
-  store = await SandboxStore.open(nc, resolveConfig({}, {}));
+  ({ store } = fixture);
   // The sandbox's port: POST /upload hashes what it receives; GET /download?bytes=N streams N bytes.
   upstream = http.createServer((req, res) => {
     if (req.method === "POST") {
@@ -115,7 +110,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   upstream?.close();
-  await server?.stop();
 });
 
 async function putSandbox(token: string): Promise<SandboxId> {

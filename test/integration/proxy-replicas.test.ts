@@ -6,58 +6,33 @@
 //   auto-resume sandbox all succeed, and the event stream shows exactly ONE
 //   `resuming` transition (single flight per replica, one owner across them);
 // - every replica reports the traffic it forwarded on corral.v1.activity.<nodeId>.
-import type { NatsConnection } from "@nats-io/nats-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startProxy, type ProxyHandle } from "../../actors/proxy/index.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { ProxyHandle } from "../../actors/proxy/index.js";
 import { decodeActivityBatch, type ActivityBatch } from "../../src/activity.js";
 import type { CorralClient } from "../../src/client/client.js";
-import { resolveConfig } from "../../src/config.js";
-import { subscribeEvents, type SandboxEvent } from "../../src/events.js";
 import type { SandboxId } from "../../src/ids.js";
-import { SandboxStore } from "../../src/store/sandbox-store.js";
 import { subjects } from "../../src/subjects.js";
-import { requireDocker } from "../helpers/docker.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
-import { startNode, type TestNode } from "../helpers/node.js";
-import { DOMAIN, via, type Reply } from "../helpers/proxy-client.js";
+import { useCorral } from "../helpers/corral.js";
+import { via, type Reply } from "../helpers/proxy-client.js";
 import { waitUntil } from "../helpers/wait.js";
 
 /** The issue's bound for "all replicas answer by the new state" (the bench measures the real figure). */
 const CONVERGE_MS = 500;
 
-let server: NatsServer;
-let node: TestNode;
+const corral = useCorral({ prefix: "proxyrep", proxy: { replicas: 3 } });
+const { events } = corral;
 let client: CorralClient;
-let watcher: NatsConnection;
-const proxies: ProxyHandle[] = [];
-const events: SandboxEvent[] = [];
+let proxies: ProxyHandle[];
 const batches: ActivityBatch[] = [];
 
 beforeAll(async () => {
-  await requireDocker();
-  server = await startNats();
-  node = await startNode({ natsUrl: server.url, prefix: "proxyrep" });
-  client = node.client;
-  watcher = await server.connect();
-  subscribeEvents(watcher, (event) => events.push(event));
-  watcher.subscribe(subjects.activity(node.nodeId), {
+  ({ client, proxies } = corral);
+  corral.nc.subscribe(subjects.activity(corral.node.nodeId), {
     callback: (_err, msg) => {
       batches.push(decodeActivityBatch(msg.data));
     },
   });
-  await watcher.flush();
-  const config = resolveConfig({}, {});
-  for (let i = 0; i < 3; i++) {
-    // Each replica has its own connection and store, as separate processes would.
-    const nc = await server.connect();
-    proxies.push(await startProxy({ nc, store: await SandboxStore.open(nc, config), config, port: 0, domain: DOMAIN, host: "127.0.0.1", proxyId: `replica-${i}` }));
-  }
-});
-
-afterAll(async () => {
-  await Promise.allSettled(proxies.map((p) => p.close()));
-  await node?.destroy();
-  await server?.stop();
+  await corral.nc.flush();
 });
 
 function getId(replica: ProxyHandle, id: string, token: string): Promise<Reply> {
@@ -104,7 +79,7 @@ describe("three replicas", () => {
     expect(replies.map((r) => r.status)).toEqual(Array<number>(50).fill(200));
     expect(new Set(replies.map((r) => r.body))).toEqual(new Set([id]));
 
-    // The node wrote `running` before the replies could be forwarded; give the broadcast to `watcher` a moment.
+    // The node wrote `running` before the replies could be forwarded; give the broadcast to the test's connection a moment.
     await waitUntil(() => events.slice(before).some((e) => e.sandboxId === id && e.to === "running"), { what: "the running event" });
     const resumes = events.slice(before).filter((e) => e.sandboxId === id && e.to === "resuming");
     expect(resumes).toHaveLength(1);

@@ -5,37 +5,27 @@
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { createActor, fromCallback } from "xstate";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { OwnershipLostError, RecordWriter } from "../../actors/node/record-writer.js";
-import { resolveConfig } from "../../src/config.js";
 import { RevisionConflictError, UnavailableError } from "../../src/errors.js";
-import { subscribeEvents, type SandboxEvent } from "../../src/events.js";
 import { asNodeId } from "../../src/ids.js";
 import { logger } from "../../src/log.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import { encodeSandboxForWrite } from "../../src/store/record-codec.js";
-import { SandboxStore, type WriteDecision } from "../../src/store/sandbox-store.js";
+import type { SandboxStore, WriteDecision } from "../../src/store/sandbox-store.js";
 import { SANDBOX_BUCKET } from "../../src/subjects.js";
 import type { WriteRequest } from "../../machines/sandbox/index.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
+import { useStore } from "../helpers/corral.js";
 import { makeStoredSandbox } from "../helpers/records.js";
 import { waitUntil } from "../helpers/wait.js";
 
 const nodeId = asNodeId("writer-node");
-let server: NatsServer;
+const fixture = useStore();
+const { events } = fixture;
 let nc: NatsConnection;
 let store: SandboxStore;
-const events: SandboxEvent[] = [];
 
-beforeAll(async () => {
-  server = await startNats();
-  nc = await server.connect();
-  store = await SandboxStore.open(nc, resolveConfig({}, {}));
-  subscribeEvents(nc, (e) => events.push(e));
-});
-afterAll(async () => {
-  await server?.stop();
-});
+beforeAll(() => void ({ nc, store } = fixture));
 
 type Reply = { type: "persisted"; record: StoredSandbox } | { type: "persist.failed"; error: unknown };
 

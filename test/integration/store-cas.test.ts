@@ -5,7 +5,7 @@
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { resolveConfig } from "../../src/config.js";
 import { ConflictError, GoneError, InternalError, NotFoundError } from "../../src/errors.js";
 import { decodeEvent, subscribeEvents, type SandboxEvent } from "../../src/events.js";
@@ -13,25 +13,15 @@ import { newSandboxId, type SandboxId } from "../../src/ids.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
 import { EVENTS_STREAM, SANDBOX_BUCKET, sandboxKey, subjects } from "../../src/subjects.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
+import { useStore } from "../helpers/corral.js";
 import { makeStoredSandbox } from "../helpers/records.js";
 
-const config = resolveConfig({}, {});
-
 describe("SandboxStore CAS and events", () => {
-  let server: NatsServer;
+  const fixture = useStore();
   let nc: NatsConnection;
   let store: SandboxStore;
 
-  beforeAll(async () => {
-    server = await startNats();
-    nc = await server.connect();
-    store = await SandboxStore.open(nc, config);
-  });
-  afterAll(async () => {
-    await store?.close();
-    await server?.stop();
-  });
+  beforeAll(() => void ({ nc, store } = fixture));
 
   /** Collects one sandbox's events; `settle()` returns them once everything published so far has arrived. */
   function collect(id: SandboxId): { events: SandboxEvent[]; sub: Subscription; settle(): Promise<SandboxEvent[]> } {

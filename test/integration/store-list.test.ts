@@ -1,34 +1,23 @@
 // SandboxStore.list against a real bucket (issue 3 item 4): filters (state,
 // metadata, node, tombstones only when asked), newest-first keyset paging over
 // 250 records, and invalid_argument for a bad cursor.
-import type { NatsConnection } from "@nats-io/nats-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resolveConfig } from "../../src/config.js";
+import { beforeAll, describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../../src/errors.js";
 import type { NodeId } from "../../src/ids.js";
 import type { SandboxState, StoredSandbox } from "../../src/schema/record.js";
-import { SandboxStore, type ListQuery } from "../../src/store/sandbox-store.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
+import type { ListQuery, SandboxStore } from "../../src/store/sandbox-store.js";
+import { useStore } from "../helpers/corral.js";
 import { makeStoredSandbox } from "../helpers/records.js";
 
 const STATES: SandboxState[] = ["running", "paused", "killed", "starting", "running"];
 const COUNT = 250;
 
 describe("SandboxStore.list", () => {
-  let server: NatsServer;
-  let nc: NatsConnection;
+  const fixture = useStore();
   let store: SandboxStore;
   let records: StoredSandbox[];
 
-  beforeAll(async () => {
-    server = await startNats();
-    nc = await server.connect();
-    store = await SandboxStore.open(nc, resolveConfig({}, {}));
-  });
-  afterAll(async () => {
-    await store?.close();
-    await server?.stop();
-  });
+  beforeAll(() => void ({ store } = fixture));
 
   /** Newest first, ties by id: what every list must return, before paging. */
   const expected = (keep: (r: StoredSandbox) => boolean) =>

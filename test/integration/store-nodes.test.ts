@@ -3,47 +3,33 @@
 // disappears after nodeLeaseMs.
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { resolveConfig } from "../../src/config.js";
 import { InternalError } from "../../src/errors.js";
 import { asNodeId, type NodeId } from "../../src/ids.js";
 import { NodeRegistry, type NodeRecord } from "../../src/store/node-registry.js";
 import { NODE_BUCKET } from "../../src/subjects.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
+import { useNats } from "../helpers/corral.js";
+import { makeNodeRecord, type NodeRecordOverrides } from "../helpers/records.js";
 import { waitUntil } from "../helpers/wait.js";
 
 const LEASE_MS = 1_500;
 const config = resolveConfig({ nodeLeaseMs: LEASE_MS, heartbeatMs: 500 }, {});
 
-function nodeRecord(nodeId: string, overrides: Partial<NodeRecord> = {}): NodeRecord {
+/** A node that started and heartbeat just now. */
+function nodeRecord(nodeId: string, overrides: NodeRecordOverrides = {}): NodeRecord {
   const now = Date.now();
-  return {
-    nodeId: asNodeId(nodeId),
-    version: "0.1.0",
-    address: null,
-    driver: "process",
-    pauseMode: "freeze",
-    startedAt: now,
-    heartbeatAt: now,
-    capacity: { cpu: 2, memoryMB: 4096, sandboxes: 100 },
-    allocation: { cpu: 0, memoryMB: 0, sandboxes: 0 },
-    counts: {},
-    ...overrides,
-  };
+  return makeNodeRecord({ nodeId, startedAt: now, heartbeatAt: now, ...overrides });
 }
 
 describe("NodeRegistry", () => {
-  let server: NatsServer;
+  const fixture = useNats();
   let nc: NatsConnection;
   let registry: NodeRegistry;
 
   beforeAll(async () => {
-    server = await startNats();
-    nc = await server.connect();
+    ({ nc } = fixture);
     registry = await NodeRegistry.open(nc, config);
-  });
-  afterAll(async () => {
-    await server?.stop();
   });
 
   it("makes the bucket's max-age the node lease plus the stop grace", async () => {

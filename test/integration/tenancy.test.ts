@@ -4,19 +4,16 @@
 // tenant's or an untenanted sandbox answer `not_found`; T's events also go
 // out on `corral.v1.tenant.<T>.events.sandbox.<id>` with the public record.
 // The plain subjects act as admin. Real nats-server, a real node (process driver).
-import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { Subscription } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeMsgpack } from "../../src/codec.js";
 import type { SandboxId } from "../../src/ids.js";
 import { API_OPS, subjects, type ApiOp } from "../../src/subjects.js";
 import { errorOf, rawRequest, type RawReply } from "../helpers/api.js";
-import { startNats, type NatsServer } from "../helpers/nats.js";
-import { startNode, type TestNode } from "../helpers/node.js";
+import { useCorral } from "../helpers/corral.js";
 import { waitUntil } from "../helpers/wait.js";
 
-let server: NatsServer;
-let nc: NatsConnection;
-let node: TestNode;
+const corral = useCorral({ prefix: "tenancy", driver: "process" });
 
 interface Rec {
   sandboxId: string;
@@ -24,19 +21,8 @@ interface Rec {
   tenant: string | null;
 }
 
-beforeAll(async () => {
-  server = await startNats();
-  nc = await server.connect();
-  node = await startNode({ natsUrl: server.url, prefix: "tenancy", driver: "process" });
-});
-
-afterAll(async () => {
-  await node?.destroy();
-  await server?.stop();
-});
-
-const asTenant = (tenant: string, op: ApiOp, body: unknown): Promise<RawReply> => rawRequest(nc, subjects.tenantApi(tenant, op), body, { timeoutMs: 30_000 });
-const asAdmin = (op: ApiOp, body: unknown): Promise<RawReply> => rawRequest(nc, subjects.api(op), body, { timeoutMs: 30_000 });
+const asTenant = (tenant: string, op: ApiOp, body: unknown): Promise<RawReply> => rawRequest(corral.nc, subjects.tenantApi(tenant, op), body, { timeoutMs: 30_000 });
+const asAdmin = (op: ApiOp, body: unknown): Promise<RawReply> => rawRequest(corral.nc, subjects.api(op), body, { timeoutMs: 30_000 });
 const ok = (reply: RawReply): Rec => {
   expect(reply.status, JSON.stringify(reply.body)).toBeNull();
   return reply.body as Rec;
@@ -51,12 +37,12 @@ describe("tenant scoping", () => {
   let subA: Subscription;
 
   beforeAll(async () => {
-    subA = nc.subscribe(subjects.tenantAllSandboxEvents("acme"), {
+    subA = corral.nc.subscribe(subjects.tenantAllSandboxEvents("acme"), {
       callback: (_err, msg) => {
         eventsOfA.push({ subject: msg.subject, record: (decodeMsgpack(msg.data) as { record: Record<string, unknown> }).record });
       },
     });
-    await nc.flush();
+    await corral.nc.flush();
     a = ok(await asTenant("acme", "create", { secure: false }));
     b = ok(await asTenant("globex", "create", { secure: false }));
     admin = ok(await asAdmin("create", { secure: false }));

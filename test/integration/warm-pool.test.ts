@@ -2,20 +2,22 @@
 // ledger (not yet wired into the node actor; see docs/warm-pool.md): fill,
 // capacity accounting, claim with the new id on GET /id, refill, stop.
 import type Docker from "dockerode";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { CapacityLedger } from "../../actors/node/capacity.js";
 import { WarmPool } from "../../actors/node/warm/pool.js";
-import { DockerDriver } from "../../src/drivers/docker.js";
-import { newClusterId, newSandboxId } from "../../src/ids.js";
+import type { DockerDriver } from "../../src/drivers/docker.js";
+import { newSandboxId } from "../../src/ids.js";
 import { TemplateRegistry } from "../../src/templates.js";
-import { containersOf, removeContainersOf, requireDocker, testNodeId } from "../helpers/docker.js";
+import { containersOf } from "../helpers/docker.js";
+import { useDockerDriver } from "../helpers/docker-driver.js";
 
-const nodeId = testNodeId("warmpool");
-const clusterId = newClusterId();
+const fx = useDockerDriver("warmpool");
+const { nodeId, clusterId } = fx;
 const templates = new TemplateRegistry();
 const resources = { cpu: 0.5, memoryMB: 64 };
 let docker: Docker;
 let driver: DockerDriver;
+beforeAll(() => void ({ docker, driver } = fx));
 
 function pool(ledger: CapacityLedger, n: number, errors: unknown[] = []): WarmPool {
   return new WarmPool({
@@ -35,16 +37,6 @@ function pool(ledger: CapacityLedger, n: number, errors: unknown[] = []): WarmPo
 async function frozenMembers(): Promise<Docker.ContainerInfo[]> {
   return (await containersOf(docker, nodeId)).filter((c) => c.Labels["corral.pool-member"] && c.State === "paused");
 }
-
-beforeAll(async () => {
-  docker = await requireDocker();
-  driver = new DockerDriver({ docker });
-});
-
-afterAll(async () => {
-  await driver?.close();
-  if (docker) await removeContainersOf(docker, nodeId);
-});
 
 describe("WarmPool", () => {
   it("fills to N frozen members that hold capacity, hands one out with its new id, and refills", async () => {

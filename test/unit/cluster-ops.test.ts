@@ -2,22 +2,9 @@
 import { describe, expect, it } from "vitest";
 import { nodeEntry } from "../../src/api/cluster.js";
 import { nodesTable } from "../../src/cli/cluster-commands.js";
-import type { NodeId } from "../../src/ids.js";
-import type { NodeRecord } from "../../src/store/node-record.js";
+import { makeNodeRecord } from "../helpers/records.js";
 
-const record: NodeRecord = {
-  nodeId: "node-2" as NodeId,
-  version: "t",
-  address: null,
-  driver: "docker",
-  pauseMode: "freeze",
-  startedAt: 0,
-  heartbeatAt: 0,
-  capacity: { cpu: 8, memoryMB: 4096, sandboxes: 100 },
-  allocation: { cpu: 2, memoryMB: 1024, sandboxes: 3 },
-  counts: { running: 2, paused: 1 },
-  drain: true,
-};
+const record = makeNodeRecord({ nodeId: "node-2", driver: "docker", allocation: { cpu: 2, memoryMB: 1024, sandboxes: 3 }, counts: { running: 2, paused: 1 }, drain: true });
 
 describe("cluster nodes", () => {
   it("lists every sandbox state (0 when none) plus warm, and nothing internal", () => {

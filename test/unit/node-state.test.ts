@@ -1,21 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { nodeState, type NodeRecord } from "../../src/store/node-record.js";
-import type { NodeId } from "../../src/ids.js";
+import { nodeState } from "../../src/store/node-record.js";
+import { makeNodeRecord } from "../helpers/records.js";
 
 const LEASE = 1_000;
 const GRACE = 5_000;
-const base: NodeRecord = {
-  nodeId: "n" as NodeId,
-  version: "t",
-  address: null,
-  driver: "process",
-  pauseMode: "freeze",
-  startedAt: 0,
-  heartbeatAt: 10_000,
-  capacity: { cpu: 1, memoryMB: 1, sandboxes: 1 },
-  allocation: { cpu: 0, memoryMB: 0, sandboxes: 0 },
-  counts: {},
-};
+const base = makeNodeRecord({ heartbeatAt: 10_000 });
 
 describe("nodeState", () => {
   it("is ready, or draining, while the lease holds, and lost after it", () => {
