@@ -1,7 +1,7 @@
 /**
  * `corral node --nats-url URL[,URL...] --node-id ID [--driver docker|process] [--cpu N]
  * [--memory-mb N] [--max-sandboxes N] [--pause-mode freeze|stop] [--data-dir DIR]
- * [--replicas N]`: runs one node actor (which also serves the `corral` API)
+ * [--replicas N] [--warm TEMPLATE=N]...`: runs one node actor (which also serves the `corral` API)
  * until SIGINT or SIGTERM, then stops gracefully (sandboxes keep running and
  * are re-adopted by the next start with the same node id).
  *
@@ -25,6 +25,7 @@ import { defaultDriverKind } from "../../src/drivers/detect.js";
 import type { DriverKind, PauseMode } from "../../src/drivers/types.js";
 import { InvalidArgumentError } from "../../src/errors.js";
 import { isNodeId, type NodeId } from "../../src/ids.js";
+import { TemplateRegistry } from "../../src/templates.js";
 import { logger } from "../../src/log.js";
 import { connectNats, describeServers, natsConnectOptions } from "../../src/nats/connection.js";
 import { untilAvailable } from "../../src/nats/wait.js";
@@ -32,6 +33,7 @@ import { EventRepublisher, NodeRegistry, SandboxStore } from "../../src/store/in
 import type { Amounts } from "./capacity.js";
 import { withCrashPoint } from "./crash-points.js";
 import { NodeActor } from "./node-actor.js";
+import { parseWarmSpec } from "./warm/warm-spec.js";
 
 /** cpu capacity per core by default (see the module comment). */
 export const DEFAULT_CPU_OVERCOMMIT = 8;
@@ -84,6 +86,7 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
       "pause-mode": { type: "string", value: "freeze|stop", help: "how sandboxes pause (default freeze)" },
       "data-dir": { type: "string", value: "DIR", help: "process driver state (default .corral/node-<id>)" },
       replicas: { type: "string", value: "N", help: "replicas of the JetStream buckets, 1-5 (default $CORRAL_REPLICAS, then 1)" },
+      warm: { type: "string", multiple: true, value: "TEMPLATE=N", help: "keep N started-and-frozen sandboxes of TEMPLATE ready, docker driver only (default $CORRAL_WARM, comma-separated)" },
     },
     { command: "node", summary: "Runs a node actor (and the API service) until SIGINT/SIGTERM; sandboxes outlive it." },
   );
@@ -95,6 +98,9 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
   const driverKind = oneOf<DriverKind>("--driver", values.driver, ["docker", "process"]) ?? (await defaultDriverKind());
   const pauseMode = oneOf<PauseMode>("--pause-mode", values["pause-mode"], ["freeze", "stop"]) ?? "freeze";
   const capacity = capacityFrom(values, driverKind);
+  const templates = TemplateRegistry.fromEnv();
+  const warm = parseWarmSpec(values.warm, process.env.CORRAL_WARM, templates);
+  if (warm.size > 0 && driverKind !== "docker") throw new InvalidArgumentError(`--warm needs the docker driver (this node runs the ${driverKind} driver)`);
   const replicas = values.replicas === undefined ? undefined : replicasOption(values.replicas);
   let config;
   try {
@@ -118,8 +124,9 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
   const republisher = await untilAvailable("start the event re-publisher", () => EventRepublisher.start(nc, config), log);
   // CORRAL_CRASH_AT arms a crash point for the crash tests only (./crash-points.ts).
   const driver = withCrashPoint(createDriver(driverKind, { dataDir }), process.env.CORRAL_CRASH_AT);
-  const node = await NodeActor.start({ nc, nodeId, driver, config, capacity, pauseMode, address: os.hostname() });
-  process.stdout.write(`corral node ${nodeId}: cluster ${node.clusterId}, ${driverKind} driver, capacity ${capacity.cpu} cpu / ${capacity.memoryMB} MiB / ${capacity.sandboxes} sandboxes, NATS ${servers}, ${config.replicas} replica(s)\n`);
+  const node = await NodeActor.start({ nc, nodeId, driver, config, capacity, pauseMode, templates, warm, address: os.hostname() });
+  const warmText = warm.size > 0 ? `, warm ${[...warm].map(([t, n]) => `${t}=${n}`).join(",")}` : "";
+  process.stdout.write(`corral node ${nodeId}: cluster ${node.clusterId}, ${driverKind} driver, capacity ${capacity.cpu} cpu / ${capacity.memoryMB} MiB / ${capacity.sandboxes} sandboxes, NATS ${servers}, ${config.replicas} replica(s)${warmText}\n`);
 
   const signal = await nextStopSignal();
   log.info({ signal }, "stopping");

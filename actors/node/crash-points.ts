@@ -1,7 +1,8 @@
 /**
  * Crash points for the crash tests (test/integration/node-crash-points.test.ts):
  * `CORRAL_CRASH_AT=<op>:<when>` makes a `corral node` process SIGKILL itself
- * at the first engine call `op` (`start`, `pause`, `resume`, `remove`),
+ * at the first engine call `op` (`start`, `pause`, `resume`, `remove`, or a
+ * warm pool's `claimMember`, test/integration/node-warm.test.ts),
  * `before` it (the operation's intent is stored by then: the machine calls
  * the engine only once it is) or `after` it (the engine did it; its outcome
  * is not stored). A real SIGKILL of a real process: nothing is flushed or
@@ -11,9 +12,9 @@ import { z } from "zod";
 import type { SandboxDriver } from "../../src/drivers/types.js";
 import { InvalidArgumentError } from "../../src/errors.js";
 
-const CRASH_AT = z.string().regex(/^(start|pause|resume|remove):(before|after)$/, "expected <start|pause|resume|remove>:<before|after>");
+const CRASH_AT = z.string().regex(/^(start|pause|resume|remove|claimMember):(before|after)$/, "expected <start|pause|resume|remove|claimMember>:<before|after>");
 
-type CrashOp = "start" | "pause" | "resume" | "remove";
+type CrashOp = "start" | "pause" | "resume" | "remove" | "claimMember";
 
 function die(): never {
   process.kill(process.pid, "SIGKILL");

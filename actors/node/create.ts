@@ -19,6 +19,8 @@ import type { StoredSandbox } from "../../src/schema/record.js";
 import type { TemplateRegistry } from "../../src/templates.js";
 import { hashTrafficToken, newTrafficToken } from "../../src/traffic-token.js";
 import type { CommandDeps } from "./sandbox-commands.js";
+import type { SandboxHost } from "./sandbox-host.js";
+import type { WarmClaims } from "./warm/claims.js";
 
 /** What create needs beyond the command deps. */
 export interface CreateDeps extends CommandDeps {
@@ -27,6 +29,8 @@ export interface CreateDeps extends CommandDeps {
   putEnv: (id: SandboxId, env: Record<string, string>) => void;
   /** Drops an env the start never took. */
   dropEnv: (id: SandboxId) => void;
+  /** The warm pool's claims (docs/warm-pool.md); null when the node keeps no pool. */
+  warm: WarmClaims | null;
 }
 
 /** The `starting` record of a new sandbox (first incarnation). */
@@ -80,6 +84,37 @@ async function claim(deps: CreateDeps, fresh: StoredSandbox): Promise<{ record: 
   return { record: next, created: ours };
 }
 
+/** The create once admission answered: writes the record, starts the machine, waits for it to run. */
+async function admitted(
+  deps: CreateDeps,
+  host: SandboxHost,
+  sandboxId: SandboxId,
+  spec: CreateSpec,
+  reservation: { ok: true; release: () => void } | { ok: false; short: string },
+): Promise<NodeSuccess> {
+  if (!reservation.ok) throw new CapacityExhaustedError(`node ${deps.nodeId}: ${reservation.short}`);
+  const token = newTrafficToken();
+  try {
+    const fresh = newStartingRecord(deps, sandboxId, spec, hashTrafficToken(token), Date.now());
+    const { record, created } = await claim(deps, fresh);
+    if (!created) return { ok: true, created: false, record };
+    deps.putEnv(sandboxId, spec.env);
+    // Same synchronous step: the reservation ends as the machine's `starting` takes the quota.
+    reservation.release();
+    deps.hosting.startNew(host, record);
+  } finally {
+    reservation.release();
+  }
+  try {
+    const snapshot = await host.settled(deps.settleTimeoutMs);
+    const record = deps.hosting.persisted(snapshot);
+    if (record.state === "running") return { ok: true, created: true, record, trafficToken: token };
+    throw new UnavailableError(record.error?.message ?? `sandbox ${sandboxId} did not start (${record.state})`);
+  } finally {
+    deps.dropEnv(sandboxId);
+  }
+}
+
 /** Runs a create command; see the module comment. */
 export async function runCreate(deps: CreateDeps, sandboxId: SandboxId, spec: CreateSpec): Promise<NodeSuccess> {
   deps.templates.get(spec.template); // unknown template: invalid_argument before anything is written
@@ -91,27 +126,12 @@ export async function runCreate(deps: CreateDeps, sandboxId: SandboxId, spec: Cr
         const snapshot = await host.settled(deps.settleTimeoutMs);
         return { ok: true, created: false, record: deps.hosting.persisted(snapshot) };
       }
-      const reservation = deps.ledger.reserve(spec.resources);
-      if (!reservation.ok) throw new CapacityExhaustedError(`node ${deps.nodeId}: ${reservation.short}`);
-      const token = newTrafficToken();
+      // A ready warm member's reservation admits the create (its capacity is the sandbox's from here on).
+      const member = deps.warm?.take(sandboxId, spec) ?? null;
       try {
-        const fresh = newStartingRecord(deps, sandboxId, spec, hashTrafficToken(token), Date.now());
-        const { record, created } = await claim(deps, fresh);
-        if (!created) return { ok: true, created: false, record };
-        deps.putEnv(sandboxId, spec.env);
-        // Same synchronous step: the reservation ends as the machine's `starting` takes the quota.
-        reservation.release();
-        deps.hosting.startNew(host, record);
+        return await admitted(deps, host, sandboxId, spec, member ?? deps.ledger.reserve(spec.resources));
       } finally {
-        reservation.release();
-      }
-      try {
-        const snapshot = await host.settled(deps.settleTimeoutMs);
-        const record = deps.hosting.persisted(snapshot);
-        if (record.state === "running") return { ok: true, created: true, record, trafficToken: token };
-        throw new UnavailableError(record.error?.message ?? `sandbox ${sandboxId} did not start (${record.state})`);
-      } finally {
-        deps.dropEnv(sandboxId);
+        deps.warm?.settle(sandboxId);
       }
     });
   } finally {

@@ -14,6 +14,7 @@ import type { PauseMode, SandboxDriver } from "../../src/drivers/types.js";
 import type { ClusterId, NodeId, SandboxId } from "../../src/ids.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import type { TemplateRegistry } from "../../src/templates.js";
+import type { WarmClaims } from "./warm/claims.js";
 import {
   sandboxMachine,
   type PauseSandboxInput,
@@ -35,6 +36,8 @@ export interface DriverActorDeps {
   templates: TemplateRegistry;
   /** Takes (and forgets) the env of a sandbox being started. */
   takeEnv: (id: SandboxId) => Record<string, string>;
+  /** The warm pool's claims: a start whose create took a member claims it instead (null: no pool). */
+  warm?: WarmClaims | null;
 }
 
 function handleOf(record: StoredSandbox): string {
@@ -64,15 +67,18 @@ export function provideDriverActors(deps: DriverActorDeps) {
       startSandbox: fromPromise<StartSandboxOutput, StartSandboxInput>(async ({ input }) => {
         const { record } = input;
         const env = deps.takeEnv(record.sandboxId);
-        return driver.start({
-          sandboxId: record.sandboxId,
-          nodeId,
-          clusterId,
-          template: templates.get(record.template),
-          env,
-          resources: record.resources,
-          incarnation: record.internal.incarnation,
-        });
+        const cold = () =>
+          driver.start({
+            sandboxId: record.sandboxId,
+            nodeId,
+            clusterId,
+            template: templates.get(record.template),
+            env,
+            resources: record.resources,
+            incarnation: record.internal.incarnation,
+          });
+        const warm = deps.warm ?? null;
+        return warm ? warm.start(record.sandboxId, cold) : cold();
       }),
       pauseSandbox: fromPromise<PauseSandboxOutput | void, PauseSandboxInput>(async ({ input }) => {
         await driver.pause(handleOf(input.record), pauseMode);

@@ -125,6 +125,12 @@ export class Hosting {
     return this.#hosts.get(id);
   }
 
+  /** The host whose record names container `handle` (a claimed warm member is labelled with another id). */
+  byHandle(handle: string): SandboxHost | undefined {
+    for (const host of this.#hosts.values()) if (host.record()?.internal.handle === handle) return host;
+    return undefined;
+  }
+
   /** Every host (a copy). */
   all(): SandboxHost[] {
     return [...this.#hosts.values()];

@@ -25,6 +25,8 @@ export interface LeaseDeps {
   driver: DriverKind;
   pauseMode: PauseMode;
   ledger: CapacityLedger;
+  /** Ready warm members per pooled template (null: the node keeps no pool). */
+  warm?: () => Record<string, number> | null;
   heartbeatMs: number;
   log: Logger;
   /** Before each write (the fence checks for a lapse). */
@@ -56,6 +58,7 @@ export class NodeLease {
   /** The record the next heartbeat writes. */
   record(now = Date.now()): NodeRecord {
     const { nodeId, version, address, driver, pauseMode, ledger } = this.#deps;
+    const warm = this.#deps.warm?.() ?? null;
     return {
       nodeId,
       version,
@@ -68,6 +71,7 @@ export class NodeLease {
       capacity: ledger.capacity,
       allocation: ledger.allocation,
       counts: ledger.counts(),
+      ...(warm ? { warm } : {}),
       ...(this.#drain ? { drain: true } : {}),
       ...(this.#stoppingAt === undefined ? {} : { stoppingAt: this.#stoppingAt }),
     };

@@ -52,6 +52,8 @@ import { ALIVE_INSTANCE_STATES, reconcile, reconcileOne, type ReconcileDeps } fr
 import { ReconcileLoop } from "./reconcile-loop.js";
 import { runSandboxCommand, type CommandDeps } from "./sandbox-commands.js";
 import type { SandboxHost } from "./sandbox-host.js";
+import { nodeWarm, type NodeWarm } from "./warm/node-warm.js";
+import type { WarmSpec } from "./warm/warm-spec.js";
 
 /** Options of {@link NodeActor.start}. */
 export interface NodeActorOptions {
@@ -77,6 +79,8 @@ export interface NodeActorOptions {
   writeRetryBudgetMs?: number;
   /** The envd endpoint for E2B clients (see actors/node/envd); false serves none. @default {} (from the environment) */
   envd?: NodeEnvdOptions | false;
+  /** Started-and-frozen members kept per template (`--warm`; docs/warm-pool.md). @default none */
+  warm?: WarmSpec;
 }
 
 /** Delay of the second fencing pass after a lease comes back. */
@@ -103,6 +107,7 @@ export class NodeActor {
   readonly #sweeper: LostNodeSweeper;
   readonly #reconciler: ReconcileLoop;
   readonly #fence: Fence;
+  readonly #warm: NodeWarm | null;
   /** Fencing steps (leave the API, fence off, serve again), one at a time. */
   #fencing: Promise<void> = Promise.resolve();
   readonly #inFlight = new Set<Promise<void>>();
@@ -124,6 +129,16 @@ export class NodeActor {
     const templates = opts.templates ?? TemplateRegistry.fromEnv();
     const envs = new Map<SandboxId, Record<string, string>>();
     this.#ledger = new CapacityLedger(opts.capacity, pauseMode);
+    this.#warm = nodeWarm({
+      spec: opts.warm ?? new Map(),
+      driver: opts.driver,
+      nodeId: opts.nodeId,
+      clusterId,
+      templates,
+      ledger: this.#ledger,
+      log: this.#log,
+      onChange: () => this.#lease.bump(),
+    });
     this.#hosting = new Hosting({
       nodeId: opts.nodeId,
       store,
@@ -139,6 +154,7 @@ export class NodeActor {
         clusterId,
         pauseMode,
         templates,
+        warm: this.#warm?.claims ?? null,
         takeEnv: (id) => {
           const env = envs.get(id) ?? {};
           envs.delete(id);
@@ -162,6 +178,7 @@ export class NodeActor {
       templates,
       putEnv: (id, env) => envs.set(id, env),
       dropEnv: (id) => envs.delete(id),
+      warm: this.#warm?.claims ?? null,
     };
     this.#activity = new ActivityFeed({
       nc: opts.nc,
@@ -195,6 +212,7 @@ export class NodeActor {
       driver: opts.driver.kind,
       pauseMode,
       ledger: this.#ledger,
+      warm: () => this.#warm?.pool.counts() ?? null,
       heartbeatMs: opts.config.heartbeatMs,
       log: this.#log,
     });
@@ -207,6 +225,7 @@ export class NodeActor {
       pass: async () => {
         let unsettled = 0;
         const summary = await reconcile({ ...this.#reconcileDeps(), onUnsettled: () => unsettled++ });
+        void this.#warm?.pool.refill(); // a pool that could not grow (full, or a failed start) tries again
         if (summary.killed + summary.driven + summary.orphansRemoved > 0) this.#log.info({ ...summary }, "reconciled");
         return unsettled === 0;
       },
@@ -252,6 +271,7 @@ export class NodeActor {
       log: this.#log,
       drive: (id, event) => this.#postById(id, "reconcile", () => this.#send(this.#hosting.get(id)!, event)),
       checkHosted: (id) => this.#checkContainer(id, null),
+      ownsMember: (memberId) => this.#warm?.pool.owns(memberId) ?? false,
     };
   }
 
@@ -280,7 +300,10 @@ export class NodeActor {
       },
     });
     this.#activity.start();
-    this.#ledger.onChange = () => this.#lease.bump();
+    this.#ledger.onChange = () => {
+      this.#lease.bump();
+      void this.#warm?.pool.refill(); // capacity freed (a sandbox ended) lets a short pool grow
+    };
     if (this.#opts.envd !== false) {
       this.#envd = await startNodeEnvd({
         nc: this.#opts.nc,
@@ -293,6 +316,7 @@ export class NodeActor {
       this.#lease.envd = this.#envd.address;
     }
     await this.#lease.start();
+    void this.#warm?.pool.refill();
     this.#sweeper.start();
     this.#reconciler.start();
     this.#fence.start(Math.max(100, Math.floor(this.#opts.config.heartbeatMs / 2)));
@@ -372,6 +396,7 @@ export class NodeActor {
     await this.#activity.flushAll();
     await this.#sweeper.stop();
     await this.#reconciler.stop();
+    await this.#warm?.pool.stop();
     await this.#lease.stop();
     await Promise.allSettled(this.#hosting.all().map((host) => host.mailbox.drained()));
     this.#unwatchDriver?.();
@@ -429,7 +454,11 @@ export class NodeActor {
       this.#bufferedDriverEvents.push(event);
       return;
     }
-    this.#checkContainer(event.sandboxId, event.handle);
+    if (event.poolMember === undefined) return this.#checkContainer(event.sandboxId, event.handle);
+    // A warm member: a ready one is replaced; a claimed one is its sandbox's container (found by handle).
+    this.#warm?.pool.lost(event.poolMember);
+    const host = this.#hosting.byHandle(event.handle);
+    if (host) this.#checkContainer(host.sandboxId, event.handle);
   }
 
   /**

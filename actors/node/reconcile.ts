@@ -34,6 +34,13 @@
  *   through its mailbox (killed `container_exited` if really gone). So a
  *   pass costs one list and one scan, not a call per sandbox.
  *
+ * - Warm-pool members (label `corral.pool-member`): one the running pool
+ *   owns (being started, ready, or being claimed) is skipped; any other that
+ *   no live record names is an orphan (a member of an earlier run, or one a
+ *   crash left half-claimed). A claimed member keeps the member's id in its
+ *   `corral.sandbox-id` label, so containers are matched to records by
+ *   `internal.handle` first, by label only before a start wrote the handle.
+ *
  * Every write is a CAS on the revision that was read: a record that changed
  * meanwhile is left to the next reconciliation, never overwritten blindly.
  */
@@ -61,6 +68,8 @@ export interface ReconcileDeps {
   drive: (id: SandboxId, event: SandboxMachineEvent) => void;
   /** Re-checks a hosted sandbox's container through its mailbox (kills it if gone). */
   checkHosted: (id: SandboxId) => void;
+  /** Whether the running warm pool owns the member `memberId` (never an orphan). @default none */
+  ownsMember?: (memberId: string) => boolean;
   /** A record could not be settled (the store or the engine failed): a later pass must try again. */
   onUnsettled?: (id: SandboxId, err: unknown) => void;
 }
@@ -149,7 +158,9 @@ async function settle(deps: ReconcileDeps, record: StoredSandbox, instances: Dri
     deps.log.info({ sandboxId: record.sandboxId, read: record.revision, current: current?.revision ?? null }, "reconcile: record changed since it was read; left for the next pass");
     return;
   }
-  const mine = instances.filter((i) => (record.internal.handle ? i.handle === record.internal.handle : i.incarnation === record.internal.incarnation));
+  const mine = instances.filter((i) =>
+    record.internal.handle ? i.handle === record.internal.handle : i.sandboxId === record.sandboxId && i.incarnation === record.internal.incarnation,
+  );
   const next = await decide(deps, record, mine);
   const stable = next ? await writeIf(deps, record, next.record, next.event) : record;
   if (stable === null) {
@@ -167,7 +178,9 @@ async function settle(deps: ReconcileDeps, record: StoredSandbox, instances: Dri
 /** Settles the one unhosted record `record` (a command found it so); true when it is hosted afterwards. */
 export async function reconcileOne(deps: ReconcileDeps, record: StoredSandbox): Promise<boolean> {
   if (record.nodeId !== deps.nodeId || deps.hosting.get(record.sandboxId)?.actor) return deps.hosting.get(record.sandboxId)?.actor != null;
-  const instances = (await deps.driver.list({ nodeId: deps.nodeId, clusterId: deps.clusterId })).filter((i) => i.sandboxId === record.sandboxId);
+  const instances = (await deps.driver.list({ nodeId: deps.nodeId, clusterId: deps.clusterId })).filter(
+    (i) => i.sandboxId === record.sandboxId || i.handle === record.internal.handle,
+  );
   await settle(deps, record, instances, { restored: 0, killed: 0, driven: 0, orphansRemoved: 0, checked: 0 });
   return deps.hosting.get(record.sandboxId)?.actor != null;
 }
@@ -177,7 +190,17 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> 
   const summary: ReconcileSummary = { restored: 0, killed: 0, driven: 0, orphansRemoved: 0, checked: 0 };
   const listed = await deps.driver.list({ nodeId: deps.nodeId, clusterId: deps.clusterId });
   const bySandbox = new Map<SandboxId, DriverInstance[]>();
-  for (const i of listed) bySandbox.set(i.sandboxId, [...(bySandbox.get(i.sandboxId) ?? []), i]);
+  const byHandle = new Map<string, DriverInstance>();
+  for (const i of listed) {
+    bySandbox.set(i.sandboxId, [...(bySandbox.get(i.sandboxId) ?? []), i]);
+    byHandle.set(i.handle, i);
+  }
+  /** A record's containers: by its id's label, plus the one its handle names (a claimed member carries another id). */
+  const instancesOf = (record: StoredSandbox): DriverInstance[] => {
+    const own = bySandbox.get(record.sandboxId) ?? [];
+    const named = record.internal.handle ? byHandle.get(record.internal.handle) : undefined;
+    return named && !own.includes(named) ? [...own, named] : own;
+  };
   const known = new Set<SandboxId>();
 
   /** Containers a live record of this node names (by handle, or by incarnation before the start wrote one): never orphans. */
@@ -192,13 +215,13 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> 
       const handle = host.record()?.internal.handle;
       if (host.actor) {
         summary.checked++;
-        const listed = bySandbox.get(record.sandboxId)?.find((i) => i.handle === handle);
+        const listed = handle ? byHandle.get(handle) : undefined;
         if (!listed || !ALIVE_INSTANCE_STATES.has(listed.state)) deps.checkHosted(record.sandboxId);
       }
       continue;
     }
     try {
-      await settle(deps, record, bySandbox.get(record.sandboxId) ?? [], summary);
+      await settle(deps, record, instancesOf(record), summary);
     } catch (err) {
       deps.log.error({ sandboxId: record.sandboxId, err }, "reconcile: could not settle sandbox");
       deps.onUnsettled?.(record.sandboxId, err);
@@ -209,6 +232,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> 
   for (const instance of instances) {
     // Named by a live record: settled above, or left for the next pass (its write failed), never removed as an orphan.
     if (named.has(instance.handle) || named.has(`${instance.sandboxId}#${instance.incarnation}`)) continue;
+    if (instance.poolMember !== undefined && deps.ownsMember?.(instance.poolMember)) continue;
     const host = deps.hosting.get(instance.sandboxId);
     if (host && !host.actor) continue; // a create in progress: its container may not be in the record yet
     const record = host?.record();

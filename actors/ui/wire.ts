@@ -58,6 +58,8 @@ export interface WireNode {
   capacity: Amounts;
   allocation: Amounts;
   counts: Partial<Record<WireState, number>>;
+  /** Ready warm-pool members per pooled template (absent: the node keeps no pool). */
+  warm?: Record<string, number>;
   /** Set by `corral drain`: admits no new sandbox. */
   drain?: boolean;
   /** Stopped on purpose (SIGTERM) at this time; its sandboxes are kept for the stop grace. */

@@ -4,7 +4,8 @@
  *
  * - `nodes` `{}` -> `{items: [{nodeId, state, capacity, allocation, counts}]}`,
  *   every node record in `corral_nodes` (lost ones until the bucket's max-age
- *   drops them), `counts` by sandbox state plus `warm` (0: no warm pool yet).
+ *   drops them), `counts` by sandbox state plus `warm` (ready warm-pool members
+ *   of every template; 0 without a pool).
  * - `drain` `{nodeId, drain}` -> that node's entry: the node itself sets the
  *   flag in its lease (its heartbeats would overwrite anyone else's write),
  *   so an unreachable node is `unavailable`.
@@ -37,7 +38,7 @@ const NodesRequestSchema = z.strictObject({});
 export function nodeEntry(record: NodeRecord, state: NodeState): NodeEntry {
   const counts: Record<string, number> = {};
   for (const s of SandboxStateSchema.options) counts[s] = record.counts[s] ?? 0;
-  counts.warm = 0;
+  counts.warm = Object.values(record.warm ?? {}).reduce((a, b) => a + b, 0);
   return { nodeId: record.nodeId, state, capacity: record.capacity, allocation: record.allocation, counts };
 }
 

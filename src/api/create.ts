@@ -29,8 +29,8 @@ import type { CreateReply } from "../client/types.js";
 import { toPublicRecord, type StoredSandbox } from "../schema/record.js";
 import type { RequestOf } from "../schema/requests.js";
 import type { ApiDeps } from "./deps.js";
-import { resolveCreate } from "./resolve-create.js";
-import { placeSandbox } from "./scheduler.js";
+import { DEFAULT_RESOURCES, resolveCreate } from "./resolve-create.js";
+import { placeSandbox, warmTemplateOf } from "./scheduler.js";
 import { ADMIN_SCOPE, canSee, type ApiScope } from "./scope.js";
 
 /** A candidate gets at least this long before the next is tried. */
@@ -66,7 +66,7 @@ async function schedule(deps: ApiDeps, sandboxId: SandboxId, spec: CreateSpec, t
   // A node stopped on purpose keeps its sandboxes but takes nothing new: not live for placement.
   const nodes = (await deps.nodes.list()).filter((n) => n.stoppingAt === undefined);
   if (nodes.length === 0) throw new UnavailableError("no live node: start one with `corral node` or `corral up`");
-  const { candidates, shortfalls } = placeSandbox(nodes, spec.resources);
+  const { candidates, shortfalls } = placeSandbox(nodes, spec.resources, warmTemplateOf(spec, DEFAULT_RESOURCES));
   let unreachable = 0;
   for (const [i, node] of candidates.entries()) {
     let reply: NodeSuccess;

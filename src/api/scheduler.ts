@@ -21,14 +21,30 @@ function headroom(node: NodeRecord, need: Resources): number {
   return Math.min(cpu, mem);
 }
 
+/** Ready warm members of `template` on `node` (0 when the create cannot take one: `template` undefined). */
+function warmReady(node: NodeRecord, template: string | undefined): number {
+  return template === undefined ? 0 : (node.warm?.[template] ?? 0);
+}
+
 /**
- * Orders nodes by free capacity after placement (spreading load); ties go to
- * the node with fewer sandboxes, then by id for determinism. A node is a
- * candidate exactly when its own admission (the same `shortfall`) would take
- * the sandbox on the numbers of its last heartbeat and is neither draining
- * nor stopping.
+ * The template whose warm member a create could take (DESIGN.md "Warm pool"):
+ * no `env` and the default resources (members are made with those); else undefined.
  */
-export function placeSandbox(nodes: readonly NodeRecord[], need: Resources): Placement {
+export function warmTemplateOf(spec: { template: string; env: Record<string, string>; resources: Resources }, defaults: Resources): string | undefined {
+  const plain = Object.keys(spec.env).length === 0 && spec.resources.cpu === defaults.cpu && spec.resources.memoryMB === defaults.memoryMB;
+  return plain ? spec.template : undefined;
+}
+
+/**
+ * Nodes with a ready warm member of `warmTemplate` (when given: a create
+ * that can take one) come first; then free capacity after placement
+ * (spreading load); ties go to the node with fewer sandboxes, then by id for
+ * determinism. A node is a candidate exactly when its own admission would
+ * take the sandbox on the numbers of its last heartbeat (the same
+ * `shortfall`; a ready member's reservation counts as free, since the
+ * sandbox takes it over) and is neither draining nor stopping.
+ */
+export function placeSandbox(nodes: readonly NodeRecord[], need: Resources, warmTemplate?: string): Placement {
   const candidates: NodeRecord[] = [];
   const shortfalls: string[] = [];
   for (const node of nodes) {
@@ -37,12 +53,14 @@ export function placeSandbox(nodes: readonly NodeRecord[], need: Resources): Pla
       shortfalls.push(`node ${node.nodeId}: ${node.drain ? "draining" : "stopping"}`);
       continue;
     }
-    const short = shortfall(node.capacity, node.allocation, need);
+    const allocation = warmReady(node, warmTemplate) > 0 ? { cpu: node.allocation.cpu - need.cpu, memoryMB: node.allocation.memoryMB - need.memoryMB, sandboxes: node.allocation.sandboxes - 1 } : node.allocation;
+    const short = shortfall(node.capacity, allocation, need);
     if (short) shortfalls.push(`node ${node.nodeId}: ${short}`);
     else candidates.push(node);
   }
+  const warmFirst = (n: NodeRecord) => (warmReady(n, warmTemplate) > 0 ? 0 : 1);
   candidates.sort(
-    (a, b) => headroom(b, need) - headroom(a, need) || a.allocation.sandboxes - b.allocation.sandboxes || a.nodeId.localeCompare(b.nodeId),
+    (a, b) => warmFirst(a) - warmFirst(b) || headroom(b, need) - headroom(a, need) || a.allocation.sandboxes - b.allocation.sandboxes || a.nodeId.localeCompare(b.nodeId),
   );
   return { candidates, shortfalls };
 }

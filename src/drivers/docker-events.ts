@@ -10,7 +10,7 @@ import type { Readable } from "node:stream";
 import type { SandboxId } from "../ids.js";
 import type { Logger } from "../log.js";
 import type { DriverEvent } from "./types.js";
-import { LABEL_CLUSTER_ID, LABEL_NODE_ID, LABEL_SANDBOX_ID, isStoppedName } from "./labels.js";
+import { LABEL_CLUSTER_ID, LABEL_NODE_ID, LABEL_POOL_MEMBER, LABEL_SANDBOX_ID, isStoppedName } from "./labels.js";
 import { inScope, scopeNodeId, type DriverScope } from "./scope.js";
 
 /**
@@ -60,11 +60,12 @@ export function toDriverEvent(message: DockerEventMessage, scope: DriverScope): 
   const sandboxId = attributes[LABEL_SANDBOX_ID];
   if (!handle || !sandboxId || attributes[LABEL_NODE_ID] !== scopeNodeId(scope) || !inScope(scope, attributes[LABEL_CLUSTER_ID])) return null;
   const at = message.timeNano ? Math.floor(message.timeNano / 1e6) : (message.time ?? 0) * 1000 || Date.now();
+  const member = attributes[LABEL_POOL_MEMBER] ? { poolMember: attributes[LABEL_POOL_MEMBER] } : {};
   if (message.Action === "die") {
     if (isStoppedName(attributes.name ?? "")) return null;
-    return { type: "exited", sandboxId: sandboxId as SandboxId, handle, at };
+    return { type: "exited", sandboxId: sandboxId as SandboxId, handle, at, ...member };
   }
-  if (message.Action === "destroy") return { type: "removed", sandboxId: sandboxId as SandboxId, handle, at };
+  if (message.Action === "destroy") return { type: "removed", sandboxId: sandboxId as SandboxId, handle, at, ...member };
   return null;
 }
 

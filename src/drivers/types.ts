@@ -67,6 +67,8 @@ export interface DriverEvent {
   sandboxId: SandboxId;
   handle: string;
   at: number;
+  /** The `corral.pool-member` label (then `sandboxId` is the member's id, also once claimed). */
+  poolMember?: string;
 }
 
 export interface SandboxDriver {

@@ -34,6 +34,8 @@ export const NodeRecordSchema = z.strictObject({
   allocation: AmountsSchema,
   /** Sandboxes per state. */
   counts: z.partialRecord(SandboxStateSchema, z.number().int().nonnegative()),
+  /** Ready (frozen, unclaimed) warm-pool members per pooled template; absent when the node keeps no pool. Not in `counts`. */
+  warm: z.record(z.string(), z.number().int().nonnegative()).optional(),
   /** Set by `corral drain`: the node admits no new sandbox (absent in records of older nodes). */
   drain: z.boolean().optional(),
   /** When the node was stopped on purpose (SIGTERM); its sandboxes are kept for the stop grace. */

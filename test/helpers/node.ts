@@ -12,6 +12,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { NodeActor } from "../../actors/node/node-actor.js";
+import { parseWarmSpec } from "../../actors/node/warm/warm-spec.js";
 import type { Amounts } from "../../actors/node/capacity.js";
 import { CorralClient } from "../../src/client/client.js";
 import { resolveConfig, type CorralConfig, type CorralOptions } from "../../src/config.js";
@@ -44,6 +45,8 @@ export interface TestNodeOptions {
   wrapDriver?: (driver: SandboxDriver) => SandboxDriver;
   /** Reuse a data dir (a restart of the same node). @default a fresh temp dir */
   dataDir?: string;
+  /** `--warm` pairs (`base=2`): the node's warm pool. @default none */
+  warm?: string[];
 }
 
 const DEFAULT_CAPACITY: Amounts = { cpu: 64, memoryMB: 65_536, sandboxes: 10_000 };
@@ -89,6 +92,7 @@ export async function startNode(opts: TestNodeOptions): Promise<TestNode> {
   const config = resolveConfig(opts.config ?? {}, {});
   const nc = await connect({ servers: opts.natsUrl.split(","), name: nodeId, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
   const real = createDriver(kind, { dataDir });
+  const templates = new TemplateRegistry(opts.templates ?? []);
   const node = await NodeActor.start({
     nc,
     nodeId,
@@ -96,7 +100,8 @@ export async function startNode(opts: TestNodeOptions): Promise<TestNode> {
     config,
     capacity: { ...DEFAULT_CAPACITY, ...opts.capacity },
     pauseMode: opts.pauseMode ?? "freeze",
-    templates: new TemplateRegistry(opts.templates ?? []),
+    templates,
+    warm: parseWarmSpec(opts.warm, undefined, templates),
   });
   const client = await CorralClient.connect({ natsUrl: opts.natsUrl, timeoutMs: 60_000 });
   let stopped: Promise<void> | null = null;
@@ -150,6 +155,7 @@ export async function spawnNode(opts: TestNodeOptions & { env?: NodeJS.ProcessEn
   const args = [CORRAL_BIN, "node", "--nats-url", opts.natsUrl, "--node-id", nodeId, "--driver", opts.driver ?? "docker", "--data-dir", dataDir];
   args.push("--cpu", String(capacity.cpu), "--memory-mb", String(capacity.memoryMB), "--max-sandboxes", String(capacity.sandboxes));
   if (opts.pauseMode) args.push("--pause-mode", opts.pauseMode);
+  for (const pair of opts.warm ?? []) args.push("--warm", pair);
   const env: NodeJS.ProcessEnv = { ...process.env, CORRAL_LOG_LEVEL: process.env.CORRAL_LOG_LEVEL ?? "warn", ...opts.env };
   delete env.VITEST; // the child is a real server: its logger must not be silenced as a test's is
   for (const [key, value] of Object.entries(opts.config ?? {})) env[`CORRAL_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`] = String(value);

@@ -24,4 +24,10 @@ describe("cluster nodes", () => {
     expect(text.split("\n")[1]).toMatch(/^node-2\s+draining\s+2\/8\s+1024\/4096\s+3\/100\s+running 2, paused 1$/);
     expect(nodesTable([])).toBe("no nodes");
   });
+
+  it("counts the ready warm members of every pooled template as warm", () => {
+    const entry = nodeEntry({ ...record, warm: { base: 2, python: 1 } }, "ready");
+    expect(entry.counts.warm).toBe(3);
+    expect(nodesTable([entry]).split("\n")[1]).toMatch(/running 2, paused 1, warm 3$/);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { placeSandbox } from "../../src/api/scheduler.js";
+import { placeSandbox, warmTemplateOf } from "../../src/api/scheduler.js";
 import type { NodeId } from "../../src/ids.js";
 import type { NodeRecord } from "../../src/store/node-registry.js";
 
@@ -50,5 +50,30 @@ describe("placeSandbox", () => {
   it("breaks ties by fewer sandboxes, then by id", () => {
     const nodes = [node("n2", { cpu: 4, memoryMB: 4096 }, { cpu: 0, memoryMB: 0, sandboxes: 3 }), node("n1", { cpu: 4, memoryMB: 4096 }, { cpu: 0, memoryMB: 0, sandboxes: 3 }), node("n3", { cpu: 4, memoryMB: 4096 }, { cpu: 0, memoryMB: 0, sandboxes: 1 })];
     expect(placeSandbox(nodes, need).candidates.map((n) => n.nodeId)).toEqual(["n3", "n1", "n2"]);
+  });
+
+  it("puts a node with a ready warm member of the template first, then capacity", () => {
+    const idle = { cpu: 0, memoryMB: 0 };
+    const nodes = [node("roomy", { cpu: 16, memoryMB: 16384 }, idle), { ...node("warm", { cpu: 4, memoryMB: 4096 }, { cpu: 1, memoryMB: 512, sandboxes: 1 }), warm: { base: 1 } }];
+    expect(placeSandbox(nodes, need, "base").candidates.map((n) => n.nodeId)).toEqual(["warm", "roomy"]);
+    expect(placeSandbox(nodes, need, "other").candidates.map((n) => n.nodeId)).toEqual(["roomy", "warm"]);
+    expect(placeSandbox(nodes, need).candidates.map((n) => n.nodeId)).toEqual(["roomy", "warm"]);
+  });
+
+  it("counts a ready member of the template as free capacity (the create takes its reservation over)", () => {
+    const full = { ...node("full", { cpu: 2, memoryMB: 1024, sandboxes: 2 }, { cpu: 2, memoryMB: 1024, sandboxes: 2 }), warm: { base: 1 } };
+    expect(placeSandbox([full], need, "base").candidates.map((n) => n.nodeId)).toEqual(["full"]);
+    expect(placeSandbox([full], need).shortfalls).toEqual(["node full: needs 1 cpu, 0 free, needs 512 MiB memory, 0 free, at its limit of 2 sandboxes"]);
+    expect(placeSandbox([{ ...full, warm: { base: 0 } }], need, "base").candidates).toEqual([]);
+  });
+});
+
+describe("warmTemplateOf", () => {
+  const defaults = { cpu: 1, memoryMB: 512 };
+  it("names the template of a create with no env and the default resources only", () => {
+    expect(warmTemplateOf({ template: "base", env: {}, resources: { cpu: 1, memoryMB: 512 } }, defaults)).toBe("base");
+    expect(warmTemplateOf({ template: "base", env: { A: "1" }, resources: { cpu: 1, memoryMB: 512 } }, defaults)).toBeUndefined();
+    expect(warmTemplateOf({ template: "base", env: {}, resources: { cpu: 2, memoryMB: 512 } }, defaults)).toBeUndefined();
+    expect(warmTemplateOf({ template: "base", env: {}, resources: { cpu: 1, memoryMB: 256 } }, defaults)).toBeUndefined();
   });
 });

@@ -145,7 +145,8 @@ export class EnvdServer {
       return sendError(res, 401, "missing or invalid X-Access-Token");
     }
     const user = userOf(req, url.searchParams);
-    const exec = (r: Parameters<SandboxExecutor["exec"]>[1]) => this.#deps.executor.exec(handle, r);
+    // Every exec'd process sees the sandbox's id, also in a claimed warm member (whose container env names the member).
+    const exec = (r: Parameters<SandboxExecutor["exec"]>[1]) => this.#deps.executor.exec(handle, { ...r, env: { ...r.env, CORRAL_SANDBOX_ID: id } });
 
     try {
       if (route === "/process.Process/Start" && req.method === "POST") return await this.#start(req, res, id, exec, user);

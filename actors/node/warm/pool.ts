@@ -6,8 +6,10 @@
  * background, one member at a time per node, so a refill never takes more
  * than one engine start away from real creates.
  *
- * Not yet wired into the node actor (see docs/warm-pool.md): the create
- * path, reconciliation of members and the lease's warm counts are missing.
+ * The node takes a member synchronously at admission (`take`: the member's
+ * reservation becomes the create's), and the machine's start finishes the
+ * claim (`finishClaim`). Reconciliation asks `owns` so that a member being
+ * started, ready, or being claimed is never removed as an orphan.
  */
 import type { Endpoint, Resources } from "../../../src/schema/record.js";
 import type { SandboxSpec, StartedSandbox } from "../../../src/drivers/types.js";
@@ -39,11 +41,16 @@ export interface WarmPoolOptions {
   /** Where a claim writes the new sandbox id inside the member. */
   idFile: string;
   onError: (err: unknown, template: string) => void;
+  /** The ready counts changed (the lease writes early). Must not block. */
+  onChange?: () => void;
 }
 
-interface Member {
+/** A ready member, or one taken for a claim (then no longer in the ready list). */
+export interface Member {
   memberId: SandboxId;
+  template: string;
   handle: string;
+  /** Ends the member's capacity reservation (idempotent). */
   release: () => void;
 }
 
@@ -56,6 +63,8 @@ export interface Claimed extends StartedSandbox {
 export class WarmPool {
   readonly #opts: WarmPoolOptions;
   readonly #ready = new Map<string, Member[]>();
+  /** Member ids this pool answers for: being started, ready, or taken and not yet settled. */
+  readonly #owned = new Set<string>();
   #refilling: Promise<void> | null = null;
   #stopped = false;
 
@@ -69,30 +78,84 @@ export class WarmPool {
     return Object.fromEntries([...this.#ready].map(([name, members]) => [name, members.length]));
   }
 
+  /** Whether a container labelled `corral.pool-member=<memberId>` is this pool's to keep (not an orphan). */
+  owns(memberId: string): boolean {
+    return this.#owned.has(memberId);
+  }
+
   /**
-   * Takes a ready member of `template` for `sandboxId`, or null when none is
-   * ready (the caller starts cold). A member whose claim fails is removed and
-   * the error rethrown.
+   * Takes a ready member of `template` out of the pool (synchronously, so two
+   * creates never take one), or null when none is ready. The member keeps its
+   * reservation and stays owned until {@link settled}; a refill starts.
    */
-  async claim(template: string, sandboxId: SandboxId): Promise<Claimed | null> {
-    const member = this.#ready.get(template)?.shift();
+  take(template: string): Member | null {
+    const member = this.#ready.get(template)?.shift() ?? null;
     if (!member) return null;
+    this.#opts.onChange?.();
     this.refill();
+    return member;
+  }
+
+  /**
+   * Finishes the claim of a taken member for `sandboxId`: writes the id and
+   * thaws it. A member whose claim fails is removed and the error rethrown.
+   */
+  async finishClaim(member: Member, sandboxId: SandboxId): Promise<StartedSandbox> {
     try {
       const endpoint = await this.#opts.driver.claimMember(member.handle, sandboxId, this.#opts.idFile);
-      return { handle: member.handle, endpoint, memberId: member.memberId, release: member.release };
+      return { handle: member.handle, endpoint };
     } catch (err) {
-      member.release();
-      await this.#opts.driver.remove(member.handle).catch(() => undefined);
+      await this.discard(member);
       throw err;
     }
   }
 
+  /** A taken member's claim is over (its container is the sandbox's now, or was discarded): no longer owned. */
+  settled(member: Member): void {
+    this.#owned.delete(member.memberId);
+  }
+
+  /** Removes a taken member that will not be claimed (its reservation ends) and refills. */
+  async discard(member: Member): Promise<void> {
+    member.release();
+    this.#owned.delete(member.memberId);
+    await this.#opts.driver.remove(member.handle).catch(() => undefined);
+    this.refill();
+  }
+
+  /** The engine reports a member's container gone or exited: a ready one is dropped (and replaced). */
+  lost(memberId: string): void {
+    for (const members of this.#ready.values()) {
+      const i = members.findIndex((m) => m.memberId === memberId);
+      if (i === -1) continue;
+      const [member] = members.splice(i, 1);
+      void this.discard(member!);
+      this.#opts.onChange?.();
+      return;
+    }
+  }
+
+  /**
+   * Takes a ready member of `template` for `sandboxId` and claims it at once,
+   * or null when none is ready (the caller starts cold). The caller ends the
+   * member's reservation with `release`.
+   */
+  async claim(template: string, sandboxId: SandboxId): Promise<Claimed | null> {
+    const member = this.take(template);
+    if (!member) return null;
+    const started = await this.finishClaim(member, sandboxId);
+    this.settled(member);
+    return { ...started, memberId: member.memberId, release: member.release };
+  }
+
   /** Starts the background refill unless one runs; resolves when the pool is full or cannot grow. */
   refill(): Promise<void> {
-    this.#refilling ??= this.#fill().finally(() => {
-      this.#refilling = null;
-    });
+    // Deferred one tick: a reservation's change callback may call refill() again, and must find this one running.
+    this.#refilling ??= Promise.resolve()
+      .then(() => this.#fill())
+      .finally(() => {
+        this.#refilling = null;
+      });
     return this.#refilling;
   }
 
@@ -112,6 +175,7 @@ export class WarmPool {
           return;
         }
         this.#ready.get(name)?.push(member);
+        this.#opts.onChange?.();
       } catch (err) {
         reservation.release();
         this.#opts.onError(err, name);
@@ -122,6 +186,16 @@ export class WarmPool {
 
   async #startMember(name: string, release: () => void): Promise<Member> {
     const memberId = this.#opts.newMemberId();
+    this.#owned.add(memberId);
+    try {
+      return await this.#startOwned(name, memberId, release);
+    } catch (err) {
+      this.#owned.delete(memberId);
+      throw err;
+    }
+  }
+
+  async #startOwned(name: string, memberId: SandboxId, release: () => void): Promise<Member> {
     const started = await this.#opts.driver.start({
       sandboxId: memberId,
       nodeId: this.#opts.nodeId,
@@ -138,7 +212,7 @@ export class WarmPool {
       await this.#opts.driver.remove(started.handle).catch(() => undefined);
       throw err;
     }
-    return { memberId, handle: started.handle, release };
+    return { memberId, template: name, handle: started.handle, release };
   }
 
   /** Stops refilling and removes every ready member (their reservations end). */
@@ -148,6 +222,7 @@ export class WarmPool {
     for (const members of this.#ready.values()) {
       for (const m of members.splice(0)) {
         m.release();
+        this.#owned.delete(m.memberId);
         await this.#opts.driver.remove(m.handle).catch(() => undefined);
       }
     }

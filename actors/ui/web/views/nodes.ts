@@ -93,6 +93,7 @@ export class NodesPanel {
         { class: "node-counts" },
         ...STATES.filter((st) => (counts.get(st) ?? 0) > 0).map((st) => h("span", { class: `count state-${st}`, "data-state": st }, h("b", {}, String(counts.get(st))), ` ${st}`)),
         counts.size === 0 ? h("span", { class: "muted small" }, "no sandboxes") : null,
+        ...Object.entries(node.warm ?? {}).map(([template, n]) => h("span", { class: "count warm", "data-warm": template }, h("b", {}, String(n)), ` warm ${template}`)),
       ),
     );
     this.#ages.set(node.nodeId, { el: age, node, card, badge });

@@ -1,0 +1,76 @@
+/**
+ * The node's side of a warm claim (DESIGN.md "Warm pool"), between create's
+ * admission and the machine's start:
+ *
+ * - `take` at admission, in the sandbox's mailbox turn: a create of a pooled
+ *   template with no `env` and the members' resources takes a ready member,
+ *   whose capacity reservation then stands for the create's (so a node whose
+ *   capacity is all members still admits a create it can serve);
+ * - `start` in the machine's start actor: finishes the claim (the id written
+ *   inside, the container thawed); a claim that fails falls back to a cold
+ *   start, so a broken member never fails a create;
+ * - `settle` once the create is answered: a member never started is removed.
+ */
+import { warmTemplateOf } from "../../../src/api/scheduler.js";
+import type { StartedSandbox } from "../../../src/drivers/types.js";
+import type { SandboxId } from "../../../src/ids.js";
+import type { Logger } from "../../../src/log.js";
+import type { Resources } from "../../../src/schema/record.js";
+import type { Member, WarmPool } from "./pool.js";
+
+/** What a create asks for, as far as a claim cares. */
+export interface ClaimableSpec {
+  template: string;
+  env: Record<string, string>;
+  resources: Resources;
+}
+
+/** Taken members by sandbox, from admission until the create is answered. */
+export class WarmClaims {
+  readonly #pool: WarmPool;
+  readonly #resources: Resources;
+  readonly #log: Logger;
+  readonly #taken = new Map<SandboxId, { member: Member; started: boolean }>();
+
+  constructor(pool: WarmPool, memberResources: Resources, log: Logger) {
+    this.#pool = pool;
+    this.#resources = memberResources;
+    this.#log = log;
+  }
+
+  /** Whether a create of `spec` can be served by a member (it would have been made the same way). */
+  eligible(spec: ClaimableSpec): boolean {
+    return warmTemplateOf(spec, this.#resources) !== undefined && spec.template in this.#pool.counts();
+  }
+
+  /** Takes a ready member for `sandboxId`; its `release` ends the reservation that admits the create. Null: start cold. */
+  take(sandboxId: SandboxId, spec: ClaimableSpec): { ok: true; release: () => void } | null {
+    if (!this.eligible(spec)) return null;
+    const member = this.#pool.take(spec.template);
+    if (!member) return null;
+    this.#taken.set(sandboxId, { member, started: false });
+    return { ok: true, release: member.release };
+  }
+
+  /** The machine's start: the taken member's claim, or `cold()` when none was taken or its claim failed. */
+  async start(sandboxId: SandboxId, cold: () => Promise<StartedSandbox>): Promise<StartedSandbox> {
+    const taken = this.#taken.get(sandboxId);
+    if (!taken || taken.started) return cold();
+    taken.started = true;
+    try {
+      return await this.#pool.finishClaim(taken.member, sandboxId);
+    } catch (err) {
+      this.#log.warn({ sandboxId, memberId: taken.member.memberId, err: (err as Error).message }, "warm claim failed; starting cold");
+      return cold();
+    }
+  }
+
+  /** The create is answered: the member is the sandbox's container now, or (never started) is removed. */
+  settle(sandboxId: SandboxId): void {
+    const taken = this.#taken.get(sandboxId);
+    if (!taken) return;
+    this.#taken.delete(sandboxId);
+    if (taken.started) this.#pool.settled(taken.member);
+    else void this.#pool.discard(taken.member);
+  }
+}
