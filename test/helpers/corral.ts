@@ -1,55 +1,39 @@
 /**
- * The per-file preamble integration tests share, as fixtures registered with
- * the file's `beforeAll` / `afterAll`:
+ * Nodes (and proxies) for a file, on test/helpers/fixture.ts's mechanism
+ * (set up in `beforeAll`, torn down in reverse order in `afterAll`, also
+ * when the setup failed halfway):
  *
- * - {@link useNats}: a real nats-server (test/helpers/nats.ts), a test
- *   connection, and every sandbox event collected from it (for files that
- *   start nodes per test);
- * - {@link useStore}: that, plus a `SandboxStore` on the test's connection
- *   (for files that test the store, or play the node: they write records);
- * - {@link useCorral}: that, plus a real node actor in this process
+ * - {@link useCorral}: a real nats-server, a test connection, every sandbox
+ *   event collected from it, a real node actor in this process
  *   (test/helpers/node.ts) with a client, and optionally proxy replicas in
  *   this process, each on its own connection and store as separate
  *   processes would be;
- * - {@link useCorralProcesses}: that, with `corral node` child processes
+ * - {@link useCorralProcesses}: the same with `corral node` child processes
  *   instead (for crash tests, several nodes, or the CLI against a real
  *   server), and a client on the test's connection.
  *
  *     const corral = useCorral({ prefix: "apisem", driver: "process" });
  *     it("...", async () => { await corral.client.create({}); });
  *
- * What a setup started is torn down in reverse order, also when the setup
- * failed halfway (proxies, then nodes, which remove every sandbox they left,
- * then the store, then the server). The fields can be read only inside hooks and tests
- * (after `beforeAll`), except `events`.
+ * Teardown: proxies, then nodes (which remove every sandbox they left), then
+ * the server. The fields can be read only inside hooks and tests (after
+ * `beforeAll`), except `events`.
  */
-import type { NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll } from "vitest";
-import { startProxy, type ProxyHandle, type ProxyOptions } from "../../actors/proxy/index.js";
+import type { ProxyHandle, ProxyOptions } from "../../actors/proxy/index.js";
 import { CorralClient } from "../../src/client/client.js";
-import { resolveConfig, type CorralConfig, type CorralOptions } from "../../src/config.js";
-import { subscribeEvents, type SandboxEvent } from "../../src/events.js";
+import { resolveConfig, type CorralOptions } from "../../src/config.js";
+import type { SandboxEvent } from "../../src/events.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
 import { requireDocker } from "./docker.js";
-import { startNats, type NatsServer } from "./nats.js";
+import { natsSetup, useFixture, type Defer, type NatsFixture } from "./fixture.js";
 import { spawnNode, startNode, type SpawnedNode, type TestNode, type TestNodeOptions } from "./node.js";
-import { DOMAIN } from "./proxy-client.js";
-
-/** What a file gets from {@link useNats}. */
-export interface NatsFixture {
-  nats: NatsServer;
-  /** A connection of the test's own (not a node's). */
-  nc: NatsConnection;
-  /** Every sandbox event published since the server started, in arrival order. */
-  events: SandboxEvent[];
-}
 
 /** What a file gets from {@link useCorral}. */
 export interface CorralFixture extends NatsFixture {
   node: TestNode;
   /** The node's client (its own connection, 60 s bound). */
   client: CorralClient;
-  /** The proxy replicas (none unless the `proxy` option asked for them), listening on 127.0.0.1 for {@link DOMAIN}. */
+  /** The proxy replicas (none unless the `proxy` option asked for them), listening on 127.0.0.1 for `DOMAIN` (test/helpers/proxy-client.ts). */
   proxies: ProxyHandle[];
   /** The first replica (fails when the `proxy` option was not given). */
   proxy: ProxyHandle;
@@ -84,72 +68,11 @@ export interface CorralProcessesOptions {
   nodes: Omit<TestNodeOptions, "natsUrl">[];
 }
 
-type Defer = (cleanup: () => unknown) => void;
-
-/**
- * Registers `setup` as `beforeAll` and the cleanups it deferred as `afterAll`
- * (reverse order), and returns a view whose fields throw a clear error when
- * read before `beforeAll` ran; `ready` holds fields that exist from the start.
- */
-function useFixture<T extends object>(name: string, setup: (defer: Defer) => Promise<T>, ready: Partial<T>): T {
-  let value: T | null = null;
-  const cleanups: (() => unknown)[] = [];
-  beforeAll(async () => {
-    value = await setup((cleanup) => cleanups.push(cleanup));
-  });
-  afterAll(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  return new Proxy(ready as T, {
-    get(target, key) {
-      if (key in target) return target[key as keyof T];
-      if (!value) throw new Error(`${name}: ${String(key)} read before beforeAll ran (read it inside a hook or test)`);
-      return value[key as keyof T];
-    },
-  });
-}
-
-async function natsSetup(defer: Defer, events: SandboxEvent[]): Promise<NatsFixture> {
-  const nats = await startNats();
-  defer(() => nats.stop()); // also closes `nc`
-  const nc = await nats.connect();
-  subscribeEvents(nc, (e) => events.push(e));
-  return { nats, nc, events };
-}
-
-/** Starts nats for this file (see the module comment). */
-export function useNats(): NatsFixture {
-  const events: SandboxEvent[] = [];
-  return useFixture("useNats", (defer) => natsSetup(defer, events), { events });
-}
-
-/** What a file gets from {@link useStore}. */
-export interface StoreFixture extends NatsFixture {
-  /** The settings the store was opened with. */
-  config: CorralConfig;
-  /** A store on the test's connection. */
-  store: SandboxStore;
-}
-
-/** Starts nats and opens a store on it for this file (`settings`: server settings, e.g. `proxyWaitMs`). */
-export function useStore(settings: CorralOptions = {}): StoreFixture {
-  const events: SandboxEvent[] = [];
-  return useFixture(
-    "useStore",
-    async (defer) => {
-      const base = await natsSetup(defer, events);
-      const config = resolveConfig(settings, {});
-      const store = await SandboxStore.open(base.nc, config);
-      defer(() => store.close());
-      return { ...base, config, store };
-    },
-    { events },
-  );
-}
-
 /** Starts `options.replicas` proxy replicas on `natsUrl`, each with its own connection and store. */
 async function startReplicas(base: NatsFixture, options: ProxyFixtureOptions, defer: Defer): Promise<ProxyHandle[]> {
   const { replicas = 1, config: settings = {}, ...rest } = options;
+  // Loaded here, so that files without replicas do not load the proxy.
+  const [{ startProxy }, { DOMAIN }] = await Promise.all([import("../../actors/proxy/index.js"), import("./proxy-client.js")]);
   const config = resolveConfig(settings, {});
   const proxies: ProxyHandle[] = [];
   for (let i = 0; i < replicas; i++) {

@@ -9,7 +9,7 @@ import type { DriverKind } from "../../src/drivers/types.js";
 import { ApiKeyStore } from "../../src/store/api-keys.js";
 import { NodeRegistry } from "../../src/store/node-registry.js";
 import { resolveConfig } from "../../src/config.js";
-import { useNats } from "../helpers/corral.js";
+import { useNats } from "../helpers/fixture.js";
 import { requireDocker } from "../helpers/docker.js";
 import { multipart, request, start } from "../helpers/envd-client.js";
 import { startNode, type TestNode } from "../helpers/node.js";

@@ -16,7 +16,7 @@ import type { StoredSandbox } from "../../src/schema/record.js";
 import type { SandboxStore } from "../../src/store/index.js";
 import { SANDBOX_BUCKET, sandboxKey } from "../../src/subjects.js";
 import { makeStoredSandbox } from "../helpers/records.js";
-import { useStore } from "../helpers/corral.js";
+import { useStore } from "../helpers/fixture.js";
 import { waitUntil } from "../helpers/wait.js";
 
 const fixture = useStore();

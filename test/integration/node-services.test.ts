@@ -12,7 +12,7 @@ import { requestNode, requestReconcile } from "../../src/node-protocol.js";
 import { NodeRegistry } from "../../src/store/node-registry.js";
 import { subjects } from "../../src/subjects.js";
 import { BASE_TEMPLATE } from "../../src/templates.js";
-import { useNats } from "../helpers/corral.js";
+import { useNats } from "../helpers/fixture.js";
 import { spawnNode, startNode, type TestNode } from "../helpers/node.js";
 import { waitUntil } from "../helpers/wait.js";
 

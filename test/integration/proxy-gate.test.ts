@@ -20,7 +20,7 @@ import { SANDBOX_BUCKET } from "../../src/subjects.js";
 import { hashTrafficToken, newTrafficToken } from "../../src/traffic-token.js";
 import { containerState, removeContainersOf, requireDocker, testNodeId } from "../helpers/docker.js";
 import { startFakeNode, type FakeNode } from "../helpers/fake-node.js";
-import { useStore } from "../helpers/corral.js";
+import { useStore } from "../helpers/fixture.js";
 import { DOMAIN, FORMS, httpRequest, runBaseContainer, via, wsVia, type Form, type Reply, type ViaOptions } from "../helpers/proxy-client.js";
 import { makeStoredSandbox, type StoredSandboxOverrides } from "../helpers/records.js";
 import { waitUntil } from "../helpers/wait.js";

@@ -11,7 +11,7 @@ import { startProxy, type ProxyHandle } from "../../actors/proxy/index.js";
 import { newSandboxId, type SandboxId } from "../../src/ids.js";
 import type { SandboxStore } from "../../src/store/sandbox-store.js";
 import { testNodeId } from "../helpers/docker.js";
-import { useStore } from "../helpers/corral.js";
+import { useStore } from "../helpers/fixture.js";
 import { DOMAIN } from "../helpers/proxy-client.js";
 import { makeStoredSandbox } from "../helpers/records.js";
 

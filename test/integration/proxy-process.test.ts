@@ -18,7 +18,7 @@ import type { SandboxId } from "../../src/ids.js";
 import type { SandboxStore } from "../../src/store/sandbox-store.js";
 import { hashTrafficToken, newTrafficToken } from "../../src/traffic-token.js";
 import { testNodeId } from "../helpers/docker.js";
-import { useStore } from "../helpers/corral.js";
+import { useStore } from "../helpers/fixture.js";
 import { CORRAL_BIN } from "../helpers/node.js";
 import { DOMAIN, httpRequest, via } from "../helpers/proxy-client.js";
 import { peakRss, rssOf, spawnCorralProxy, type CorralProxyProcess } from "../helpers/proxy-process.js";

@@ -15,7 +15,7 @@ import { encodeSandboxForWrite } from "../../src/store/record-codec.js";
 import type { SandboxStore, WriteDecision } from "../../src/store/sandbox-store.js";
 import { SANDBOX_BUCKET } from "../../src/subjects.js";
 import type { WriteRequest } from "../../machines/sandbox/index.js";
-import { useStore } from "../helpers/corral.js";
+import { useStore } from "../helpers/fixture.js";
 import { makeStoredSandbox } from "../helpers/records.js";
 import { waitUntil } from "../helpers/wait.js";
 

@@ -13,7 +13,7 @@ import { newSandboxId, type SandboxId } from "../../src/ids.js";
 import type { StoredSandbox } from "../../src/schema/record.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
 import { EVENTS_STREAM, SANDBOX_BUCKET, sandboxKey, subjects } from "../../src/subjects.js";
-import { useStore } from "../helpers/corral.js";
+import { useStore } from "../helpers/fixture.js";
 import { makeStoredSandbox } from "../helpers/records.js";
 
 describe("SandboxStore CAS and events", () => {

@@ -6,7 +6,7 @@ import { InvalidArgumentError } from "../../src/errors.js";
 import type { NodeId } from "../../src/ids.js";
 import type { SandboxState, StoredSandbox } from "../../src/schema/record.js";
 import type { ListQuery, SandboxStore } from "../../src/store/sandbox-store.js";
-import { useStore } from "../helpers/corral.js";
+import { useStore } from "../helpers/fixture.js";
 import { makeStoredSandbox } from "../helpers/records.js";
 
 const STATES: SandboxState[] = ["running", "paused", "killed", "starting", "running"];

@@ -9,7 +9,7 @@ import { InternalError } from "../../src/errors.js";
 import { asNodeId, type NodeId } from "../../src/ids.js";
 import { NodeRegistry, type NodeRecord } from "../../src/store/node-registry.js";
 import { NODE_BUCKET } from "../../src/subjects.js";
-import { useNats } from "../helpers/corral.js";
+import { useNats } from "../helpers/fixture.js";
 import { makeNodeRecord, type NodeRecordOverrides } from "../helpers/records.js";
 import { waitUntil } from "../helpers/wait.js";
 
