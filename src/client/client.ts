@@ -180,14 +180,16 @@ export class CorralClient {
    * just answered a ping and has not failed this request yet (on its own
    * subject, `<subject>.<instanceId>`): a hung node delays it but cannot
    * take the retry too. Nobody serving at all (a failover) is retried on the
-   * queue group after a short pause. See docs/operations.md, "Retries".
+   * queue group after a short pause, and any request that found no
+   * responder (it reached nobody) is sent again. See docs/operations.md,
+   * "Retries".
    */
   async request<T>(op: ApiOp | ClusterOp, given: unknown): Promise<T> {
     // A create is retried only under a key, so that a retry names the sandbox the first attempt made.
     const body = op === "create" ? withKey(given as CreateRequest) : given;
     const queueSubject = this.#subjectOf(op);
     const startedAt = Date.now();
-    const deadlineAt = Math.min(Date.now() + this.#timeoutMs, this.#deadlineAt ?? Number.POSITIVE_INFINITY);
+    const deadlineAt = Math.min(startedAt + this.#timeoutMs, this.#deadlineAt ?? Number.POSITIVE_INFINITY);
     const safe = RETRY_SAFE_OPS.has(op);
     // A caller whose deadline has already passed gets its answer without a request: the service would drop it.
     if (deadlineAt <= startedAt) throw new UnavailableError(`${op}: the request's deadline passed before it was sent`);
@@ -203,7 +205,8 @@ export class CorralClient {
       } catch (err) {
         const left = deadlineAt - Date.now();
         if (err instanceof TransportFailure) this.#routing.failed(target, err.noResponders);
-        if (!safe || !(err instanceof TransportFailure) || left < MIN_ATTEMPT_MS) {
+        // No responder means nobody got it: even an unsafe op can be sent again (an instance named by a stale ping has gone).
+        if (!(err instanceof TransportFailure) || !(safe || err.noResponders) || left < MIN_ATTEMPT_MS) {
           throw err instanceof TransportFailure ? requestFailure(op, err.cause, deadlineAt - startedAt) : err;
         }
         if (target !== null) failed.add(target);

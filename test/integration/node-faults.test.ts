@@ -10,7 +10,14 @@
 // first node's: nats-server hands a queue-group request to a member on the
 // requester's server first, so a hung node there would take every retry if
 // the client only used the queue group. The client sends retries to a live
-// instance's own subject instead (src/client/routing.ts); this file proves it.
+// instance's own subject instead (src/client/routing.ts); this file proves it
+// (through the client library and through an E2B gateway on that server).
+//
+// History: every sandbox request of the file (the cases' own, through
+// RecordingClient, and a paced background workload with one client per
+// server that runs through all four cases) is recorded, and the last case
+// feeds it with the CORRAL_EVENTS stream to the history checker, which must
+// find 0 anomalies (ghost creates and late deadline moves included).
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CorralClient } from "../../src/client/client.js";
