@@ -77,7 +77,8 @@ export const suite = defineSuite({
       if (typeof upstream === "string") throw new Error(`sandbox ${sandboxId}: ${upstream}`);
       await waitHttpId(upstream.host, upstream.port, sandboxId);
       const ms = nowMs() - t0;
-      if (warm) memberIds.has(record.internal.handle ?? "") ? claimed++ : fellBack++;
+      if (warm && memberIds.has(record.internal.handle ?? "")) claimed++;
+      else if (warm) fellBack++;
       await command({ op: "kill", sandboxId });
       return ms;
     };
