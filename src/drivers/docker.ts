@@ -141,8 +141,8 @@ export class DockerDriver implements SandboxDriver {
   async claimMember(handle: string, sandboxId: SandboxId, idFile: string, hostFile?: string): Promise<Endpoint> {
     const slash = idFile.lastIndexOf("/");
     try {
-      // Truncated and written in place: the mount holds this inode.
-      if (hostFile !== undefined) await fs.promises.writeFile(hostFile, sandboxId);
+      // Truncated and written in place (the mount holds this inode); a few bytes: synchronous costs less than a thread-pool hop.
+      if (hostFile !== undefined) fs.writeFileSync(hostFile, sandboxId);
       else await this.#docker.getContainer(handle).putArchive(oneFileTar(idFile.slice(slash + 1), sandboxId), { path: idFile.slice(0, slash) || "/" });
     } catch (err) {
       throw mapDockerError("resume", err);
