@@ -21,9 +21,10 @@ import { suite as e2b } from "./suites/e2b.js";
 import { suite as node } from "./suites/node.js";
 import { suite as proxy } from "./suites/proxy.js";
 import { suite as store } from "./suites/store.js";
+import { suite as warm } from "./suites/warm.js";
 
 /** The suites by name, in the order a full run takes them. */
-const SUITES = new Map([store, driver, node, api, density, proxy, e2b].map((s) => [s.name, s]));
+const SUITES = new Map([store, driver, node, warm, api, density, proxy, e2b].map((s) => [s.name, s]));
 
 /** One suite's outcome in the JSON result. */
 interface SuiteOutcome {

@@ -124,7 +124,7 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
   const republisher = await untilAvailable("start the event re-publisher", () => EventRepublisher.start(nc, config), log);
   // CORRAL_CRASH_AT arms a crash point for the crash tests only (./crash-points.ts).
   const driver = withCrashPoint(createDriver(driverKind, { dataDir }), process.env.CORRAL_CRASH_AT);
-  const node = await NodeActor.start({ nc, nodeId, driver, config, capacity, pauseMode, templates, warm, address: os.hostname() });
+  const node = await NodeActor.start({ nc, nodeId, driver, config, capacity, pauseMode, templates, warm, warmDir: path.join(dataDir, "warm"), address: os.hostname() });
   const warmText = warm.size > 0 ? `, warm ${[...warm].map(([t, n]) => `${t}=${n}`).join(",")}` : "";
   process.stdout.write(`corral node ${nodeId}: cluster ${node.clusterId}, ${driverKind} driver, capacity ${capacity.cpu} cpu / ${capacity.memoryMB} MiB / ${capacity.sandboxes} sandboxes, NATS ${servers}, ${config.replicas} replica(s)${warmText}\n`);
 

@@ -81,6 +81,8 @@ export interface NodeActorOptions {
   envd?: NodeEnvdOptions | false;
   /** Started-and-frozen members kept per template (`--warm`; docs/warm-pool.md). @default none */
   warm?: WarmSpec;
+  /** The warm members' id files (./warm/node-warm.ts). @default <tmpdir>/corral-warm-<nodeId> */
+  warmDir?: string;
 }
 
 /** Delay of the second fencing pass after a lease comes back. */
@@ -136,6 +138,7 @@ export class NodeActor {
       clusterId,
       templates,
       ledger: this.#ledger,
+      ...(opts.warmDir === undefined ? {} : { dir: opts.warmDir }),
       log: this.#log,
       onChange: () => this.#lease.bump(),
     });

@@ -10,6 +10,7 @@
  * No published ports: the proxy reaches the container's bridge IP directly.
  * Every engine error goes through `mapDockerError` (./errors.ts).
  */
+import fs from "node:fs";
 import Dockerode from "dockerode";
 import type { ClusterId, NodeId, SandboxId } from "../ids.js";
 import { logger, type Logger } from "../log.js";
@@ -128,16 +129,21 @@ export class DockerDriver implements SandboxDriver {
 
   /**
    * Claims a frozen warm-pool member (DESIGN.md "Warm pool") for `sandboxId`:
-   * writes the id into `idFile` inside the still-frozen container (a copy
-   * into its filesystem needs no running process), then thaws it. The
+   * writes the id into `idFile` inside the still-frozen container, then
+   * thaws it. With `hostFile` (the member was made with it bind-mounted at
+   * `idFile`) the id is written there, in place, on the host; else it is
+   * copied into the container's filesystem (put-archive, which needs no
+   * running process but costs a filesystem walk of the engine). The
    * container's main process was started long before; a template whose
    * process answers its id reads that file at request time (the base image
    * serves `/www/id` as a static file).
    */
-  async claimMember(handle: string, sandboxId: SandboxId, idFile: string): Promise<Endpoint> {
+  async claimMember(handle: string, sandboxId: SandboxId, idFile: string, hostFile?: string): Promise<Endpoint> {
     const slash = idFile.lastIndexOf("/");
     try {
-      await this.#docker.getContainer(handle).putArchive(oneFileTar(idFile.slice(slash + 1), sandboxId), { path: idFile.slice(0, slash) || "/" });
+      // Truncated and written in place (the mount holds this inode); a few bytes: synchronous costs less than a thread-pool hop.
+      if (hostFile !== undefined) fs.writeFileSync(hostFile, sandboxId);
+      else await this.#docker.getContainer(handle).putArchive(oneFileTar(idFile.slice(slash + 1), sandboxId), { path: idFile.slice(0, slash) || "/" });
     } catch (err) {
       throw mapDockerError("resume", err);
     }
@@ -269,6 +275,7 @@ export class DockerDriver implements SandboxDriver {
         MemorySwap: spec.resources.memoryMB * MIB,
         PidsLimit: this.#pidsLimit,
         NetworkMode: this.#network,
+        ...(spec.bindFile ? { Binds: [`${spec.bindFile.hostPath}:${spec.bindFile.path}`] } : {}),
       },
     };
     for (let attempt = 0; ; attempt++) {

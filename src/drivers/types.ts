@@ -36,6 +36,12 @@ export interface SandboxSpec {
   incarnation: number;
   /** Set for a warm-pool member (then `sandboxId` is the member's id): labels the container `corral.pool-member`. */
   poolMember?: string;
+  /**
+   * A host file bind-mounted at `path` in the container (docker driver): a
+   * warm member's id file, so a claim writes the new id on the host instead
+   * of copying into the container.
+   */
+  bindFile?: { hostPath: string; path: string };
 }
 
 export interface StartedSandbox {

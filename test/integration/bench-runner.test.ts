@@ -51,7 +51,7 @@ describe("bench/run.mjs", () => {
   it("answers a bad command line with exit 2 and says why", async () => {
     const unknownSuite = await bench(["nosuch"]);
     expect(unknownSuite.code).toBe(2);
-    expect(unknownSuite.stderr).toMatch(/no such suite: nosuch \(there are: store, driver, node, api, density, proxy, e2b\)/);
+    expect(unknownSuite.stderr).toMatch(/no such suite: nosuch \(there are: store, driver, node, warm, api, density, proxy, e2b\)/);
     const typo = await bench(["store", "--store.iteratons=3"]);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain("unknown parameter(s): --store.iteratons");

@@ -7,14 +7,16 @@
 // (a create whose reply was lost is never adopted), no container of the
 // earlier run is left (stray members are orphans), the new pool is full
 // again with members of its own, no live record lacks its container, and
-// no member is listed as a sandbox.
+// no member is listed as a sandbox. A claimed sandbox outlives a SIGKILL of
+// its node: the restart restores it by its record's handle (its container's
+// id label is the member's) and replaces the ready member.
 import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CorralClient } from "../../src/client/client.js";
 import { resolveConfig } from "../../src/config.js";
 import { sandboxIdForKey, type NodeId } from "../../src/ids.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
-import { containersOf, removeContainersOf, requireDocker, testNodeId } from "../helpers/docker.js";
+import { containersOf, getId, removeContainersOf, requireDocker, testNodeId } from "../helpers/docker.js";
 import { startNats, type NatsServer } from "../helpers/nats.js";
 import { spawnNode, type SpawnedNode } from "../helpers/node.js";
 import { waitUntil } from "../helpers/wait.js";
@@ -85,5 +87,30 @@ describe.each(["claimMember:before", "claimMember:after"])("a crash at %s", (cra
     const created = await client.create({});
     expect(created.state).toBe("running");
     await client.kill(created.sandboxId);
+  });
+});
+
+describe("a node killed with a claimed sandbox and a ready member", () => {
+  it("restores the claimed sandbox on restart (matched by handle) and replaces the member", async () => {
+    await node?.stop();
+    node = await spawn();
+    await waitUntil(async () => (await frozenMembers()).length === 1, { timeoutMs: 60_000, what: "a ready member" });
+    const member = (await frozenMembers())[0]!.Id;
+    const survivor = await client.create({});
+    expect((await store.get(survivor.sandboxId))!.internal.handle).toBe(member);
+    await waitUntil(async () => (await frozenMembers()).length === 1, { timeoutMs: 60_000, what: "the refill" });
+    const oldMember = (await frozenMembers())[0]!.Id;
+    await node.crash();
+
+    node = await spawn();
+    const record = (await store.get(survivor.sandboxId))!;
+    expect(record.state).toBe("running");
+    expect(record.internal.handle).toBe(member);
+    expect(await getId(record.internal.endpoint!.host)).toBe(survivor.sandboxId);
+    expect((await client.get(survivor.sandboxId)).state).toBe("running");
+    await waitUntil(async () => (await frozenMembers()).length === 1, { timeoutMs: 60_000, what: "the new pool's member" });
+    expect((await containersOf(docker, nodeId)).map((c) => c.Id)).not.toContain(oldMember);
+    expect((await client.list({})).items.map((s) => s.sandboxId)).toEqual([survivor.sandboxId]);
+    await client.kill(survivor.sandboxId);
   });
 });

@@ -30,7 +30,7 @@ export class WarmClaims {
   readonly #pool: WarmPool;
   readonly #resources: Resources;
   readonly #log: Logger;
-  readonly #taken = new Map<SandboxId, { member: Member; started: boolean }>();
+  readonly #taken = new Map<SandboxId, { member: Member; claiming: Promise<unknown> | null }>();
 
   constructor(pool: WarmPool, memberResources: Resources, log: Logger) {
     this.#pool = pool;
@@ -48,29 +48,34 @@ export class WarmClaims {
     if (!this.eligible(spec)) return null;
     const member = this.#pool.take(spec.template);
     if (!member) return null;
-    this.#taken.set(sandboxId, { member, started: false });
+    this.#taken.set(sandboxId, { member, claiming: null });
     return { ok: true, release: member.release };
   }
 
   /** The machine's start: the taken member's claim, or `cold()` when none was taken or its claim failed. */
   async start(sandboxId: SandboxId, cold: () => Promise<StartedSandbox>): Promise<StartedSandbox> {
     const taken = this.#taken.get(sandboxId);
-    if (!taken || taken.started) return cold();
-    taken.started = true;
+    if (!taken || taken.claiming) return cold();
+    const claiming = this.#pool.finishClaim(taken.member, sandboxId);
+    taken.claiming = claiming;
     try {
-      return await this.#pool.finishClaim(taken.member, sandboxId);
+      return await claiming;
     } catch (err) {
       this.#log.warn({ sandboxId, memberId: taken.member.memberId, err: (err as Error).message }, "warm claim failed; starting cold");
       return cold();
     }
   }
 
-  /** The create is answered: the member is the sandbox's container now, or (never started) is removed. */
+  /**
+   * The create is answered: the member is the sandbox's container now, or
+   * (never started) is removed. A claim still under way (the create's wait
+   * timed out) keeps the member owned until it ends.
+   */
   settle(sandboxId: SandboxId): void {
     const taken = this.#taken.get(sandboxId);
     if (!taken) return;
     this.#taken.delete(sandboxId);
-    if (taken.started) this.#pool.settled(taken.member);
+    if (taken.claiming) void taken.claiming.catch(() => undefined).finally(() => this.#pool.settled(taken.member));
     else void this.#pool.discard(taken.member);
   }
 }

@@ -4,6 +4,9 @@
  * create's default resources, so exactly the creates that leave `resources`
  * and `env` out can take one.
  */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { DEFAULT_RESOURCES } from "../../../src/api/resolve-create.js";
 import type { SandboxDriver } from "../../../src/drivers/types.js";
 import { InvalidArgumentError } from "../../../src/errors.js";
@@ -30,6 +33,12 @@ export interface NodeWarmOptions {
   clusterId: ClusterId;
   templates: TemplateRegistry;
   ledger: CapacityLedger;
+  /**
+   * Where the members' id files live on the host (bind-mounted into them;
+   * emptied here at start-up: members of an earlier run are orphans).
+   * @default <tmpdir>/corral-warm-<nodeId>
+   */
+  dir?: string;
   log: Logger;
   /** Ready counts changed (the lease writes early). */
   onChange: () => void;
@@ -53,6 +62,8 @@ export function nodeWarm(opts: NodeWarmOptions): NodeWarm | null {
   if (opts.spec.size === 0) return null;
   const driver = poolDriver(opts.driver);
   if (!driver) throw new InvalidArgumentError(`--warm needs the docker driver (this node runs the ${opts.driver.kind} driver)`);
+  const memberDir = path.resolve(opts.dir ?? path.join(os.tmpdir(), `corral-warm-${opts.nodeId}`));
+  fs.rmSync(memberDir, { recursive: true, force: true });
   const pool = new WarmPool({
     driver,
     nodeId: opts.nodeId,
@@ -63,6 +74,7 @@ export function nodeWarm(opts: NodeWarmOptions): NodeWarm | null {
     reserve: (need) => opts.ledger.reserve(need),
     newMemberId: newSandboxId,
     idFile: WARM_ID_FILE,
+    memberDir,
     onError: (err, template) => opts.log.warn({ template, err: (err as Error).message }, "warm pool: could not start a member"),
     onChange: opts.onChange,
   });

@@ -11,6 +11,8 @@
  * claim (`finishClaim`). Reconciliation asks `owns` so that a member being
  * started, ready, or being claimed is never removed as an orphan.
  */
+import fs from "node:fs";
+import path from "node:path";
 import type { Endpoint, Resources } from "../../../src/schema/record.js";
 import type { SandboxSpec, StartedSandbox } from "../../../src/drivers/types.js";
 import type { ClusterId, NodeId, SandboxId } from "../../../src/ids.js";
@@ -22,7 +24,7 @@ export interface PoolDriver {
   start(spec: SandboxSpec): Promise<StartedSandbox>;
   pause(handle: string, mode: "freeze"): Promise<void>;
   remove(handle: string): Promise<void>;
-  claimMember(handle: string, sandboxId: SandboxId, idFile: string): Promise<Endpoint>;
+  claimMember(handle: string, sandboxId: SandboxId, idFile: string, hostFile?: string): Promise<Endpoint>;
 }
 
 /** A capacity reservation: `release` is idempotent. */
@@ -40,6 +42,13 @@ export interface WarmPoolOptions {
   newMemberId: () => SandboxId;
   /** Where a claim writes the new sandbox id inside the member. */
   idFile: string;
+  /**
+   * A host directory for the members' id files: each member is made with its
+   * own file there bind-mounted at `idFile`, and a claim writes the new id
+   * into it on the host (no copy into the container). Unset: the claim copies
+   * the id into the container.
+   */
+  memberDir?: string;
   onError: (err: unknown, template: string) => void;
   /** The ready counts changed (the lease writes early). Must not block. */
   onChange?: () => void;
@@ -50,6 +59,8 @@ export interface Member {
   memberId: SandboxId;
   template: string;
   handle: string;
+  /** The member's id file on the host (bind-mounted at the pool's `idFile`), if made with one. */
+  hostFile?: string;
   /** Ends the member's capacity reservation (idempotent). */
   release: () => void;
 }
@@ -86,13 +97,14 @@ export class WarmPool {
   /**
    * Takes a ready member of `template` out of the pool (synchronously, so two
    * creates never take one), or null when none is ready. The member keeps its
-   * reservation and stays owned until {@link settled}; a refill starts.
+   * reservation and stays owned until {@link settled}, which starts the
+   * refill (not before: the refill's engine start would compete with the
+   * claim's thaw).
    */
   take(template: string): Member | null {
     const member = this.#ready.get(template)?.shift() ?? null;
     if (!member) return null;
     this.#opts.onChange?.();
-    this.refill();
     return member;
   }
 
@@ -102,7 +114,9 @@ export class WarmPool {
    */
   async finishClaim(member: Member, sandboxId: SandboxId): Promise<StartedSandbox> {
     try {
-      const endpoint = await this.#opts.driver.claimMember(member.handle, sandboxId, this.#opts.idFile);
+      const endpoint = await this.#opts.driver.claimMember(member.handle, sandboxId, this.#opts.idFile, member.hostFile);
+      // The mount keeps the file's inode: the sandbox still reads its id; the host no longer keeps a name for it.
+      unlinkQuietly(member.hostFile);
       return { handle: member.handle, endpoint };
     } catch (err) {
       await this.discard(member);
@@ -110,17 +124,23 @@ export class WarmPool {
     }
   }
 
-  /** A taken member's claim is over (its container is the sandbox's now, or was discarded): no longer owned. */
+  /** A taken member's claim is over (its container is the sandbox's now, or was discarded): no longer owned; the pool refills. */
   settled(member: Member): void {
     this.#owned.delete(member.memberId);
+    this.refill();
   }
 
   /** Removes a taken member that will not be claimed (its reservation ends) and refills. */
   async discard(member: Member): Promise<void> {
     member.release();
     this.#owned.delete(member.memberId);
-    await this.#opts.driver.remove(member.handle).catch(() => undefined);
+    await this.#remove(member);
     this.refill();
+  }
+
+  async #remove(member: { handle: string; hostFile?: string }): Promise<void> {
+    await this.#opts.driver.remove(member.handle).catch(() => undefined);
+    unlinkQuietly(member.hostFile);
   }
 
   /** The engine reports a member's container gone or exited: a ready one is dropped (and replaced). */
@@ -171,7 +191,8 @@ export class WarmPool {
         const member = await this.#startMember(name, reservation.release);
         if (this.#stopped) {
           reservation.release();
-          await this.#opts.driver.remove(member.handle).catch(() => undefined);
+          this.#owned.delete(member.memberId);
+          await this.#remove(member);
           return;
         }
         this.#ready.get(name)?.push(member);
@@ -196,6 +217,22 @@ export class WarmPool {
   }
 
   async #startOwned(name: string, memberId: SandboxId, release: () => void): Promise<Member> {
+    const hostFile = this.#opts.memberDir === undefined ? undefined : path.join(this.#opts.memberDir, memberId);
+    if (hostFile !== undefined) {
+      await fs.promises.mkdir(this.#opts.memberDir!, { recursive: true });
+      await fs.promises.writeFile(hostFile, memberId);
+    }
+    let started: StartedSandbox;
+    try {
+      started = await this.#startFrozen(name, memberId, hostFile);
+    } catch (err) {
+      unlinkQuietly(hostFile);
+      throw err;
+    }
+    return { memberId, template: name, handle: started.handle, release, ...(hostFile === undefined ? {} : { hostFile }) };
+  }
+
+  async #startFrozen(name: string, memberId: SandboxId, hostFile: string | undefined): Promise<StartedSandbox> {
     const started = await this.#opts.driver.start({
       sandboxId: memberId,
       nodeId: this.#opts.nodeId,
@@ -205,6 +242,7 @@ export class WarmPool {
       resources: this.#opts.resources,
       incarnation: 1,
       poolMember: memberId,
+      ...(hostFile === undefined ? {} : { bindFile: { hostPath: hostFile, path: this.#opts.idFile } }),
     });
     try {
       await this.#opts.driver.pause(started.handle, "freeze");
@@ -212,7 +250,7 @@ export class WarmPool {
       await this.#opts.driver.remove(started.handle).catch(() => undefined);
       throw err;
     }
-    return { memberId, template: name, handle: started.handle, release };
+    return started;
   }
 
   /** Stops refilling and removes every ready member (their reservations end). */
@@ -223,8 +261,13 @@ export class WarmPool {
       for (const m of members.splice(0)) {
         m.release();
         this.#owned.delete(m.memberId);
-        await this.#opts.driver.remove(m.handle).catch(() => undefined);
+        await this.#remove(m);
       }
     }
   }
+}
+
+/** Removes a member's id file on the host, if it has one (already gone is fine). */
+function unlinkQuietly(file: string | undefined): void {
+  if (file !== undefined) fs.rm(file, { force: true }, () => undefined);
 }

@@ -1,0 +1,106 @@
+// The node's side of a warm claim (actors/node/warm/claims.ts) over a real
+// WarmPool and CapacityLedger, with an in-memory engine standing in for
+// Docker (the real engine is test/integration/node-warm.test.ts): which
+// creates may take a member, how the member's reservation admits the
+// create, and what happens to a member whose create never starts it.
+import { describe, expect, it } from "vitest";
+import { CapacityLedger } from "../../actors/node/capacity.js";
+import { WarmClaims } from "../../actors/node/warm/claims.js";
+import { nodeWarm } from "../../actors/node/warm/node-warm.js";
+import { WarmPool, type PoolDriver } from "../../actors/node/warm/pool.js";
+import type { SandboxDriver } from "../../src/drivers/types.js";
+import { InvalidArgumentError } from "../../src/errors.js";
+import { newClusterId, newSandboxId, type NodeId } from "../../src/ids.js";
+import { logger } from "../../src/log.js";
+import { TemplateRegistry } from "../../src/templates.js";
+
+const resources = { cpu: 1, memoryMB: 512 };
+
+function setup(slots: number) {
+  const live = new Set<string>();
+  const memberIds: string[] = [];
+  let n = 0;
+  const driver: PoolDriver = {
+    start: async () => {
+      const handle = `c${n++}`;
+      live.add(handle);
+      return { handle, endpoint: { host: "10.0.0.1", ports: {} } };
+    },
+    pause: async () => undefined,
+    remove: async (handle) => void live.delete(handle),
+    claimMember: async () => ({ host: "10.0.0.1", ports: {} }),
+  };
+  const ledger = new CapacityLedger({ cpu: 100, memoryMB: 100_000, sandboxes: slots }, "freeze");
+  const templates = new TemplateRegistry();
+  const pool = new WarmPool({
+    driver,
+    nodeId: "n" as NodeId,
+    clusterId: newClusterId(),
+    spec: new Map([["base", 1]]),
+    template: (name) => templates.get(name),
+    resources,
+    reserve: (need) => ledger.reserve(need),
+    newMemberId: () => {
+      const id = newSandboxId();
+      memberIds.push(id);
+      return id;
+    },
+    idFile: "/www/id",
+    onError: (err) => {
+      throw err;
+    },
+  });
+  return { pool, ledger, live, memberIds, claims: new WarmClaims(pool, resources, logger("test")) };
+}
+
+describe("WarmClaims", () => {
+  it("lets only a create of a pooled template with no env and the members' resources take a member", async () => {
+    const { pool, claims } = setup(10);
+    await pool.refill();
+    expect(claims.take(newSandboxId(), { template: "base", env: { A: "1" }, resources })).toBeNull();
+    expect(claims.take(newSandboxId(), { template: "base", env: {}, resources: { cpu: 2, memoryMB: 512 } })).toBeNull();
+    expect(claims.take(newSandboxId(), { template: "other", env: {}, resources })).toBeNull();
+    expect(pool.counts()).toEqual({ base: 1 });
+    expect(claims.take(newSandboxId(), { template: "base", env: {}, resources })).toMatchObject({ ok: true });
+    expect(pool.counts()).toEqual({ base: 0 });
+  });
+
+  it("admits a create on a node full of members: the member's reservation is the create's", async () => {
+    const { pool, ledger, memberIds, claims } = setup(1);
+    await pool.refill();
+    expect(ledger.shortfall(resources)).not.toBeNull();
+    const id = newSandboxId();
+    const taken = claims.take(id, { template: "base", env: {}, resources })!;
+    const started = await claims.start(id, () => Promise.reject(new Error("must not start cold")));
+    expect(started.handle).toBe("c0");
+    expect(pool.owns(memberIds[0]!)).toBe(true); // until the create is answered, reconciliation leaves it alone
+    taken.release();
+    expect(ledger.allocation.sandboxes).toBe(0);
+    claims.settle(id);
+    await new Promise(setImmediate); // the finished claim's settlement runs behind it
+    expect(pool.owns(memberIds[0]!)).toBe(false);
+  });
+
+  it("removes a taken member whose create never started it, and starts cold when none was taken", async () => {
+    const { pool, ledger, live, claims } = setup(10);
+    await pool.refill();
+    const id = newSandboxId();
+    claims.take(id, { template: "base", env: {}, resources });
+    claims.settle(id); // e.g. another create held the id
+    await pool.refill();
+    expect(live.has("c0")).toBe(false);
+    expect(pool.counts()).toEqual({ base: 1 });
+    expect(ledger.allocation.sandboxes).toBe(1);
+    const cold = await claims.start(newSandboxId(), async () => ({ handle: "cold", endpoint: { host: "h", ports: {} } }));
+    expect(cold.handle).toBe("cold");
+  });
+});
+
+describe("nodeWarm", () => {
+  it("keeps no pool without a spec and refuses one on the process driver", () => {
+    const base = { nodeId: "n" as NodeId, clusterId: newClusterId(), templates: new TemplateRegistry(), ledger: new CapacityLedger({ cpu: 1, memoryMB: 1, sandboxes: 1 }, "freeze"), log: logger("test"), onChange: () => undefined };
+    const driver = { kind: "process" } as SandboxDriver; // nodeWarm reads only its kind and whether it can claim
+    expect(nodeWarm({ ...base, spec: new Map(), driver })).toBeNull();
+    expect(() => nodeWarm({ ...base, spec: new Map([["base", 1]]), driver })).toThrow(InvalidArgumentError);
+  });
+});
