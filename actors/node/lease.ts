@@ -13,6 +13,7 @@
 import type { DriverKind, PauseMode } from "../../src/drivers/types.js";
 import type { NodeId } from "../../src/ids.js";
 import type { Logger } from "../../src/log.js";
+import { untilAvailable } from "../../src/nats/wait.js";
 import type { NodeRecord, NodeRegistry } from "../../src/store/node-registry.js";
 import type { CapacityLedger } from "./capacity.js";
 
@@ -91,11 +92,24 @@ export class NodeLease {
     return record;
   }
 
-  /** Registers (first write must succeed) and starts heartbeating. */
+  /**
+   * Registers (the first write must succeed: while the store is not ready,
+   * e.g. a just-created replicated bucket still electing its leader, it is
+   * retried with backoff and a log line instead of failing the start) and
+   * starts heartbeating.
+   */
   async start(): Promise<void> {
-    this.#drain = (await this.#deps.registry.last(this.#deps.nodeId))?.drain === true;
-    const first = this.record();
-    await this.#deps.registry.put(first);
+    const { registry, nodeId, log } = this.#deps;
+    const first = await untilAvailable(
+      "register the node lease",
+      async () => {
+        this.#drain = (await registry.last(nodeId))?.drain === true;
+        const record = this.record();
+        await registry.put(record);
+        return record;
+      },
+      log,
+    );
     this.#deps.onRenewed?.(first.heartbeatAt);
     this.#timer = setInterval(() => void this.#write(), this.#deps.heartbeatMs);
   }

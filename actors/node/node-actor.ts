@@ -28,6 +28,8 @@ import type { CorralConfig } from "../../src/config.js";
 import type { DriverEvent, PauseMode, SandboxDriver } from "../../src/drivers/types.js";
 import { isExpired, readDeadline } from "../../src/deadline-header.js";
 import { CapacityExhaustedError, UnavailableError, toCorralError } from "../../src/errors.js";
+import { backoffMs } from "../../src/lifecycle/backoff.js";
+import { untilAvailable } from "../../src/nats/wait.js";
 import type { ClusterId, NodeId, SandboxId } from "../../src/ids.js";
 import { logger, type Logger } from "../../src/log.js";
 import { encodeNodeReply, failure, type NodeReply, type ReconcileSummary } from "../../src/node-protocol.js";
@@ -87,6 +89,8 @@ export interface NodeActorOptions {
 
 /** Delay of the second fencing pass after a lease comes back. */
 const FENCE_RECHECK_MS = 3_000;
+/** Retries of a fencing pass that failed on the store (after an outage). */
+const FENCE_RETRY_BACKOFF = { baseMs: 250, maxMs: 5_000 };
 
 /** How much shorter than the API's wait a sandbox may take to settle, so the node's answer arrives first. */
 const SETTLE_MARGIN_MS = 2_000;
@@ -290,7 +294,8 @@ export class NodeActor {
 
   async #start(): Promise<void> {
     this.#unwatchDriver = this.#opts.driver.watch({ nodeId: this.nodeId, clusterId: this.clusterId }, (event) => this.#onDriverEvent(event));
-    const summary = await this.reconcile();
+    // A store not ready yet (a replicated bucket electing its leader) delays the start, never ends it.
+    const summary = await untilAvailable("reconcile at start", () => this.reconcile(), this.#log);
     this.#log.info({ ...summary }, "reconciled");
     const buffered = this.#bufferedDriverEvents ?? [];
     this.#bufferedDriverEvents = null;
@@ -367,7 +372,23 @@ export class NodeActor {
    * time a little later, for a lost-node sweep that was still marking when
    * the lease came back.
    */
-  async #fenceOff(again = true): Promise<void> {
+  async #fenceOff(again = true, failures = 0): Promise<void> {
+    if (this.#fence.lost || this.#stopping) return;
+    try {
+      await this.#fenceOffOnce(again);
+    } catch (err) {
+      // The lease store can be back before the sandbox store (each stream
+      // elects its own leader after an outage): a failed pass would otherwise
+      // leave the node out of the API queue group for good, since nothing
+      // else ends a fence. Retried with backoff until it serves again.
+      const delayMs = backoffMs(failures + 1, FENCE_RETRY_BACKOFF);
+      this.#log.warn({ err: (err as Error).message, retryInMs: delayMs }, "fencing off failed; retrying");
+      const timer = setTimeout(() => this.#fenceStep(() => this.#fenceOff(again, failures + 1)), delayMs);
+      timer.unref?.();
+    }
+  }
+
+  async #fenceOffOnce(again: boolean): Promise<void> {
     let released = 0;
     for (const host of this.#hosting.all()) {
       if (!host.actor) continue;

@@ -83,7 +83,7 @@ export class SandboxStore {
 
   /** Opens (creating if absent) the corral_sandboxes and corral_nodes buckets and the CORRAL_EVENTS stream. */
   static async open(nc: NatsConnection, config: CorralConfig): Promise<SandboxStore> {
-    const [kv, jsm] = await Promise.all([openSandboxBucket(nc, config), jetstreamManager(nc), openNodeBucket(nc, config), openEventsStream(nc, config)]);
+    const [kv, jsm] = await Promise.all([openSandboxBucket(nc, config), jetstreamManager(nc, { checkAPI: false }), openNodeBucket(nc, config), openEventsStream(nc, config)]);
     return new SandboxStore(nc, kv, jsm);
   }
 

@@ -8,7 +8,7 @@
 // (b) 2 of 3 servers SIGKILLed: requests answer `unavailable` within the
 //     request timeout, nothing is killed; when they return everything
 //     recovers without restarting Corral and no sandbox stays transient.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { CorralClient } from "../../src/client/client.js";
 import type { CorralOptions } from "../../src/config.js";
 import { createDriver } from "../../src/drivers/create.js";
@@ -221,6 +221,7 @@ describe("a Corral node on a 3-server R3 cluster", () => {
 
     it("answers unavailable within the request timeout, kills nothing, and recovers without a restart", async () => {
       const { cluster, client, node } = corral;
+      onTestFailed(() => console.info(`node log (tail):\n${node.output().slice(-12_000)}`));
       const ids: SandboxId[] = [];
       for (let i = 0; i < 4; i++) ids.push((await client.create({ timeoutMs: LONG_MS, metadata: { test: "failover-b" } })).sandboxId);
       await client.pause(ids[3]!);
