@@ -54,6 +54,14 @@ export interface EventRepublisherOptions {
 export const DEFAULT_REPUBLISH_GRACE_MS = 2_000;
 /** Catch-up direct gets in flight at once. */
 const CATCH_UP_CONCURRENCY = 32;
+/**
+ * Catch-up sends every value written within this long, not only those newer
+ * than the sandbox's last event: a lost event can sit behind newer ones (a
+ * stream leader lost mid-write, the watch ended and restarted after later
+ * writes). Below the stream's duplicate window (2 min, the default), so the
+ * stream drops the ones it has.
+ */
+const RESEND_RECENT_MS = 100_000;
 /** How long the arrival of an event no KV value is waiting for is remembered (its value may come later). */
 const SEEN_TTL_MS = 120_000;
 
@@ -81,6 +89,7 @@ export class EventRepublisher {
   #tick: NodeJS.Timeout | undefined;
   #stopped = false;
   #flushing = false;
+  #refollowing = false;
   #republished = 0;
 
   private constructor(
@@ -163,7 +172,10 @@ export class EventRepublisher {
             resolve();
           }
         }
-      })().catch(reject);
+      })().then(
+        () => this.#watcherEnded(kvWatch, "KV watch", undefined),
+        (err: unknown) => (caughtUp ? this.#watcherEnded(kvWatch, "KV watch", err) : reject(err)),
+      );
     });
     await this.#publishBacklog(backlog);
   }
@@ -206,9 +218,22 @@ export class EventRepublisher {
         }
         if (!this.#pending.delete(id)) this.#seen.set(id, Date.now());
       }
+      this.#watcherEnded(events, "events consumer", undefined);
     } catch (err) {
-      if (!this.#stopped) this.#log.warn({ err }, "events consumer ended; it restarts on the next reconnect");
+      this.#watcherEnded(events, "events consumer", err);
     }
+  }
+
+  /**
+   * A watcher of the current pair ended without `stop` (a stream leader lost
+   * while this process's own server stayed up: no reconnect follows): both
+   * start again, with a catch-up, so that no write goes unwatched.
+   */
+  #watcherEnded(watcher: object, what: string, err: unknown): void {
+    const current = this.#watchers;
+    if (this.#stopped || current === undefined || (current.kv !== watcher && current.events !== watcher)) return;
+    this.#log.warn({ err, bucket: SANDBOX_BUCKET }, `re-publisher's ${what} ended; following again`);
+    void this.#refollow();
   }
 
   /** Publishes each backlog value newer than its sandbox's last event in the stream, in revision order per sandbox. */
@@ -224,8 +249,10 @@ export class EventRepublisher {
     const worker = async () => {
       for (let group = groups.pop(); group !== undefined; group = groups.pop()) {
         const last = await this.#lastEventRevision(group[0]!.sandboxId);
+        const recentSince = Date.now() - RESEND_RECENT_MS;
         for (const event of group) {
-          if (event.revision <= last) continue;
+          // Older than the sandbox's last event: only a recent one is sent (the stream drops it if it has it).
+          if (event.revision <= last && event.at < recentSince) continue;
           missing++;
           await this.#publish(event);
         }
@@ -286,17 +313,27 @@ export class EventRepublisher {
   async #followReconnects(): Promise<void> {
     for await (const s of this.nc.status()) {
       if (this.#stopped) return;
-      if (s.type !== "reconnect") continue;
+      if (s.type === "reconnect") await this.#refollow();
+    }
+  }
+
+  /** Starts both watchers again with a catch-up, retrying until it succeeds; one at a time. */
+  async #refollow(): Promise<void> {
+    if (this.#refollowing) return;
+    this.#refollowing = true;
+    try {
       for (;;) {
         try {
           await this.#follow();
-          break;
+          return;
         } catch (err) {
           if (this.#stopped || this.nc.isClosed()) return;
-          this.#log.warn({ err, bucket: SANDBOX_BUCKET }, "re-publisher catch-up after reconnect failed; retrying");
+          this.#log.warn({ err, bucket: SANDBOX_BUCKET }, "re-publisher catch-up failed; retrying");
           await new Promise((r) => setTimeout(r, 500));
         }
       }
+    } finally {
+      this.#refollowing = false;
     }
   }
 }
