@@ -143,6 +143,33 @@ export class WarmPool {
     unlinkQuietly(member.hostFile);
   }
 
+  /** Ready members of every template (the ones a create may evict). */
+  readyTotal(): number {
+    let n = 0;
+    for (const members of this.#ready.values()) n += members.length;
+    return n;
+  }
+
+  /**
+   * Evicts `n` ready members to make room for a create that cannot take one
+   * (docs/warm-pool.md): synchronously out of the pool, their reservations
+   * ended, taken from the template with the most ready members; their
+   * containers are removed in the background. Returns the evicted member ids.
+   */
+  evict(n: number): string[] {
+    const evicted: Member[] = [];
+    while (evicted.length < n) {
+      const fullest = [...this.#ready.values()].reduce<Member[] | null>((best, members) => (members.length > (best?.length ?? 0) ? members : best), null);
+      const member = fullest?.pop();
+      if (!member) break;
+      member.release();
+      evicted.push(member);
+    }
+    if (evicted.length > 0) this.#opts.onChange?.();
+    for (const member of evicted) void this.discard(member);
+    return evicted.map((m) => m.memberId);
+  }
+
   /** The engine reports a member's container gone or exited: a ready one is dropped (and replaced). */
   lost(memberId: string): void {
     for (const members of this.#ready.values()) {
