@@ -14,10 +14,11 @@ import { InvalidArgumentError } from "../../src/errors.js";
 import { newClusterId, newSandboxId, type NodeId } from "../../src/ids.js";
 import { logger } from "../../src/log.js";
 import { TemplateRegistry } from "../../src/templates.js";
+import { waitUntil } from "../helpers/wait.js";
 
 const resources = { cpu: 1, memoryMB: 512 };
 
-function setup(slots: number, spec = new Map([["base", 1]])) {
+function setup(slots: number, spec = new Map([["base", 1]]), refillDelayMs?: number) {
   const live = new Set<string>();
   const memberIds: string[] = [];
   let n = 0;
@@ -47,6 +48,7 @@ function setup(slots: number, spec = new Map([["base", 1]])) {
       return id;
     },
     idFile: "/www/id",
+    ...(refillDelayMs === undefined ? {} : { refillDelayMs }),
     onError: (err) => {
       throw err;
     },
@@ -94,6 +96,24 @@ describe("WarmClaims", () => {
     expect(ledger.allocation.sandboxes).toBe(1);
     const cold = await claims.start(newSandboxId(), async () => ({ handle: "cold", endpoint: { host: "h", ports: {} } }));
     expect(cold.handle).toBe("cold");
+  });
+});
+
+describe("WarmPool refill after a claim", () => {
+  it("waits refillDelayMs after the claim settles before starting the replacement", async () => {
+    const { pool, live, claims } = setup(10, new Map([["base", 1]]), 40);
+    await pool.refill();
+    const id = newSandboxId();
+    claims.take(id, { template: "base", env: {}, resources });
+    await claims.start(id, () => Promise.reject(new Error("must not start cold")));
+    const settledAt = Date.now();
+    claims.settle(id);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(pool.counts()).toEqual({ base: 0 });
+    expect(live.size).toBe(1); // the claimed container only: no replacement started yet
+    await waitUntil(() => pool.counts().base === 1, { what: "the delayed refill" });
+    expect(Date.now() - settledAt).toBeGreaterThanOrEqual(40);
+    expect(live.size).toBe(2);
   });
 });
 

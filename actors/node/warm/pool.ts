@@ -49,6 +49,12 @@ export interface WarmPoolOptions {
    * the id into the container.
    */
   memberDir?: string;
+  /**
+   * How long after a claim settles its refill starts: the caller usually
+   * talks to its new sandbox at once, and an engine start right then
+   * competes with those first requests. @default 0
+   */
+  refillDelayMs?: number;
   onError: (err: unknown, template: string) => void;
   /** The ready counts changed (the lease writes early). Must not block. */
   onChange?: () => void;
@@ -127,7 +133,9 @@ export class WarmPool {
   /** A taken member's claim is over (its container is the sandbox's now, or was discarded): no longer owned; the pool refills. */
   settled(member: Member): void {
     this.#owned.delete(member.memberId);
-    this.refill();
+    const delayMs = this.#opts.refillDelayMs ?? 0;
+    if (delayMs <= 0) void this.refill();
+    else setTimeout(() => void this.refill(), delayMs).unref();
   }
 
   /** Removes a taken member that will not be claimed (its reservation ends) and refills. */
