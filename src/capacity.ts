@@ -32,3 +32,17 @@ export function shortfall(capacity: Amounts, allocation: Amounts, need: Resource
   if (freeSlots < 1) short.push(`at its limit of ${capacity.sandboxes} sandboxes`);
   return short.length === 0 ? null : short.join(", ");
 }
+
+/**
+ * How many warm members (each holding `member`) a node must evict to admit
+ * `need` (docs/warm-pool.md: members never starve real creates): 0 when it
+ * fits already, the fewest that make it fit, or null when even evicting all
+ * `evictable` would not. The node's admission and the scheduler both use it.
+ */
+export function evictionsNeeded(capacity: Amounts, allocation: Amounts, need: Resources, member: Resources, evictable: number): number | null {
+  for (let k = 0; k <= evictable; k++) {
+    const freed = { cpu: allocation.cpu - k * member.cpu, memoryMB: allocation.memoryMB - k * member.memoryMB, sandboxes: allocation.sandboxes - k };
+    if (shortfall(capacity, freed, need) === null) return k;
+  }
+  return null;
+}

@@ -126,10 +126,12 @@ export async function runCreate(deps: CreateDeps, sandboxId: SandboxId, spec: Cr
         const snapshot = await host.settled(deps.settleTimeoutMs);
         return { ok: true, created: false, record: deps.hosting.persisted(snapshot) };
       }
-      // A ready warm member's reservation admits the create (its capacity is the sandbox's from here on).
+      // A ready warm member's reservation admits the create (its capacity is the sandbox's from here on);
+      // any other create may evict ready members to fit.
       const member = deps.warm?.take(sandboxId, spec) ?? null;
+      const reservation = member ?? deps.warm?.admit(deps.ledger, sandboxId, spec.resources) ?? deps.ledger.reserve(spec.resources);
       try {
-        return await admitted(deps, host, sandboxId, spec, member ?? deps.ledger.reserve(spec.resources));
+        return await admitted(deps, host, sandboxId, spec, reservation);
       } finally {
         deps.warm?.settle(sandboxId);
       }

@@ -3,9 +3,10 @@
  * caller supplies the node records (valid leases only) and tries candidates
  * in order, falling through to the next when one fails or times out.
  */
-import { shortfall } from "../capacity.js";
+import { evictionsNeeded, shortfall } from "../capacity.js";
 import type { NodeRecord } from "../store/node-registry.js";
 import type { Resources } from "../schema/record.js";
+import { DEFAULT_RESOURCES } from "./resolve-create.js";
 
 export interface Placement {
   /** Nodes with room, most free capacity first. */
@@ -35,32 +36,49 @@ export function warmTemplateOf(spec: { template: string; env: Record<string, str
   return plain ? spec.template : undefined;
 }
 
+/** Ready warm members of every template on `node` (a create that takes none may evict them). */
+function warmTotal(node: NodeRecord): number {
+  return Object.values(node.warm ?? {}).reduce((a, b) => a + b, 0);
+}
+
 /**
  * Nodes with a ready warm member of `warmTemplate` (when given: a create
- * that can take one) come first; then free capacity after placement
- * (spreading load); ties go to the node with fewer sandboxes, then by id for
- * determinism. A node is a candidate exactly when its own admission would
- * take the sandbox on the numbers of its last heartbeat (the same
- * `shortfall`; a ready member's reservation counts as free, since the
- * sandbox takes it over) and is neither draining nor stopping.
+ * that can take one) come first; then nodes where the sandbox fits without
+ * evicting a member; then free capacity after placement (spreading load);
+ * ties go to the node with fewer sandboxes, then by id for determinism. A
+ * node is a candidate exactly when its own admission would take the sandbox
+ * on the numbers of its last heartbeat (the same `shortfall`): a ready
+ * member of the template counts as free, since the sandbox takes its
+ * reservation over, and so do ready members of any template for any other
+ * create, since the node evicts them to make room (`evictionsNeeded`;
+ * members are made with `memberResources`). Draining and stopping nodes are
+ * never candidates.
  */
-export function placeSandbox(nodes: readonly NodeRecord[], need: Resources, warmTemplate?: string): Placement {
+export function placeSandbox(nodes: readonly NodeRecord[], need: Resources, warmTemplate?: string, memberResources: Resources = DEFAULT_RESOURCES): Placement {
   const candidates: NodeRecord[] = [];
   const shortfalls: string[] = [];
+  const evicts = new Map<NodeRecord, boolean>();
   for (const node of nodes) {
     // A draining or stopping node admits nothing new (DESIGN.md "Cluster", Drain).
     if (node.drain || node.stoppingAt !== undefined) {
       shortfalls.push(`node ${node.nodeId}: ${node.drain ? "draining" : "stopping"}`);
       continue;
     }
-    const allocation = warmReady(node, warmTemplate) > 0 ? { cpu: node.allocation.cpu - need.cpu, memoryMB: node.allocation.memoryMB - need.memoryMB, sandboxes: node.allocation.sandboxes - 1 } : node.allocation;
-    const short = shortfall(node.capacity, allocation, need);
-    if (short) shortfalls.push(`node ${node.nodeId}: ${short}`);
-    else candidates.push(node);
+    if (warmReady(node, warmTemplate) > 0) {
+      candidates.push(node);
+      evicts.set(node, false);
+      continue;
+    }
+    const n = evictionsNeeded(node.capacity, node.allocation, need, memberResources, warmTotal(node));
+    if (n === null) shortfalls.push(`node ${node.nodeId}: ${shortfall(node.capacity, node.allocation, need)}`);
+    else {
+      candidates.push(node);
+      evicts.set(node, n > 0);
+    }
   }
-  const warmFirst = (n: NodeRecord) => (warmReady(n, warmTemplate) > 0 ? 0 : 1);
+  const rank = (n: NodeRecord) => (warmReady(n, warmTemplate) > 0 ? 0 : evicts.get(n) ? 2 : 1);
   candidates.sort(
-    (a, b) => warmFirst(a) - warmFirst(b) || headroom(b, need) - headroom(a, need) || a.allocation.sandboxes - b.allocation.sandboxes || a.nodeId.localeCompare(b.nodeId),
+    (a, b) => rank(a) - rank(b) || headroom(b, need) - headroom(a, need) || a.allocation.sandboxes - b.allocation.sandboxes || a.nodeId.localeCompare(b.nodeId),
   );
   return { candidates, shortfalls };
 }

@@ -3,7 +3,8 @@
 // env and default resources claims a frozen member (its container becomes the
 // sandbox's, `GET /id` through a real proxy answers the new id, record and
 // events are a cold create's), the pool refills to 2, members hold capacity
-// yet a ready one counts as free for a create it can serve, exec'd processes
+// yet a ready one counts as free for a create it can serve (and is evicted
+// for one it cannot), exec'd processes
 // see the sandbox's id, engine events and reconciliation find a claimed
 // container by its handle, and no member is ever listed as a sandbox.
 import type Docker from "dockerode";
@@ -102,18 +103,20 @@ describe("node warm pool", () => {
     expect(out).toBe(claimedId);
   });
 
-  it("a full node refuses a cold create but admits one a member serves (the member's reservation counts as free)", async () => {
+  it("a full node admits a cold create by evicting a ready member, and a warm one by the member's reservation", async () => {
     // One sandbox and two members: all three slots are taken.
-    const entry = (await corral.client.nodes()).items.find((n) => n.nodeId === corral.node.nodeId)!;
-    expect(entry.allocation.sandboxes).toBe(3);
-    await expect(corral.client.create({ env: { COLD: "1" } })).rejects.toMatchObject({ code: "capacity_exhausted" });
+    expect((await corral.client.nodes()).items.find((n) => n.nodeId === corral.node.nodeId)!.allocation.sandboxes).toBe(3);
+    const cold = await corral.client.create({ env: { COLD: "1" } });
+    expect(cold.state).toBe("running");
+    await poolFull(1); // one member evicted; no room to refill it
     const warm = await corral.client.create({});
     expect(warm.state).toBe("running");
-    // The refill stops at capacity: two sandboxes and one member.
-    await poolFull(1);
+    await poolFull(0);
     expect((await corral.client.nodes()).items.find((n) => n.nodeId === corral.node.nodeId)!.allocation.sandboxes).toBe(3);
+    expect((await listedIds()).sort()).toEqual([claimedId, cold.sandboxId, warm.sandboxId].sort());
+    await corral.client.kill(cold.sandboxId);
     await corral.client.kill(warm.sandboxId);
-    await poolFull(2); // a reconciliation pass or the next claim refills; the kill freed a slot
+    await poolFull(2); // the kills freed two slots
   });
 
   it("reconciliation keeps the ready members and the claimed container; the engine's exit of a claimed container kills its sandbox", async () => {

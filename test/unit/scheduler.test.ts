@@ -63,8 +63,21 @@ describe("placeSandbox", () => {
   it("counts a ready member of the template as free capacity (the create takes its reservation over)", () => {
     const full = { ...node("full", { cpu: 2, memoryMB: 1024, sandboxes: 2 }, { cpu: 2, memoryMB: 1024, sandboxes: 2 }), warm: { base: 1 } };
     expect(placeSandbox([full], need, "base").candidates.map((n) => n.nodeId)).toEqual(["full"]);
-    expect(placeSandbox([full], need).shortfalls).toEqual(["node full: needs 1 cpu, 0 free, needs 512 MiB memory, 0 free, at its limit of 2 sandboxes"]);
+    expect(placeSandbox([{ ...full, warm: { base: 0 } }], need, "base").shortfalls).toEqual(["node full: needs 1 cpu, 0 free, needs 512 MiB memory, 0 free, at its limit of 2 sandboxes"]);
     expect(placeSandbox([{ ...full, warm: { base: 0 } }], need, "base").candidates).toEqual([]);
+  });
+
+  it("counts ready members of any template as room for a create that takes none (the node evicts them), last", () => {
+    const full = { ...node("full", { cpu: 2, memoryMB: 1024, sandboxes: 2 }, { cpu: 2, memoryMB: 1024, sandboxes: 2 }), warm: { py: 1, base: 1 } };
+    expect(placeSandbox([full], need).candidates.map((n) => n.nodeId)).toEqual(["full"]);
+    expect(placeSandbox([full], { cpu: 2, memoryMB: 1024 }).candidates.map((n) => n.nodeId)).toEqual(["full"]);
+    expect(placeSandbox([full], { cpu: 3, memoryMB: 512 }).shortfalls).toEqual(["node full: needs 3 cpu, 0 free, needs 512 MiB memory, 0 free, at its limit of 2 sandboxes"]);
+    // Members hold the default resources: one evicted member does not make room for a bigger create.
+    const oneMember = { ...full, warm: { base: 1 } };
+    expect(placeSandbox([oneMember], { cpu: 2, memoryMB: 512 }).candidates).toEqual([]);
+    // A node with room that needs no eviction comes before one that does, even with less headroom.
+    const tight = node("tight", { cpu: 2, memoryMB: 1024 }, { cpu: 1, memoryMB: 512, sandboxes: 1 });
+    expect(placeSandbox([full, tight], need).candidates.map((n) => n.nodeId)).toEqual(["tight", "full"]);
   });
 });
 

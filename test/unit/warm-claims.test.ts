@@ -9,14 +9,16 @@ import { WarmClaims } from "../../actors/node/warm/claims.js";
 import { nodeWarm } from "../../actors/node/warm/node-warm.js";
 import { WarmPool, type PoolDriver } from "../../actors/node/warm/pool.js";
 import type { SandboxDriver } from "../../src/drivers/types.js";
+import { evictionsNeeded } from "../../src/capacity.js";
 import { InvalidArgumentError } from "../../src/errors.js";
 import { newClusterId, newSandboxId, type NodeId } from "../../src/ids.js";
 import { logger } from "../../src/log.js";
 import { TemplateRegistry } from "../../src/templates.js";
+import { waitUntil } from "../helpers/wait.js";
 
 const resources = { cpu: 1, memoryMB: 512 };
 
-function setup(slots: number) {
+function setup(slots: number, spec = new Map([["base", 1]]), refillDelayMs?: number) {
   const live = new Set<string>();
   const memberIds: string[] = [];
   let n = 0;
@@ -36,8 +38,8 @@ function setup(slots: number) {
     driver,
     nodeId: "n" as NodeId,
     clusterId: newClusterId(),
-    spec: new Map([["base", 1]]),
-    template: (name) => templates.get(name),
+    spec,
+    template: () => templates.get("base"), // the in-memory engine ignores the template
     resources,
     reserve: (need) => ledger.reserve(need),
     newMemberId: () => {
@@ -46,6 +48,7 @@ function setup(slots: number) {
       return id;
     },
     idFile: "/www/id",
+    ...(refillDelayMs === undefined ? {} : { refillDelayMs }),
     onError: (err) => {
       throw err;
     },
@@ -93,6 +96,77 @@ describe("WarmClaims", () => {
     expect(ledger.allocation.sandboxes).toBe(1);
     const cold = await claims.start(newSandboxId(), async () => ({ handle: "cold", endpoint: { host: "h", ports: {} } }));
     expect(cold.handle).toBe("cold");
+  });
+});
+
+describe("WarmPool refill after a claim", () => {
+  it("waits refillDelayMs after the claim settles before starting the replacement", async () => {
+    const { pool, live, claims } = setup(10, new Map([["base", 1]]), 40);
+    await pool.refill();
+    const id = newSandboxId();
+    claims.take(id, { template: "base", env: {}, resources });
+    await claims.start(id, () => Promise.reject(new Error("must not start cold")));
+    const settledAt = Date.now();
+    claims.settle(id);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(pool.counts()).toEqual({ base: 0 });
+    expect(live.size).toBe(1); // the claimed container only: no replacement started yet
+    await waitUntil(() => pool.counts().base === 1, { what: "the delayed refill" });
+    expect(Date.now() - settledAt).toBeGreaterThanOrEqual(40);
+    expect(live.size).toBe(2);
+  });
+});
+
+describe("WarmClaims.admit (members never starve real creates)", () => {
+  const withEnv = { cpu: 1, memoryMB: 512 };
+
+  it("admits a create that cannot take a member on a node full of members by evicting the fewest, from the fullest template", async () => {
+    const { pool, ledger, live, claims } = setup(3, new Map([["base", 2], ["py", 1]]));
+    await pool.refill();
+    expect(pool.counts()).toEqual({ base: 2, py: 1 });
+    expect(ledger.reserve(withEnv).ok).toBe(false);
+    const admitted = claims.admit(ledger, newSandboxId(), withEnv);
+    expect(admitted.ok).toBe(true);
+    expect(pool.counts()).toEqual({ base: 1, py: 1 });
+    expect(ledger.allocation.sandboxes).toBe(3); // two members and the create
+    await pool.refill(); // no room while the create holds it: the pool stays short
+    expect(live.size).toBe(2);
+    expect(pool.counts()).toEqual({ base: 1, py: 1 });
+    if (admitted.ok) admitted.release();
+    await pool.refill(); // room again: the pool refills
+    expect(pool.counts()).toEqual({ base: 2, py: 1 });
+  });
+
+  it("evicts nothing when the create fits as is, or when evicting every ready member would not make room", async () => {
+    const { pool, ledger, live, claims } = setup(3, new Map([["base", 2]]));
+    await pool.refill();
+    const fits = claims.admit(ledger, newSandboxId(), withEnv);
+    expect(fits.ok).toBe(true);
+    expect(pool.counts()).toEqual({ base: 2 });
+    const tooBig = claims.admit(ledger, newSandboxId(), { cpu: 1, memoryMB: 200_000 });
+    expect(tooBig).toMatchObject({ ok: false });
+    expect(pool.counts()).toEqual({ base: 2 });
+    expect(live.size).toBe(2);
+    expect(ledger.allocation.sandboxes).toBe(3);
+  });
+
+  it("never evicts a taken member", async () => {
+    const { pool, ledger, claims } = setup(1);
+    await pool.refill();
+    claims.take(newSandboxId(), { template: "base", env: {}, resources });
+    expect(claims.admit(ledger, newSandboxId(), withEnv)).toMatchObject({ ok: false });
+    expect(ledger.allocation.sandboxes).toBe(1);
+  });
+});
+
+describe("evictionsNeeded", () => {
+  const capacity = { cpu: 4, memoryMB: 2048, sandboxes: 4 };
+  it("is 0 when it fits, the fewest members that make room, or null", () => {
+    expect(evictionsNeeded(capacity, { cpu: 3, memoryMB: 1536, sandboxes: 3 }, resources, resources, 3)).toBe(0);
+    expect(evictionsNeeded(capacity, { cpu: 4, memoryMB: 2048, sandboxes: 4 }, resources, resources, 4)).toBe(1);
+    expect(evictionsNeeded(capacity, { cpu: 4, memoryMB: 2048, sandboxes: 4 }, { cpu: 2, memoryMB: 1024 }, resources, 4)).toBe(2);
+    expect(evictionsNeeded(capacity, { cpu: 4, memoryMB: 2048, sandboxes: 4 }, { cpu: 2, memoryMB: 1024 }, resources, 1)).toBeNull();
+    expect(evictionsNeeded(capacity, { cpu: 4, memoryMB: 2048, sandboxes: 4 }, resources, resources, 0)).toBeNull();
   });
 });
 

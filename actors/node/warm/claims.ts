@@ -9,9 +9,13 @@
  * - `start` in the machine's start actor: finishes the claim (the id written
  *   inside, the container thawed); a claim that fails falls back to a cold
  *   start, so a broken member never fails a create;
- * - `settle` once the create is answered: a member never started is removed.
+ * - `settle` once the create is answered: a member never started is removed;
+ * - `admit` for any other create: its own reservation, evicting ready
+ *   members first when they hold the room it needs (members never starve
+ *   real creates).
  */
 import { warmTemplateOf } from "../../../src/api/scheduler.js";
+import { evictionsNeeded, type Amounts } from "../../../src/capacity.js";
 import type { StartedSandbox } from "../../../src/drivers/types.js";
 import type { SandboxId } from "../../../src/ids.js";
 import type { Logger } from "../../../src/log.js";
@@ -23,6 +27,13 @@ export interface ClaimableSpec {
   template: string;
   env: Record<string, string>;
   resources: Resources;
+}
+
+/** The node's capacity ledger, as far as admission cares. */
+export interface AdmissionLedger {
+  readonly capacity: Amounts;
+  readonly allocation: Amounts;
+  reserve(need: Resources): { ok: true; release: () => void } | { ok: false; short: string };
 }
 
 /** Taken members by sandbox, from admission until the create is answered. */
@@ -50,6 +61,22 @@ export class WarmClaims {
     if (!member) return null;
     this.#taken.set(sandboxId, { member, claiming: null });
     return { ok: true, release: member.release };
+  }
+
+  /**
+   * Admission of a create that took no member: reserves `need`, evicting the
+   * fewest ready members that make it fit when it does not fit as is. When
+   * even evicting every ready member would not make room, none is evicted
+   * and the shortfall is returned.
+   */
+  admit(ledger: AdmissionLedger, sandboxId: SandboxId, need: Resources): { ok: true; release: () => void } | { ok: false; short: string } {
+    const first = ledger.reserve(need);
+    if (first.ok) return first;
+    const n = evictionsNeeded(ledger.capacity, ledger.allocation, need, this.#resources, this.#pool.readyTotal());
+    if (n === null || n === 0) return first;
+    const evicted = this.#pool.evict(n);
+    this.#log.info({ sandboxId, evicted }, "warm pool: evicted ready members to admit a create");
+    return ledger.reserve(need);
   }
 
   /** The machine's start: the taken member's claim, or `cold()` when none was taken or its claim failed. */

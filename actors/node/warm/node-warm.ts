@@ -25,6 +25,9 @@ import type { WarmSpec } from "./warm-spec.js";
  */
 export const WARM_ID_FILE = "/www/id";
 
+/** How long after a claim its refill waits (./pool.ts `refillDelayMs`): past the caller's first requests to the new sandbox. */
+export const REFILL_DELAY_MS = 100;
+
 /** What the node builds its pool from. */
 export interface NodeWarmOptions {
   spec: WarmSpec;
@@ -75,6 +78,7 @@ export function nodeWarm(opts: NodeWarmOptions): NodeWarm | null {
     newMemberId: newSandboxId,
     idFile: WARM_ID_FILE,
     memberDir,
+    refillDelayMs: REFILL_DELAY_MS,
     onError: (err, template) => opts.log.warn({ template, err: (err as Error).message }, "warm pool: could not start a member"),
     onChange: opts.onChange,
   });

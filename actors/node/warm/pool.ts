@@ -49,6 +49,12 @@ export interface WarmPoolOptions {
    * the id into the container.
    */
   memberDir?: string;
+  /**
+   * How long after a claim settles its refill starts: the caller usually
+   * talks to its new sandbox at once, and an engine start right then
+   * competes with those first requests. @default 0
+   */
+  refillDelayMs?: number;
   onError: (err: unknown, template: string) => void;
   /** The ready counts changed (the lease writes early). Must not block. */
   onChange?: () => void;
@@ -127,7 +133,9 @@ export class WarmPool {
   /** A taken member's claim is over (its container is the sandbox's now, or was discarded): no longer owned; the pool refills. */
   settled(member: Member): void {
     this.#owned.delete(member.memberId);
-    this.refill();
+    const delayMs = this.#opts.refillDelayMs ?? 0;
+    if (delayMs <= 0) void this.refill();
+    else setTimeout(() => void this.refill(), delayMs).unref();
   }
 
   /** Removes a taken member that will not be claimed (its reservation ends) and refills. */
@@ -141,6 +149,33 @@ export class WarmPool {
   async #remove(member: { handle: string; hostFile?: string }): Promise<void> {
     await this.#opts.driver.remove(member.handle).catch(() => undefined);
     unlinkQuietly(member.hostFile);
+  }
+
+  /** Ready members of every template (the ones a create may evict). */
+  readyTotal(): number {
+    let n = 0;
+    for (const members of this.#ready.values()) n += members.length;
+    return n;
+  }
+
+  /**
+   * Evicts `n` ready members to make room for a create that cannot take one
+   * (docs/warm-pool.md): synchronously out of the pool, their reservations
+   * ended, taken from the template with the most ready members; their
+   * containers are removed in the background. Returns the evicted member ids.
+   */
+  evict(n: number): string[] {
+    const evicted: Member[] = [];
+    while (evicted.length < n) {
+      const fullest = [...this.#ready.values()].reduce<Member[] | null>((best, members) => (members.length > (best?.length ?? 0) ? members : best), null);
+      const member = fullest?.pop();
+      if (!member) break;
+      member.release();
+      evicted.push(member);
+    }
+    if (evicted.length > 0) this.#opts.onChange?.();
+    for (const member of evicted) void this.discard(member);
+    return evicted.map((m) => m.memberId);
   }
 
   /** The engine reports a member's container gone or exited: a ready one is dropped (and replaced). */
