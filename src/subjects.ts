@@ -69,6 +69,15 @@ export const subjects = {
   allApiDirect: "corral.v1.sandbox.*.*",
   /** `$SRV.PING.corral`: every live instance of the API service answers with its id. */
   servicePing: `$SRV.PING.${SERVICE_NAME}`,
+  /**
+   * `corral.v1.tenant.<tenant>.ping`: the ping a tenant account imports as
+   * its `$SRV.PING.corral`. Every live API instance answers it with its
+   * instance id only (no node id, no endpoints), which is all a tenant's
+   * retry needs (src/api/tenant-ping.ts).
+   */
+  tenantPing: (tenant: string) => `corral.v1.tenant.${tenant}.ping`,
+  /** Every tenant's ping (what each API instance subscribes to, and what CORRAL exports). */
+  allTenantPing: "corral.v1.tenant.*.ping",
   /** `corral.v1.tenant.<tenant>.events.sandbox.<id>`: a tenant sandbox's events, again, under its tenant. */
   tenantSandboxEvents: (tenant: string, id: SandboxId) => `corral.v1.tenant.${tenant}.events.sandbox.${id}`,
   /** Every event of one tenant's sandboxes. */

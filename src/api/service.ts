@@ -4,7 +4,8 @@
  * `corral-api` queue group (every node process serves them, so there is no
  * single point of failure), discoverable through `$SRV.PING/INFO/STATS.corral`.
  * Every op is also served on `corral.v1.tenant.<tenant>.sandbox.<op>`,
- * acting as that tenant (./scope.ts).
+ * acting as that tenant (./scope.ts), and each instance answers the tenants'
+ * ping (./tenant-ping.ts).
  *
  * Encoding: JSON unless the request's `Content-Type` is msgpack; replies and
  * errors use the request's encoding. Errors carry `Nats-Service-Error-Code`
@@ -23,6 +24,7 @@ import { API_OPS, API_QUEUE, CLUSTER_OPS, SERVICE_NAME, SERVICE_VERSION, subject
 import { handleCluster } from "./cluster.js";
 import { handleApi, type ApiDeps } from "./handlers.js";
 import { scopeOfSubject } from "./scope.js";
+import { serveTenantPing } from "./tenant-ping.js";
 
 function contentHeaders(encoding: Encoding): MsgHdrs {
   const h = natsHeaders();
@@ -68,7 +70,7 @@ async function answer(deps: ApiDeps, op: ApiOp | ClusterOp, msg: ServiceMsg, han
  * Starts the service on `deps.nc`; `stop()` drains its endpoints. Every
  * endpoint is served twice: on its queue subject (the `corral-api` group,
  * where any instance may take it) and on `<subject>.<instanceId>` (this
- * instance only), which is where the client sends a retry (src/client/retry.ts).
+ * instance only), which is where the client sends a retry (src/client/routing.ts).
  */
 export async function startApiService(deps: ApiDeps, nodeId: string): Promise<Service> {
   const service = await new Svcm(deps.nc).add({
@@ -98,5 +100,7 @@ export async function startApiService(deps: ApiDeps, nodeId: string): Promise<Se
   for (const op of API_OPS) {
     endpoint(`tenant_${op}`, subjects.tenantApiWildcard(op), op, (msg) => (body) => handleApi(deps, op, body, scopeOfSubject(msg.subject)));
   }
+  // A tenant's `$SRV.PING.corral` (its account imports this instead of the real one, ./tenant-ping.ts).
+  serveTenantPing(deps.nc, service, deps.log);
   return service;
 }

@@ -6,10 +6,13 @@
  * revocations; account JWTs are derived from it whenever needed, so what
  * the server holds is always "the file, signed".
  *
- * Tenants (DESIGN.md "Security"): `CORRAL` exports the service
- * `corral.v1.tenant.*.sandbox.*` and the stream `corral.v1.tenant.*.events.>`.
- * Account `T_<t>` imports only `corral.v1.tenant.<t>.sandbox.*` as
- * `corral.v1.sandbox.*` and `corral.v1.tenant.<t>.events.>` as
+ * Tenants (DESIGN.md "Security"): `CORRAL` exports the services
+ * `corral.v1.tenant.*.sandbox.*`, `corral.v1.tenant.*.sandbox.*.*` (one
+ * instance's) and `corral.v1.tenant.*.ping`, and the stream
+ * `corral.v1.tenant.*.events.>`. Account `T_<t>` imports only
+ * `corral.v1.tenant.<t>.sandbox.*` as `corral.v1.sandbox.*`, its `.*.*` form
+ * as `corral.v1.sandbox.*.*`, `corral.v1.tenant.<t>.ping` as
+ * `$SRV.PING.corral` and `corral.v1.tenant.<t>.events.>` as
  * `corral.v1.events.>`. Only this authority signs accounts, so the public
  * wildcard exports reach no one else; inside `T_<t>` nothing else exists,
  * so the tenant is decided by the server, from the credential's account.
@@ -169,6 +172,10 @@ export class Authority {
       limits: { ...UNLIMITED, ...JETSTREAM },
       exports: [
         { name: "tenant-api", subject: subjects.allTenantApi, type: "service" },
+        // A retry sent to one live instance (`<subject>.<instanceId>`, src/client/routing.ts).
+        { name: "tenant-api-direct", subject: subjects.allTenantApiDirect, type: "service" },
+        // Every live instance answers: more than one reply per request (src/api/tenant-ping.ts).
+        { name: "tenant-ping", subject: subjects.allTenantPing, type: "service", response_type: "Stream" },
         { name: "tenant-events", subject: "corral.v1.tenant.*.events.>", type: "stream" },
       ],
     });
@@ -183,6 +190,8 @@ export class Authority {
       limits: UNLIMITED,
       imports: [
         { name: "api", type: "service", account: corral, subject: `corral.v1.tenant.${tenant}.sandbox.*`, local_subject: "corral.v1.sandbox.*" },
+        { name: "api-direct", type: "service", account: corral, subject: `corral.v1.tenant.${tenant}.sandbox.*.*`, local_subject: subjects.allApiDirect },
+        { name: "ping", type: "service", account: corral, subject: subjects.tenantPing(tenant), local_subject: subjects.servicePing },
         { name: "events", type: "stream", account: corral, subject: `corral.v1.tenant.${tenant}.events.>`, local_subject: subjects.eventsStreamFilter },
       ],
     });

@@ -14,7 +14,7 @@
  *   (a retry sent to one live instance, src/client/routing.ts), which
  *   whoever may request the subject may request too.
  * - node: the KV buckets and streams it owns, the API endpoints (plain and
- *   tenant), node commands (it serves them and sends them to other owners),
+ *   tenant) and the tenants' ping, node commands (it serves them and sends them to other owners),
  *   activity batches, event publishing (plain and tenant), `$SRV`, replies.
  * - proxy: reads the sandbox KV, receives events, publishes activity, asks
  *   an owner to resume (`corral.v1.node.*.resume`).
@@ -109,6 +109,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, RolePermissions | null>> = 
         subjects.allApiDirect,
         subjects.allTenantApi,
         subjects.allTenantApiDirect,
+        subjects.allTenantPing,
         `${CLUSTER_GROUP}.*`,
         `${CLUSTER_GROUP}.*.*`,
         "corral.v1.node.>",
@@ -135,10 +136,12 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, RolePermissions | null>> = 
 /**
  * A tenant's client, in the tenant's own account: the API and events there
  * are its tenant's only (imported under the plain names), so the same
- * subjects as a `client`, minus what the account does not have.
+ * subjects as a `client`, minus what the account does not have. Its
+ * `$SRV.PING.corral` is the tenant ping (instance ids only) and its
+ * `corral.v1.sandbox.*.*` its tenant's per-instance API, both imports.
  */
 export const TENANT_CLIENT_PERMISSIONS: RolePermissions = {
-  pub: { allow: ["corral.v1.sandbox.*"] },
+  pub: { allow: ["corral.v1.sandbox.*", subjects.allApiDirect, subjects.servicePing] },
   sub: { allow: [subjects.eventsStreamFilter, INBOX] },
 };
 

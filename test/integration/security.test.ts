@@ -16,11 +16,13 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CorralClient } from "../../src/client/client.js";
+import { LiveInstances } from "../../src/client/instances.js";
 import { decodeJson, decodeMsgpack, encodeJson } from "../../src/codec.js";
 import { natsConnectOptions } from "../../src/nats/connection.js";
 import { ROLES, type Role } from "../../src/security/roles.js";
 import { corral, corralJson, startCorral, type CorralProcess } from "../helpers/cli.js";
-import { CORRAL_BIN, removeSandboxesOf } from "../helpers/node.js";
+import { CORRAL_BIN, removeSandboxesOf, spawnNode } from "../helpers/node.js";
 import { httpRequest } from "../helpers/proxy-client.js";
 import { testNodeId } from "../helpers/docker.js";
 import { waitUntil } from "../helpers/wait.js";
@@ -168,6 +170,9 @@ describe("roles: what each may publish and subscribe, enforced by the server", (
     ["client", "corral.v1.cluster.nodes.PROBEINSTANCE", true],
     ["client", "corral.v1.cluster.drain.PROBEINSTANCE", false],
     ["client", "corral.v1.tenant.acme.sandbox.list.PROBEINSTANCE", false],
+    // The tenants' ping (src/api/tenant-ping.ts): only a tenant's account reaches it, through its import.
+    ["client", "corral.v1.tenant.acme.ping", false],
+    ["gateway", "corral.v1.tenant.acme.ping", false],
     ["proxy", "corral.v1.activity.n1", true],
     ["proxy", "corral.v1.node.n1.resume", true],
     ["proxy", "$JS.API.DIRECT.GET.KV_corral_sandboxes.$KV.corral_sandboxes.x", true],
@@ -225,6 +230,8 @@ describe("roles: what each may publish and subscribe, enforced by the server", (
     ["node", "corral.v1.sandbox.get.PROBEINSTANCE", true],
     ["node", "corral.v1.tenant.acme.sandbox.get.PROBEINSTANCE", true],
     ["node", "corral.v1.cluster.nodes.PROBEINSTANCE", true],
+    ["node", "corral.v1.tenant.acme.ping", true],
+    ["client", "corral.v1.tenant.acme.ping", false],
     ["client", "corral.v1.sandbox.get.PROBEINSTANCE", false],
     ["gateway", "corral.v1.tenant.acme.sandbox.get.PROBEINSTANCE", false],
     ["ui", "corral.v1.events.sandbox.x", true],
@@ -328,6 +335,54 @@ describe("tenants, issue and revoke on the running cluster", () => {
     const acme = await connectWith(acmeFile);
     expect(await req(acme, "corral.v1.sandbox.list", {})).toHaveProperty("items");
   });
+
+  it("a tenant finds the live instances by its own ping (instance ids only) and retries on one instance's subject of its tenant, past a hung node", async () => {
+    const acme = await connectWith(acmeFile);
+    const acmeClient = await CorralClient.connect({ natsUrl, auth: { creds: acmeFile }, timeoutMs: 3_000 });
+    // Created while `corral up`'s node is the only one: it owns the sandbox, and stays live below.
+    const mine = await acmeClient.create({ secure: false, timeoutMs: 600_000 });
+    const second = await spawnNode({ natsUrl, prefix: "sec2", driver: "process", env: { CORRAL_NATS_CREDS: credsFile("node") } });
+    try {
+      const live = await waitUntil(async () => {
+        const found = await new LiveInstances(acme).get(1_000, true);
+        return found.length === 2 && found;
+      }, { timeoutMs: 10_000, what: "both API instances answering the tenant's ping" });
+      // The tenant's ping names no node, no endpoint: the reply is the instance id and the service's name and version.
+      for (const instance of live) expect(instance.nodeId).toBeNull();
+      expect(Object.keys(await req(acme, "$SRV.PING.corral", {})).sort()).toEqual(["id", "name", "type", "version"]);
+      for (const { id } of live) {
+        // Its tenant's API on that instance (the account maps `corral.v1.sandbox.<op>.<id>` to `corral.v1.tenant.acme.sandbox.<op>.<id>`).
+        expect(await req(acme, `corral.v1.sandbox.get.${id}`, { sandboxId: mine.sandboxId })).toMatchObject({ sandboxId: mine.sandboxId, tenant: "acme" });
+        expect(((await req(acme, `corral.v1.sandbox.get.${id}`, { sandboxId: adminSbx })).error as { code: string }).code).toBe("not_found");
+        const listed = (await req(acme, `corral.v1.sandbox.list.${id}`, {})).items as { tenant: string }[];
+        expect(new Set(listed.map((r) => r.tenant))).toEqual(new Set(["acme"]));
+        // Nothing else on that instance: another tenant's or the admin API, the cluster ops, the tenant subjects as such.
+        for (const subject of [`corral.v1.tenant.globex.sandbox.list.${id}`, `corral.v1.tenant.acme.sandbox.list.${id}`, `corral.v1.cluster.nodes.${id}`]) {
+          await expect(acme.request(subject, encodeJson({}), { timeout: 1_000 }), subject).rejects.toThrow();
+        }
+      }
+      // No other `$SRV` verb (they name the node and list every endpoint), and not the tenant ping under its own name.
+      for (const subject of ["$SRV.PING", "$SRV.INFO.corral", "$SRV.STATS.corral", "$SRV.PING.corral.x", "corral.v1.tenant.acme.ping", "corral.v1.tenant.globex.ping"]) {
+        await expect(acme.request(subject, encodeJson({}), { timeout: 1_000 }), subject).rejects.toThrow();
+      }
+
+      second.child.kill("SIGSTOP");
+      try {
+        // A stopped process answers no ping: the tenant's retries go to the live instance only.
+        const alive = await new LiveInstances(acme).get(1_000, true);
+        expect(alive.length).toBe(1);
+        expect(live.map((i) => i.id)).toContain(alive[0]!.id);
+        // The queue group would hand about half of these to the hung node; each is answered within its bound.
+        for (let i = 0; i < 8; i++) expect((await acmeClient.get(mine.sandboxId)).state).toBe("running");
+      } finally {
+        second.child.kill("SIGCONT");
+      }
+      expect((await acmeClient.kill(mine.sandboxId)).state).toBe("killed");
+    } finally {
+      await acmeClient.close();
+      await second.destroy();
+    }
+  }, 60_000);
 
   it("revoking by public key works too", async () => {
     const file = path.join(dataDir, "client2.creds");
