@@ -12,6 +12,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { DriverKind } from "../../src/drivers/types.js";
+import type { NodeId } from "../../src/ids.js";
+import { requestNode, type SandboxNodeCommand } from "../../src/node-protocol.js";
+import { removeContainersOf, requireDocker, testNodeId } from "../../test/helpers/docker.js";
 import { removeSandboxesOf, spawnNode, type SpawnedNode, type TestNodeOptions } from "../../test/helpers/node.js";
 import type { SuiteContext } from "./types.js";
 
@@ -42,4 +45,24 @@ export async function startBenchNode(
     fs.rmSync(node.dataDir, { recursive: true, force: true });
   });
   return node;
+}
+
+/** How long a bench's command to its node may take. */
+const REQUEST_TIMEOUT_MS = 60_000;
+
+/**
+ * The Docker suites' common setup: the engine, a label for the suite's raw
+ * containers (removed at its end), a docker node, and a sender of commands
+ * straight to the node's command subject.
+ */
+export async function startDockerBench(ctx: Pick<SuiteContext, "nats" | "cleanup" | "benchDir">, opts: Omit<TestNodeOptions, "natsUrl" | "driver"> = {}) {
+  const docker = await requireDocker();
+  // The raw containers carry their own label: the node's reconciliation would remove containers labelled with its id.
+  const rawLabel = testNodeId("bench-raw");
+  ctx.cleanup(() => removeContainersOf(docker, rawLabel).then(() => undefined));
+  const node = await startBenchNode(ctx, "docker", opts);
+  const nc = await ctx.nats.connect();
+  ctx.cleanup(() => nc.close());
+  const command = (c: SandboxNodeCommand) => requestNode(nc, node.nodeId as NodeId, c, REQUEST_TIMEOUT_MS);
+  return { docker, rawLabel, node, nc, command };
 }

@@ -10,19 +10,15 @@ import { upstreamOf } from "../../actors/proxy/upstream.js";
 import { resolveCreate } from "../../src/api/resolve-create.js";
 import { encodeMsgpack } from "../../src/codec.js";
 import { resolveConfig } from "../../src/config.js";
-import { newSandboxId, type NodeId, type SandboxId } from "../../src/ids.js";
-import { requestNode, type SandboxNodeCommand } from "../../src/node-protocol.js";
+import { newSandboxId, type SandboxId } from "../../src/ids.js";
 import { BASE_TEMPLATE, TemplateRegistry } from "../../src/templates.js";
-import { removeContainersOf, requireDocker, testNodeId } from "../../test/helpers/docker.js";
-import { startBenchNode } from "../lib/bench-node.js";
+import { startDockerBench } from "../lib/bench-node.js";
 import { startContractFloor } from "../floors/contract-floor.js";
 import { compareWithRawDocker } from "../lib/docker-compare.js";
 import { waitHttpId } from "../lib/http.js";
 import { BENCH_RESOURCES, rawCreateReady } from "../lib/raw-docker.js";
 import { nowMs } from "../lib/stats.js";
 import { defineSuite } from "../lib/types.js";
-
-const REQUEST_TIMEOUT_MS = 60_000;
 
 export const suite = defineSuite({
   name: "node",
@@ -33,15 +29,8 @@ export const suite = defineSuite({
     warmup: { default: 3, quick: 1, doc: "unrecorded rounds first (creates and pause cycles)" },
   },
   async run(ctx) {
-    const docker = await requireDocker();
-    // The raw containers carry their own label: the node's reconciliation would remove containers labelled with its id.
-    const rawLabel = testNodeId("bench-raw");
-    ctx.cleanup(() => removeContainersOf(docker, rawLabel).then(() => undefined));
-    const node = await startBenchNode(ctx, "docker");
-    const nc = await ctx.nats.connect();
-    ctx.cleanup(() => nc.close());
+    const { docker, rawLabel, node, nc, command } = await startDockerBench(ctx);
     const spec = resolveCreate({ resources: BENCH_RESOURCES }, resolveConfig({}, {}), new TemplateRegistry());
-    const command = (c: SandboxNodeCommand) => requestNode(nc, node.nodeId as NodeId, c, REQUEST_TIMEOUT_MS);
 
     const result = await compareWithRawDocker<SandboxId>(
       { suite: "node", progress: ctx.progress, docker, rawLabel },

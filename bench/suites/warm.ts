@@ -16,18 +16,14 @@ import { upstreamOf } from "../../actors/proxy/upstream.js";
 import { resolveCreate } from "../../src/api/resolve-create.js";
 import { resolveConfig } from "../../src/config.js";
 import { LABEL_NODE_ID, LABEL_POOL_MEMBER, LABEL_SANDBOX_ID } from "../../src/drivers/labels.js";
-import { newSandboxId, type NodeId } from "../../src/ids.js";
-import { requestNode, type SandboxNodeCommand } from "../../src/node-protocol.js";
+import { newSandboxId } from "../../src/ids.js";
 import { BASE_TEMPLATE, TemplateRegistry } from "../../src/templates.js";
-import { removeContainersOf, requireDocker, testNodeId } from "../../test/helpers/docker.js";
-import { startBenchNode } from "../lib/bench-node.js";
+import { startDockerBench } from "../lib/bench-node.js";
 import { waitHttpId } from "../lib/http.js";
 import { alternateAll, latencyRows } from "../lib/measure.js";
 import { rawCreateReady } from "../lib/raw-docker.js";
 import { nowMs } from "../lib/stats.js";
 import { defineSuite } from "../lib/types.js";
-
-const REQUEST_TIMEOUT_MS = 60_000;
 
 /** Polls until `probe` holds (setup between rounds, never timed). */
 async function until(probe: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
@@ -47,17 +43,11 @@ export const suite = defineSuite({
     warmup: { default: 3, quick: 1, doc: "unrecorded rounds first" },
   },
   async run(ctx) {
-    const docker = await requireDocker();
-    const rawLabel = testNodeId("bench-raw");
-    ctx.cleanup(() => removeContainersOf(docker, rawLabel).then(() => undefined));
-    const node = await startBenchNode(ctx, "docker", { warm: [`base=${ctx.params.pool}`] });
-    const nc = await ctx.nats.connect();
-    ctx.cleanup(() => nc.close());
+    const { docker, rawLabel, node, command } = await startDockerBench(ctx, { warm: [`base=${ctx.params.pool}`] });
     const config = resolveConfig({}, {});
     const templates = new TemplateRegistry();
     const plain = resolveCreate({}, config, templates);
     const cold = resolveCreate({ env: { BENCH_COLD: "1" } }, config, templates);
-    const command = (c: SandboxNodeCommand) => requestNode(nc, node.nodeId as NodeId, c, REQUEST_TIMEOUT_MS);
     const members = async (): Promise<Dockerode.ContainerInfo[]> =>
       (await docker.listContainers({ all: true, filters: { label: [`${LABEL_NODE_ID}=${node.nodeId}`, LABEL_POOL_MEMBER] } })).filter((c) => c.State === "paused");
     // A full pool and no member being started: the next round runs on a quiet engine.
