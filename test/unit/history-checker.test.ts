@@ -190,6 +190,18 @@ describe("checkHistory", () => {
     expect(kinds(history)).toEqual(["late_deadline_move"]);
   });
 
+  it("a refresh that keeps the endAt of a write known only from its re-published event moves nothing: not late", () => {
+    const { history, story } = cleanHistory();
+    // A set_timeout whose reply was lost (unavailable) but whose write landed; its own event was lost and re-published.
+    history.ops.push(op({ op: "set_timeout", args: { sandboxId: story.id, timeoutMs: 900_000 }, startMs: T0 + 7_000, endMs: T0 + 17_000, errorCode: "unavailable" }));
+    story.write("set_timeout", { endAt: T0 + 7_001 + 900_000 }, T0 + 7_001);
+    story.events.push({ ...story.events.pop()!, event: REPUBLISHED_EVENT });
+    // A refresh (default duration) shorter than what is left keeps that endAt.
+    const kept = story.write("refresh", {}, T0 + 9_000);
+    history.ops.push(op({ op: "refresh", args: { sandboxId: story.id }, startMs: T0 + 8_999, endMs: T0 + 9_002, reply: toPublicRecord(kept.record) }));
+    expect(kinds(history)).toEqual([]);
+  });
+
   it("internal_error: an internal error reply", () => {
     const { history } = cleanHistory();
     history.ops.push(op({ op: "set_timeout", args: { sandboxId: "x" }, startMs: T0, endMs: T0 + 1, errorCode: "internal" }));
