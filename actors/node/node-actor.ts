@@ -263,7 +263,8 @@ export class NodeActor {
 
   /** Reconciles this node's records with its containers (also the `reconcile` command); never beside another pass. */
   reconcile(): Promise<ReconcileSummary> {
-    return this.#reconciler.exclusive(() => reconcile(this.#reconcileDeps()));
+    // A record it could not settle (the engine or the store failed) gets a pass soon, not at the next interval.
+    return this.#reconciler.exclusive(() => reconcile({ ...this.#reconcileDeps(), onUnsettled: () => this.#reconciler.soon() }));
   }
 
   #reconcileDeps(): ReconcileDeps {

@@ -35,20 +35,23 @@ export class ReconcileLoop {
   /** Delay before the next pass while passes fail; 0 when the last one succeeded. */
   #retryMs = 0;
   #running = false;
+  /** `soon()` was asked before `start()` (the start-up pass left a record unsettled). */
+  #dueAtStart = false;
 
   constructor(opts: ReconcileLoopOptions) {
     this.#opts = opts;
   }
 
-  /** Arms the regular pass. */
+  /** Arms the regular pass, or a pass soon when one was asked for before the start. */
   start(): void {
     this.#running = true;
-    this.#arm(this.#opts.intervalMs);
+    this.#arm(this.#dueAtStart ? this.#opts.retryBaseMs : this.#opts.intervalMs);
   }
 
-  /** Something could not be stored: a pass soon (sooner never moves later). */
+  /** Something could not be stored or settled: a pass soon (sooner never moves later; before `start`, right after it). */
   soon(): void {
     if (this.#running) this.#arm(this.#retryMs || this.#opts.retryBaseMs);
+    else this.#dueAtStart = true;
   }
 
   /** Runs `task` when no pass is running (and no pass starts until it ends). */

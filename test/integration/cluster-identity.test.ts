@@ -57,8 +57,10 @@ async function startCluster(name: string): Promise<Cluster> {
   return cluster;
 }
 
-async function restartNode(c: Cluster): Promise<void> {
-  c.node = await spawnNode({ natsUrl: c.nats.url, nodeId: NODE_ID, driver: "docker", dataDir: c.dataDir });
+/** Restarts `c`'s node on its data dir; `crashAt` arms a crash point (actors/node/crash-points.ts). */
+async function restartNode(c: Cluster, crashAt?: string): Promise<void> {
+  const env = crashAt ? { CORRAL_CRASH_AT: crashAt } : {};
+  c.node = await spawnNode({ natsUrl: c.nats.url, nodeId: NODE_ID, driver: "docker", dataDir: c.dataDir, env });
 }
 
 /** The cluster's containers (by its label), id → name and state. */
@@ -177,26 +179,27 @@ describe("two clusters on one Docker engine, both with node-1", () => {
       await restartNode(a);
     });
     await expectAlive(a, a1, a2);
+    // B comes back armed to SIGKILL itself right after its next engine start (the intent `starting` is stored, the outcome is not).
     await untouched(a, async () => {
       await b.node!.stop();
-      await restartNode(b);
+      await restartNode(b, "start:after");
     });
     await expectAlive(b, b1, b2);
     expect(await containerState(docker, stranger.id)).toBe("running");
 
-    // Crash B (SIGKILL) while a create has made its container but not yet answered.
+    // Crash B while a create has made and started its container but not yet stored or answered it.
     // Its own client with a short bound: the crashed node never answers, and nothing retries a create here.
     const doomed = await CorralClient.connect({ natsUrl: b.nats.url, timeoutMs: 5_000 });
     const inFlight = doomed
       .create({ resources: SMALL })
       .catch((err: unknown) => err)
       .finally(() => doomed.close());
+    const crashed = b.node!;
+    await waitUntil(() => crashed.child.signalCode === "SIGKILL", { timeoutMs: 30_000, what: "B to die at its crash point" });
+    await crashed.crash(); // already dead: waits until nats-server has dropped its subscriptions
     const known = new Set<string>([b1.sandboxId, b2.sandboxId]);
-    const halfMade = await waitUntil(
-      async () => [...(await containersOf(b)).entries()].find(([, c]) => !known.has(c.sandboxId)),
-      { timeoutMs: 30_000, intervalMs: 5, what: "B's create to make its container" },
-    );
-    await b.node!.crash();
+    const halfMade = [...(await containersOf(b)).entries()].find(([, c]) => !known.has(c.sandboxId));
+    if (!halfMade) throw new Error("B died at its crash point without a container of the create");
     expect(await inFlight).toBeInstanceOf(Error); // the create never answered success
 
     // A restarts while B is down with a half-made container on node-1: A leaves it alone.

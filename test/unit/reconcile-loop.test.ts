@@ -51,6 +51,17 @@ describe("ReconcileLoop", () => {
     await l.stop();
   });
 
+  it("a pass asked for before the start (the start-up pass left a record unsettled) runs soon after it", async () => {
+    const { l, runs } = loop([]);
+    l.soon();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(runs).toEqual([]); // not running yet: nothing beside the start-up pass
+    l.start();
+    await vi.advanceTimersByTimeAsync(250);
+    expect(runs).toEqual([1_250]);
+    await l.stop();
+  });
+
   it("soon never moves a pass later, and stop arms nothing more", async () => {
     const { l, runs } = loop([]);
     l.start();
