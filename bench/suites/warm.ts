@@ -4,7 +4,11 @@
  * child, until `GET /id` answers the new id, against two baselines in the
  * same run, all three interleaved round by round:
  * - raw `docker unpause` of a frozen base container + `GET /id` (what a
- *   claim cannot go below: the frozen container is made outside the timing);
+ *   claim cannot go below). The container is made and frozen ahead, at the
+ *   end of the previous raw round, and waits through the other sides' rounds
+ *   as a pool member waits for its claim: a container thawed right after its
+ *   own create and pause finds the engine and the machine hot and thaws
+ *   several ms faster than one frozen for a while, which no claim can match;
  * - a cold create through the same node (an `env` makes it ineligible for a
  *   member), as the node suite measures it.
  * Before every round the pool is full again and nothing is starting (the
@@ -21,7 +25,7 @@ import { BASE_TEMPLATE, TemplateRegistry } from "../../src/templates.js";
 import { startDockerBench } from "../lib/bench-node.js";
 import { waitHttpId } from "../lib/http.js";
 import { alternateAll, latencyRows } from "../lib/measure.js";
-import { rawCreateReady } from "../lib/raw-docker.js";
+import { rawCreateReady, type RawSandbox } from "../lib/raw-docker.js";
 import { nowMs } from "../lib/stats.js";
 import { defineSuite } from "../lib/types.js";
 
@@ -72,16 +76,22 @@ export const suite = defineSuite({
       await command({ op: "kill", sandboxId });
       return ms;
     };
-    const rawUnpause = async (): Promise<number> => {
-      await until(settled, "a full warm pool");
+    /** A frozen raw container made ahead, as a pool member is: started, frozen, then left until its round. */
+    const frozenRaw = async (): Promise<{ sandbox: RawSandbox; id: string }> => {
       const { sandbox } = await rawCreateReady(docker, rawLabel);
       await sandbox.container.pause();
-      const id = (await sandbox.container.inspect()).Config.Labels[LABEL_SANDBOX_ID]!;
+      return { sandbox, id: (await sandbox.container.inspect()).Config.Labels[LABEL_SANDBOX_ID]! };
+    };
+    let nextRaw = await frozenRaw();
+    const rawUnpause = async (): Promise<number> => {
+      const { sandbox, id } = nextRaw;
+      await until(settled, "a full warm pool");
       const t0 = nowMs();
       await sandbox.container.unpause();
       await waitHttpId(sandbox.host, BASE_TEMPLATE.readyPort, id);
       const ms = nowMs() - t0;
       await sandbox.container.remove({ force: true });
+      nextRaw = await frozenRaw(); // the next round's, frozen through the other sides' rounds as a member is
       return ms;
     };
 
@@ -94,7 +104,7 @@ export const suite = defineSuite({
       notes: [
         `node ${node.nodeId}: a \`corral node --driver docker --warm base=${ctx.params.pool}\` child; requests go straight to its command subject (no API hop)`,
         `warm creates served by a member: ${claimed}; fell back to a cold start: ${fellBack} (warm-up rounds included)`,
-        "raw = a started base container frozen with docker pause outside the timing, then unpause + GET /id; cold = a create with an env (no member serves it)",
+        "raw = a base container started and frozen with docker pause at the end of the previous raw round (as a member waits for its claim), then unpause + GET /id; cold = a create with an env (no member serves it)",
         "before every round the pool is full and no member is starting (a claim's refill is waited for outside the timing)",
       ],
       details: { vsRaw: vsRaw.summaries, vsCold: vsCold.summaries, claimed, fellBack },
