@@ -1,6 +1,7 @@
 // The node's WarmPool class against the real engine and the real capacity
-// ledger (not yet wired into the node actor; see docs/warm-pool.md): fill,
-// capacity accounting, claim with the new id on GET /id, refill, stop.
+// ledger (the node's use of it: node-warm*.test.ts; docs/warm-pool.md): fill,
+// capacity accounting, claim with the new id on GET /id, refill, stop, and
+// which member a claim or an eviction takes.
 import type Docker from "dockerode";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CapacityLedger } from "../../actors/node/capacity.js";
@@ -79,5 +80,20 @@ describe("WarmPool", () => {
     await p.stop();
     expect(await p.claim("base", newSandboxId())).toBeNull();
     expect(ledger.allocation.sandboxes).toBe(0);
+  });
+
+  it("hands out the newest member first (a thaw is faster after a short freeze) and evicts the oldest", async () => {
+    const ledger = new CapacityLedger({ cpu: 8, memoryMB: 4096, sandboxes: 10 }, "freeze");
+    const p = pool(ledger, 3);
+    await p.refill(); // one member at a time: started in order
+    const created = await Promise.all((await frozenMembers()).map(async (c) => ({ info: c, at: (await docker.getContainer(c.Id).inspect()).Created })));
+    const byAge = created.sort((a, b) => a.at.localeCompare(b.at)).map((c) => c.info);
+    expect(byAge).toHaveLength(3);
+    expect(p.evict(1)).toEqual([byAge[0]!.Labels["corral.pool-member"]]);
+    const claimed = await p.claim("base", newSandboxId());
+    expect(claimed?.handle).toBe(byAge[2]!.Id);
+    claimed!.release();
+    await p.stop();
+    await driver.remove(claimed!.handle);
   });
 });

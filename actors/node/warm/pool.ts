@@ -105,10 +105,13 @@ export class WarmPool {
    * creates never take one), or null when none is ready. The member keeps its
    * reservation and stays owned until {@link settled}, which starts the
    * refill (not before: the refill's engine start would compete with the
-   * claim's thaw).
+   * claim's thaw). The newest member goes first (a stack, as connection
+   * pools keep their hot connections in use): the engine thaws a container
+   * frozen a short while ago faster than one frozen for long, and the
+   * oldest are the ones an eviction removes.
    */
   take(template: string): Member | null {
-    const member = this.#ready.get(template)?.shift() ?? null;
+    const member = this.#ready.get(template)?.pop() ?? null;
     if (!member) return null;
     this.#opts.onChange?.();
     return member;
@@ -168,7 +171,7 @@ export class WarmPool {
     const evicted: Member[] = [];
     while (evicted.length < n) {
       const fullest = [...this.#ready.values()].reduce<Member[] | null>((best, members) => (members.length > (best?.length ?? 0) ? members : best), null);
-      const member = fullest?.pop();
+      const member = fullest?.shift(); // the oldest (take hands out the newest)
       if (!member) break;
       member.release();
       evicted.push(member);
