@@ -79,7 +79,7 @@ export function nodeWarm(opts: NodeWarmOptions): NodeWarm | null {
     idFile: WARM_ID_FILE,
     memberDir,
     refillDelayMs: REFILL_DELAY_MS,
-    onError: (err, template) => opts.log.warn({ template, err: (err as Error).message }, "warm pool: could not start a member"),
+    onError: (err, template, retryInMs) => opts.log.warn({ template, retryInMs, err: (err as Error).message }, "warm pool: could not start a member; the template is tried again later"),
     onChange: opts.onChange,
   });
   return { pool, claims: new WarmClaims(pool, DEFAULT_RESOURCES, opts.log) };

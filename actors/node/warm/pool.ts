@@ -6,6 +6,10 @@
  * background, one member at a time per node, so a refill never takes more
  * than one engine start away from real creates.
  *
+ * A template whose member start fails (its image is missing, its main
+ * process exits) is tried again after a growing delay (`retry`), not on
+ * every capacity change, and never holds up the other templates' refill.
+ *
  * The node takes a member synchronously at admission (`take`: the member's
  * reservation becomes the create's), and the machine's start finishes the
  * claim (`finishClaim`). Reconciliation asks `owns` so that a member being
@@ -55,7 +59,10 @@ export interface WarmPoolOptions {
    * competes with those first requests. @default 0
    */
   refillDelayMs?: number;
-  onError: (err: unknown, template: string) => void;
+  /** Delay before a template whose member start failed is tried again, doubled per failure in a row. @default { baseMs: 1000, maxMs: 60000 } */
+  retry?: { baseMs: number; maxMs: number };
+  /** A member start failed; the template is tried again in `retryInMs`. */
+  onError: (err: unknown, template: string, retryInMs: number) => void;
   /** The ready counts changed (the lease writes early). Must not block. */
   onChange?: () => void;
 }
@@ -84,6 +91,9 @@ export class WarmPool {
   readonly #owned = new Set<string>();
   #refilling: Promise<void> | null = null;
   #stopped = false;
+  /** Templates whose last member start failed: failures in a row, and when a start may be tried again. */
+  readonly #failing = new Map<string, { failures: number; retryAt: number }>();
+  #retryTimer: NodeJS.Timeout | null = null;
 
   constructor(opts: WarmPoolOptions) {
     this.#opts = opts;
@@ -220,8 +230,9 @@ export class WarmPool {
   async #fill(): Promise<void> {
     for (;;) {
       if (this.#stopped) return;
-      const short = [...this.#opts.spec].find(([name, n]) => (this.#ready.get(name)?.length ?? 0) < n);
-      if (!short) return;
+      const now = Date.now();
+      const short = [...this.#opts.spec].find(([name, n]) => (this.#ready.get(name)?.length ?? 0) < n && (this.#failing.get(name)?.retryAt ?? 0) <= now);
+      if (!short) return this.#armRetry();
       const [name] = short;
       const reservation = this.#opts.reserve(this.#opts.resources);
       if (!reservation.ok) return; // full: a later claim or refill tries again
@@ -233,14 +244,34 @@ export class WarmPool {
           await this.#remove(member);
           return;
         }
+        this.#failing.delete(name);
         this.#ready.get(name)?.push(member);
         this.#opts.onChange?.();
       } catch (err) {
         reservation.release();
-        this.#opts.onError(err, name);
-        return;
+        const { baseMs, maxMs } = this.#opts.retry ?? { baseMs: 1_000, maxMs: 60_000 };
+        const failures = (this.#failing.get(name)?.failures ?? 0) + 1;
+        const retryInMs = Math.min(maxMs, baseMs * 2 ** Math.min(failures - 1, 20));
+        this.#failing.set(name, { failures, retryAt: Date.now() + retryInMs });
+        this.#opts.onError(err, name, retryInMs);
       }
     }
+  }
+
+  /** Arms one refill at the earliest retry of a short, failing template. */
+  #armRetry(): void {
+    let at = Infinity;
+    for (const [name, n] of this.#opts.spec) {
+      const failing = this.#failing.get(name);
+      if (failing && (this.#ready.get(name)?.length ?? 0) < n) at = Math.min(at, failing.retryAt);
+    }
+    if (at === Infinity || this.#stopped) return;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      void this.refill();
+    }, Math.max(0, at - Date.now()));
+    this.#retryTimer.unref();
   }
 
   async #startMember(name: string, release: () => void): Promise<Member> {
@@ -294,6 +325,7 @@ export class WarmPool {
   /** Stops refilling and removes every ready member (their reservations end). */
   async stop(): Promise<void> {
     this.#stopped = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
     await this.#refilling;
     for (const members of this.#ready.values()) {
       for (const m of members.splice(0)) {
