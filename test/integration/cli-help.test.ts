@@ -2,10 +2,10 @@
 // stdout and exit 0 (no NATS, no Docker needed: asking for help does nothing
 // else); the usage names every flag the command's parser accepts, because
 // both come from one declaration. Unknown flags stay `invalid_argument`.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { COMMAND_GROUPS } from "../../actors/commands.js";
-import { helpOf } from "../../src/cli/run.js";
-import { corral } from "../helpers/cli.js";
+import { helpOf, runCommand } from "../../src/cli/run.js";
+import { corral, type CliResult } from "../helpers/cli.js";
 
 const COMMANDS = COMMAND_GROUPS.flatMap((g) => Object.entries(g.commands));
 const NAMES = [
@@ -13,6 +13,26 @@ const NAMES = [
   ...["create", "get", "ls", "kill", "pause", "resume", "connect", "set-timeout", "refresh", "watch", "exec", "keys"],
   ...["nodes", "drain"],
 ];
+
+/**
+ * `corral ...args` in this process: the executable is exactly
+ * `runCommand(COMMAND_GROUPS, argv)` and an exit (actors/corral.ts), so every
+ * command and form is asked here, and a sample of them through the built
+ * executable (a process each; sixty of them took most of a minute).
+ */
+async function corralHere(args: string[]): Promise<CliResult> {
+  let stdout = "";
+  let stderr = "";
+  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  try {
+    const code = await runCommand(COMMAND_GROUPS, args);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
 
 describe("corral --help", () => {
   it("has every command of the CLI contract", () => {
@@ -39,14 +59,22 @@ describe("corral --help", () => {
       expect(flags.length, name).toBeGreaterThan(0);
       for (const [flag, decl] of Object.entries(help!.flags)) expect(decl.help ?? "", `${name} --${flag} has a help line`).not.toBe("");
       const forms = [[name, "--help"], [name, "-h"], ["help", name]];
-      const results = await Promise.all(forms.map((args) => corral(args)));
-      for (const [i, args] of forms.entries()) {
-        const res = results[i]!;
+      for (const args of forms) {
+        const res = await corralHere(args);
         expect(res, args.join(" ")).toMatchObject({ code: 0, stderr: "" });
         expect(res.stdout, args.join(" ")).toMatch(new RegExp(`^usage: corral ${name}( |\\n)`));
         for (const flag of flags) expect(res.stdout, `${args.join(" ")}: --${flag}`).toMatch(new RegExp(`^  --${flag}( |$)`, "m"));
         expect(res.stdout).toMatch(/^ {2}-h, --help +print this help$/m);
       }
+    }
+  });
+
+  it("answers --help, -h and help <command> the same through the executable", async () => {
+    const forms = [["node", "--help"], ["create", "-h"], ["help", "set-timeout"]];
+    const results = await Promise.all(forms.map((args) => corral(args)));
+    for (const [i, args] of forms.entries()) {
+      expect(results[i], args.join(" ")).toMatchObject({ code: 0, stderr: "" });
+      expect(results[i]!.stdout, args.join(" ")).toBe((await corralHere(args)).stdout);
     }
   });
 
