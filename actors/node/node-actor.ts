@@ -241,10 +241,12 @@ export class NodeActor {
 
   /** Opens the store, reads the cluster's id, reconciles, subscribes, registers the lease and (by default) serves the API. */
   static async start(opts: NodeActorOptions): Promise<NodeActor> {
+    // A store not ready yet (a cluster's servers still agreeing on a new stream, a leader being elected) delays the start, never ends it.
+    const log = logger("node", { nodeId: opts.nodeId });
     const [store, registry, clusterId] = await Promise.all([
-      SandboxStore.open(opts.nc, opts.config),
-      NodeRegistry.open(opts.nc, opts.config),
-      ensureClusterId(opts.nc, opts.config),
+      untilAvailable("open the sandbox bucket", () => SandboxStore.open(opts.nc, opts.config), log),
+      untilAvailable("open the node bucket", () => NodeRegistry.open(opts.nc, opts.config), log),
+      untilAvailable("read the cluster id", () => ensureClusterId(opts.nc, opts.config), log),
     ]);
     const node = new NodeActor(opts, store, registry, clusterId);
     try {

@@ -9,6 +9,8 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { resolveConfig } from "../../src/config.js";
+import { logger } from "../../src/log.js";
+import { untilAvailable } from "../../src/nats/wait.js";
 import { kvStream } from "../../src/store/buckets.js";
 import { ensureClusterId } from "../../src/store/cluster-id.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
@@ -36,6 +38,8 @@ async function stopBounded(n: SpawnedNode): Promise<void> {
   n.child.kill("SIGKILL");
   await stopped;
 }
+
+const log = logger("test");
 
 describe("replicas and start-up on a 3-server cluster", () => {
   let cluster: NatsCluster;
@@ -72,10 +76,12 @@ describe("replicas and start-up on a 3-server cluster", () => {
   });
 
   it("raises R1 to R3 in place keeping the records, logs it, and a node told fewer never lowers them", async () => {
-    const store = await SandboxStore.open(nc, resolveConfig({ replicas: 1 }, {}));
+    // As a node does (`untilAvailable`): right after the previous test deleted the streams, the
+    // cluster's servers may still disagree on whether a stream exists (`unavailable`, retryable).
+    const store = await untilAvailable("open R1 buckets", () => SandboxStore.open(nc, resolveConfig({ replicas: 1 }, {})), log);
     const { record } = await store.createIfAbsent(makeStoredSandbox());
     await store.close();
-    const clusterId = await ensureClusterId(nc, { replicas: 1 });
+    const clusterId = await untilAvailable("R1 cluster id", () => ensureClusterId(nc, { replicas: 1 }), log);
     expect(await replicasOf()).toEqual([1, 1, 1, 1]);
 
     const raiser = await spawnNode({ natsUrl: cluster.url, driver: "process", config: { replicas: 3 }, env: { CORRAL_LOG_LEVEL: "info" } });
