@@ -85,7 +85,8 @@ describe("corral CLI", () => {
     const sbx = await corralJson<CreateReply>(["create", ...url]);
     const live = startCorral(["watch", sbx.sandboxId, ...url, "--json"]);
     try {
-      // Nothing says when the watch's consumer exists: toggle pause/resume until a pause shows up.
+      // Nothing says when the watch's consumer exists: toggle pause/resume until a whole pause shows up
+      // (a consumer that starts between a pause's two writes sees only its `paused`).
       await expect
         .poll(
           async () => {
@@ -95,7 +96,7 @@ describe("corral CLI", () => {
           },
           { timeout: 20_000 },
         )
-        .toMatch(/"to":"paused"/);
+        .toMatch(/"to":"pausing"[^\n]*\n.*"to":"paused"/);
     } finally {
       live.child.kill("SIGINT");
     }
