@@ -123,6 +123,8 @@ export class NodeActor {
   #api: Service | null = null;
   #envd: NodeEnvd | null = null;
   #stopping: Promise<void> | null = null;
+  /** The start-up reconciliation is done: later passes also publish a settled record's missing event (the re-publisher's catch-up ran before the start-up one). */
+  #reconciledAtStart = false;
 
   private constructor(opts: NodeActorOptions, store: SandboxStore, registry: NodeRegistry, clusterId: ClusterId) {
     this.#opts = opts;
@@ -282,6 +284,7 @@ export class NodeActor {
       drive: (id, event) => this.#postById(id, "reconcile", () => this.#send(this.#hosting.get(id)!, event)),
       checkHosted: (id) => this.#checkContainer(id, null),
       ownsMember: (memberId) => this.#warm?.pool.owns(memberId) ?? false,
+      ...(this.#reconciledAtStart ? { publishMissingEvent: (id: SandboxId) => this.#store.publishIfMissing(id) } : {}),
     };
   }
 
@@ -300,6 +303,7 @@ export class NodeActor {
     // A store not ready yet (a replicated bucket electing its leader) delays the start, never ends it.
     const summary = await untilAvailable("reconcile at start", () => this.reconcile(), this.#log);
     this.#log.info({ ...summary }, "reconciled");
+    this.#reconciledAtStart = true;
     const buffered = this.#bufferedDriverEvents ?? [];
     this.#bufferedDriverEvents = null;
     for (const event of buffered) this.#onDriverEvent(event);

@@ -72,6 +72,13 @@ export interface ReconcileDeps {
   ownsMember?: (memberId: string) => boolean;
   /** A record could not be settled (the store or the engine failed): a later pass must try again. */
   onUnsettled?: (id: SandboxId, err: unknown) => void;
+  /**
+   * Publishes the event of a live record about to be settled when the stream
+   * has none at its revision (`SandboxStore.publishIfMissing`): our own write
+   * that landed while its writer reported it failed. Unset for the start-up
+   * pass, which the re-publisher's catch-up precedes. @default none
+   */
+  publishMissingEvent?: (id: SandboxId) => Promise<unknown>;
 }
 
 export type { ReconcileSummary } from "../../src/node-protocol.js";
@@ -158,6 +165,8 @@ async function settle(deps: ReconcileDeps, record: StoredSandbox, instances: Dri
     deps.log.info({ sandboxId: record.sandboxId, read: record.revision, current: current?.revision ?? null }, "reconcile: record changed since it was read; left for the next pass");
     return;
   }
+  // Before anything is written on top of it: its own event, if its writer never sent one.
+  await deps.publishMissingEvent?.(record.sandboxId);
   const mine = instances.filter((i) =>
     record.internal.handle ? i.handle === record.internal.handle : i.sandboxId === record.sandboxId && i.incarnation === record.internal.incarnation,
   );

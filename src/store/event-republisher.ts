@@ -34,13 +34,14 @@ import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type
 import { KvWatchInclude, type KV, type KvEntry } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { CorralConfig } from "../config.js";
-import { REPUBLISHED_EVENT, decodeEvent, encodeEvent, eventHeaders, eventMsgId, type SandboxEvent } from "../events.js";
+import { decodeEvent, encodeEvent, eventHeaders, eventMsgId, type SandboxEvent } from "../events.js";
 import type { SandboxId } from "../ids.js";
 import { logger, type Logger } from "../log.js";
 import type { SandboxState } from "../schema/record.js";
 import { EVENTS_STREAM, SANDBOX_BUCKET, subjects } from "../subjects.js";
 import { openEventsStream, openSandboxBucket } from "./buckets.js";
 import { decodeSandboxEntry, isDeletion } from "./record-codec.js";
+import { lastEventRevision, republishedEvent } from "./republish.js";
 
 /** Options of {@link EventRepublisher.start}. */
 export interface EventRepublisherOptions {
@@ -195,7 +196,7 @@ export class EventRepublisher {
     const record = decoded.record;
     const from = this.#states.get(id) ?? null;
     this.#states.set(id, record.state);
-    return { sandboxId: id, from, to: record.state, event: REPUBLISHED_EVENT, revision: entry.revision, at: entry.created.getTime(), nodeId: record.nodeId, record };
+    return republishedEvent(entry, record, from);
   }
 
   /** A live write: wait for its own event, unless it has already passed. */
@@ -248,7 +249,7 @@ export class EventRepublisher {
     let missing = 0;
     const worker = async () => {
       for (let group = groups.pop(); group !== undefined; group = groups.pop()) {
-        const last = await this.#lastEventRevision(group[0]!.sandboxId);
+        const last = await lastEventRevision(this.jsm, group[0]!.sandboxId);
         const recentSince = Date.now() - RESEND_RECENT_MS;
         for (const event of group) {
           // Older than the sandbox's last event: only a recent one is sent (the stream drops it if it has it).
@@ -260,17 +261,6 @@ export class EventRepublisher {
     };
     await Promise.all(Array.from({ length: CATCH_UP_CONCURRENCY }, worker));
     this.#log.info({ values: backlog.length, republished: missing }, "events caught up with the KV");
-  }
-
-  /** Revision of the sandbox's last event in the stream, 0 when it has none. */
-  async #lastEventRevision(id: SandboxId): Promise<number> {
-    const sm = await this.jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: subjects.sandboxEvents(id) });
-    if (sm === null) return 0;
-    try {
-      return decodeEvent(sm.data).revision;
-    } catch {
-      return 0;
-    }
   }
 
   async #publish(event: SandboxEvent): Promise<void> {

@@ -29,6 +29,7 @@ import { latestEntries } from "./kv-scan.js";
 import { compileListQuery, selectPage, type ListPage, type ListQuery } from "./list-page.js";
 import { decodeSandboxEntry, encodeSandboxForWrite, isDeletion } from "./record-codec.js";
 import { withRevision } from "./record-check.js";
+import { lastEventRevision, republishedEvent } from "./republish.js";
 
 export type { ListPage, ListQuery } from "./list-page.js";
 
@@ -228,6 +229,34 @@ export class SandboxStore {
    */
   publishLanded(from: SandboxState, record: StoredSandbox, event: SandboxEventName): void {
     this.published(from, { record, event }, record.revision);
+  }
+
+  /**
+   * Publishes the event of the sandbox's current value when `CORRAL_EVENTS`
+   * has no event at or past its revision (a direct get by subject), as the
+   * re-publisher would (`republished`, `at` the KV write's time, `from`
+   * unknown). For a node adopting a record of its own: a write whose
+   * acknowledgement was lost past the writer's retries landed, but the writer
+   * reported it failed and sent no event, and the re-publisher's watch may
+   * have been down for as long (a stream leader lost). Resolves true when it
+   * published.
+   */
+  async publishIfMissing(id: SandboxId): Promise<boolean> {
+    const key = sandboxKey(id);
+    let entry: KvEntry | null;
+    let last: number;
+    try {
+      [entry, last] = await Promise.all([this.kv.get(key), lastEventRevision(this.jsm, id)]);
+    } catch (err) {
+      throw mapStoreError(err, { op: `check the last event of ${SANDBOX_BUCKET}/${key}`, key });
+    }
+    if (entry === null || isDeletion(entry) || entry.revision <= last) return false;
+    const decoded = decodeSandboxEntry(entry);
+    if (!decoded.ok) return false; // `get` reports a corrupt record
+    log.warn({ sandboxId: id, revision: entry.revision, lastEvent: last }, "publishing the missing event of a write that landed unacknowledged");
+    this.#held.push(republishedEvent(entry, decoded.record, null));
+    this.flushEvents();
+    return true;
   }
 
   /**

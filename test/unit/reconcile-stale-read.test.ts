@@ -5,6 +5,9 @@
 // no-op answers (a resume of a running sandbox) report a state that is gone.
 // Seen in a history run: a create with a key answered the sandbox `running`
 // 200 ms after a kill of it had been answered `killed`.
+//
+// Also here: a record the pass settles gets its missing event published
+// first, before anything is written on top of it (`publishMissingEvent`).
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { reconcile, type ReconcileDeps } from "../../actors/node/reconcile.js";
@@ -19,10 +22,12 @@ const nodeId = "node-1" as NodeId;
 const clusterId = "cluster-1" as ClusterId;
 
 /** A pass over `scanned` (what the scan read) while the store holds `current` and the engine listed `instance`. */
-async function pass(scanned: StoredSandbox, current: StoredSandbox, instance: DriverInstance) {
+async function pass(scanned: StoredSandbox, current: StoredSandbox, instance: DriverInstance, withEvents = false) {
   const restored: StoredSandbox[] = [];
   const engineCalls: string[] = [];
   const writes: number[] = [];
+  /** Missing-event publishes and writes, in the order the pass made them. */
+  const order: string[] = [];
   const driver = {
     list: async () => [instance],
     remove: async (handle: string) => void engineCalls.push(`remove ${handle}`),
@@ -45,6 +50,7 @@ async function pass(scanned: StoredSandbox, current: StoredSandbox, instance: Dr
         const next = change(current);
         if (next === null) return current;
         writes.push(current.revision);
+        order.push(`write on ${current.revision}`);
         return { ...next.record, revision: current.revision + 1 };
       },
     },
@@ -55,9 +61,10 @@ async function pass(scanned: StoredSandbox, current: StoredSandbox, instance: Dr
     log: pino({ level: "silent" }),
     drive: () => undefined,
     checkHosted: () => undefined,
+    ...(withEvents ? { publishMissingEvent: async (id: string) => void order.push(`event of ${id}`) } : {}),
   };
   const summary = await reconcile(deps);
-  return { restored, engineCalls, writes, summary };
+  return { restored, engineCalls, writes, summary, order };
 }
 
 const handle = "h-1";
@@ -86,5 +93,20 @@ describe("reconcile against a record read before it changed", () => {
     const { restored, summary } = await pass(scanned, scanned, { ...alive, sandboxId: scanned.sandboxId });
     expect(restored.map((r) => r.revision)).toEqual([633]);
     expect(summary.restored).toBe(1);
+  });
+});
+
+describe("reconcile and a settled record's missing event", () => {
+  it("publishes it before the write that settles the record (a container gone: container_exited)", async () => {
+    const scanned = makeStoredSandbox({ revision: 100, internal: { handle, incarnation: 4 } });
+    const { order } = await pass(scanned, scanned, { ...alive, sandboxId: scanned.sandboxId, state: "exited" }, true);
+    expect(order).toEqual([`event of ${scanned.sandboxId}`, "write on 100"]);
+  });
+
+  it("asks for it for a record it hosts as is, and not for one changed since the scan", async () => {
+    const scanned = makeStoredSandbox({ revision: 100, internal: { handle, incarnation: 4 } });
+    expect((await pass(scanned, scanned, { ...alive, sandboxId: scanned.sandboxId }, true)).order).toEqual([`event of ${scanned.sandboxId}`]);
+    const moved = { ...scanned, revision: 101 };
+    expect((await pass(scanned, moved, { ...alive, sandboxId: scanned.sandboxId }, true)).order).toEqual([]);
   });
 });
