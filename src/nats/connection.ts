@@ -180,6 +180,21 @@ export interface ConnectBehaviour {
   backoff?: Backoff;
 }
 
+/** How long a client's single connect pass waits for a server's handshake (nats.js waits 20 s by default). */
+const CLIENT_CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * What a timed-out TLS connect most likely means: a server that requires
+ * client certificates ends the session of a client without one, and nats.js
+ * sees only silence until its timeout.
+ */
+function connectHint(options: ConnectionOptions & { servers: string[] }, err: unknown): string {
+  const usesTls = options.tls != null || options.servers.some((s) => s.startsWith("tls://"));
+  const hasCert = options.tls != null && "certFile" in options.tls;
+  if (!/timeout/i.test((err as Error).message) || !usesTls || hasCert) return "";
+  return " (a server that requires client certificates drops a TLS client without one: pass --tls-cert and --tls-key)";
+}
+
 /**
  * Connects with {@link natsConnectOptions}. With `wait`, a process started
  * before its NATS (or before JetStream has a meta leader) waits with backoff
@@ -192,9 +207,9 @@ export async function connectNats(settings: NatsConnectSettings, behaviour: Conn
   const where = describeServers(options.servers);
   if (!behaviour.wait) {
     try {
-      return await connect(options);
+      return await connect({ ...options, timeout: CLIENT_CONNECT_TIMEOUT_MS });
     } catch (err) {
-      throw new UnavailableError(`cannot connect to NATS at ${where}: ${(err as Error).message}`, { cause: err });
+      throw new UnavailableError(`cannot connect to NATS at ${where}: ${(err as Error).message}${connectHint(options, err)}`, { cause: err });
     }
   }
   const log = behaviour.log ?? logger("nats");
