@@ -122,12 +122,15 @@ describe("node crashes (SIGKILL) and restarts", () => {
   });
 
   it("deadlines survive the crash: a pending one fires at its original endAt, a passed one at once", async () => {
-    const [later, passed] = await Promise.all([client.create({ timeoutMs: 7_000 }), client.create({ timeoutMs: 2_000 })]);
+    // `later` is far enough out that the node is back before it, also on a machine loaded by a whole suite.
+    const [later, passed] = await Promise.all([client.create({ timeoutMs: 11_000 }), client.create({ timeoutMs: 2_000 })]);
     await node.crash();
     // Down for longer than `passed` has left: its deadline goes by while no node is up.
     await waitUntil(() => Date.now() > passed.endAt! + 500, { what: "the passed deadline", intervalMs: 100 });
     node = await start();
     const upAt = Date.now();
+    // Else `later` would be a second passed deadline, and its firing at once would not show that a pending one waits.
+    expect(upAt, "the node is back before the later deadline").toBeLessThan(later.endAt! - 1_000);
     const passedKill = await waitEvent(passed.sandboxId, "timeout");
     expect(passedKill.at - upAt).toBeLessThan(1_000);
     const laterKill = await waitEvent(later.sandboxId, "timeout", 15_000);
