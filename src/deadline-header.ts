@@ -12,9 +12,13 @@
  *   it and the gateway's own bound applies) and passes it on.
  * - Whoever receives a request past its deadline drops it before acting:
  *   a node that wakes from a stall executes nothing its caller abandoned.
+ *   A node checks again when a command's turn comes in its sandbox's
+ *   mailbox ({@link throwIfDeadlinePassed}): a command queued behind slower
+ *   ones (a kill, a pause) may reach its turn after its caller has gone.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { Match, headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core";
+import { UnavailableError } from "./errors.js";
 
 /** Header name of the deadline. */
 export const DEADLINE_HEADER = "Corral-Deadline";
@@ -63,4 +67,18 @@ export function currentDeadline(): number | null {
 export function boundedTimeout(timeoutMs: number, now = Date.now()): number {
   const deadline = currentDeadline();
   return deadline === null ? timeoutMs : Math.max(1, Math.min(timeoutMs, deadline - now));
+}
+
+/** A command whose request deadline passed before it acted: dropped (its caller has gone), never executed late. */
+export class DeadlinePassedError extends UnavailableError {}
+
+/**
+ * Throws {@link DeadlinePassedError} when the deadline of the request being
+ * served has passed at `now`. Called where queued work is about to act (the
+ * start of a command's turn in a sandbox's mailbox), with the `now` that work
+ * will use, so that nothing it writes is stamped after its caller gave up.
+ */
+export function throwIfDeadlinePassed(what: string, now = Date.now()): void {
+  const deadline = currentDeadline();
+  if (isExpired(deadline, now)) throw new DeadlinePassedError(`${what}: dropped, its request's deadline passed ${now - deadline!} ms before its turn`);
 }

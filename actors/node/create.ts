@@ -11,6 +11,7 @@
  * The traffic token is returned in this reply only; the record keeps its
  * sha256. `env` goes to the driver in memory and is never stored or logged.
  */
+import { throwIfDeadlinePassed } from "../../src/deadline-header.js";
 import { CapacityExhaustedError, UnavailableError } from "../../src/errors.js";
 import type { SandboxId } from "../../src/ids.js";
 import { validateTimeoutMs } from "../../src/lifecycle/deadline.js";
@@ -91,11 +92,12 @@ async function admitted(
   sandboxId: SandboxId,
   spec: CreateSpec,
   reservation: { ok: true; release: () => void } | { ok: false; short: string },
+  now: number,
 ): Promise<NodeSuccess> {
   if (!reservation.ok) throw new CapacityExhaustedError(`node ${deps.nodeId}: ${reservation.short}`);
   const token = newTrafficToken();
   try {
-    const fresh = newStartingRecord(deps, sandboxId, spec, hashTrafficToken(token), Date.now());
+    const fresh = newStartingRecord(deps, sandboxId, spec, hashTrafficToken(token), now);
     const { record, created } = await claim(deps, fresh);
     if (!created) return { ok: true, created: false, record };
     deps.putEnv(sandboxId, spec.env);
@@ -122,6 +124,9 @@ export async function runCreate(deps: CreateDeps, sandboxId: SandboxId, spec: Cr
   const host = deps.hosting.ensure(sandboxId);
   try {
     return await host.mailbox.post(async (): Promise<NodeSuccess> => {
+      // Its turn may come after its caller has gone (queued behind another command of this id): then nothing is created.
+      const now = Date.now();
+      throwIfDeadlinePassed(`create ${sandboxId}`, now);
       if (host.actor) {
         const snapshot = await host.settled(deps.settleTimeoutMs);
         return { ok: true, created: false, record: deps.hosting.persisted(snapshot) };
@@ -131,7 +136,7 @@ export async function runCreate(deps: CreateDeps, sandboxId: SandboxId, spec: Cr
       const member = deps.warm?.take(sandboxId, spec) ?? null;
       const reservation = member ?? deps.warm?.admit(deps.ledger, sandboxId, spec.resources) ?? deps.ledger.reserve(spec.resources);
       try {
-        return await admitted(deps, host, sandboxId, spec, reservation);
+        return await admitted(deps, host, sandboxId, spec, reservation, now);
       } finally {
         deps.warm?.settle(sandboxId);
       }

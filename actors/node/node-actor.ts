@@ -26,7 +26,7 @@ import { randomUUID } from "node:crypto";
 import { startApiService } from "../../src/api/service.js";
 import type { CorralConfig } from "../../src/config.js";
 import type { DriverEvent, PauseMode, SandboxDriver } from "../../src/drivers/types.js";
-import { isExpired, readDeadline } from "../../src/deadline-header.js";
+import { DeadlinePassedError, isExpired, readDeadline, withDeadline } from "../../src/deadline-header.js";
 import { CapacityExhaustedError, UnavailableError, toCorralError } from "../../src/errors.js";
 import { backoffMs } from "../../src/lifecycle/backoff.js";
 import { untilAvailable } from "../../src/nats/wait.js";
@@ -460,12 +460,17 @@ export class NodeActor {
       else if (this.#fence.check()) throw new UnavailableError(`node ${this.nodeId} has lost its lease and admits no work until it is renewed; retry later`);
       else if (command.op === "create") {
         if (this.#lease.draining) throw new CapacityExhaustedError(`node ${this.nodeId} is draining`);
-        reply = await runCreate(this.#createDeps, command.sandboxId, command.spec);
+        // The deadline goes with the command into the sandbox's mailbox, which checks it again when its turn comes.
+        reply = await withDeadline(deadline, () => runCreate(this.#createDeps, command.sandboxId, command.spec));
       } else {
         if (this.#lease.draining && this.#needsCapacity(command)) throw new CapacityExhaustedError(`node ${this.nodeId} is draining: a resume that needs new capacity is not admitted`);
-        reply = await runSandboxCommand(this.#commandDeps, command);
+        reply = await withDeadline(deadline, () => runSandboxCommand(this.#commandDeps, command));
       }
     } catch (raw) {
+      if (raw instanceof DeadlinePassedError) {
+        this.#log.warn({ subject: msg.subject, deadline, reason: raw.message }, "command past its deadline dropped");
+        return;
+      }
       const errorId = randomUUID();
       const err = toCorralError(raw, errorId);
       if (err.code === "internal") this.#log.error({ errorId, subject: msg.subject, err: raw }, "node command failed");

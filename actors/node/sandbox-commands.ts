@@ -9,6 +9,7 @@
  * not move), never a success with the old record.
  */
 import type { CorralConfig } from "../../src/config.js";
+import { throwIfDeadlinePassed } from "../../src/deadline-header.js";
 import { CapacityExhaustedError, GoneError, NotFoundError, UnavailableError } from "../../src/errors.js";
 import type { NodeId, SandboxId } from "../../src/ids.js";
 import type { Logger } from "../../src/log.js";
@@ -84,7 +85,11 @@ export async function runSandboxCommand(deps: CommandDeps, command: SandboxOpCom
     return { ok: true, record: deps.hosting.persisted(snapshot) };
   }
   try {
-    return await host.mailbox.post(() => (host.actor ? inTurn(deps, host, command) : fromStore(deps, command, adopted)));
+    return await host.mailbox.post(() => {
+      // Its turn may come after its caller has gone (queued behind a kill or a pause): then it does nothing.
+      throwIfDeadlinePassed(`${command.op} ${command.sandboxId}`);
+      return host.actor ? inTurn(deps, host, command) : fromStore(deps, command, adopted);
+    });
   } finally {
     deps.hosting.release(host);
   }

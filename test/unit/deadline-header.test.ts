@@ -1,6 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { headers as natsHeaders } from "@nats-io/nats-core";
-import { DEADLINE_HEADER, boundedTimeout, currentDeadline, isExpired, parseDeadline, readDeadline, setDeadline, withDeadline } from "../../src/deadline-header.js";
+import {
+  DEADLINE_HEADER,
+  DeadlinePassedError,
+  boundedTimeout,
+  currentDeadline,
+  isExpired,
+  parseDeadline,
+  readDeadline,
+  setDeadline,
+  throwIfDeadlinePassed,
+  withDeadline,
+} from "../../src/deadline-header.js";
+import { SerialQueue } from "../../src/serial-queue.js";
 import { RETRY_SAFE_OPS, clientKey } from "../../src/client/client.js";
 
 describe("request deadline header", () => {
@@ -42,6 +54,24 @@ describe("request deadline header", () => {
       expect(boundedTimeout(60_000, now + 9_000)).toBe(1);
     });
     expect(currentDeadline()).toBeNull();
+  });
+});
+
+describe("a queued command's turn", () => {
+  it("sees the deadline of the request that posted it, and is dropped once it has passed", async () => {
+    const queue = new SerialQueue();
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    void queue.post(() => gate);
+    const now = Date.now();
+    const late = withDeadline(now + 1_000, () => queue.post(() => throwIfDeadlinePassed("kill x", now + 1_000)));
+    const inTime = withDeadline(now + 1_000, () => queue.post(() => throwIfDeadlinePassed("kill y", now + 999)));
+    const noDeadline = queue.post(() => throwIfDeadlinePassed("timer", now + 10_000_000));
+    openGate();
+    await expect(late).rejects.toBeInstanceOf(DeadlinePassedError);
+    await expect(late).rejects.toMatchObject({ code: "unavailable" });
+    await expect(inTime).resolves.toBeUndefined();
+    await expect(noDeadline).resolves.toBeUndefined();
   });
 });
 
