@@ -35,7 +35,8 @@ let clients: CorralClient[] = [];
 beforeAll(async () => {
   cluster = await startNatsCluster();
   nc = await cluster.connect();
-  node = await spawnNode({ natsUrl: cluster.url, nodeId, driver: "process", config: { replicas: 3 } });
+  // At info level the node says when its re-publisher caught up and from where (printed if the events fall behind).
+  node = await spawnNode({ natsUrl: cluster.url, nodeId, driver: "process", config: { replicas: 3 }, env: { CORRAL_LOG_LEVEL: "info" } });
   store = await SandboxStore.open(nc, config);
   clients = await Promise.all(Array.from({ length: CLIENTS }, () => CorralClient.connect({ natsUrl: cluster.url, timeoutMs: 10_000 })));
 });
@@ -61,7 +62,15 @@ it("SIGKILL of the KV stream's leader mid-run: 0 anomalies", async () => {
   await run;
   const overlapping = recorder.ops.filter((o) => o.endMs >= faultAt && o.startMs <= faultAt + 5_000).length;
   await leader!.start();
-  await waitUntil(async () => (await eventsBehindWrites(nc, store)).length === 0, { timeoutMs: 30_000, what: "every write's event in CORRAL_EVENTS" });
+  let behind: string[] = [];
+  try {
+    await waitUntil(async () => (behind = await eventsBehindWrites(nc, store)).length === 0, { timeoutMs: 30_000, what: "every write's event in CORRAL_EVENTS" });
+  } catch (err) {
+    // What a red run needs to be understood from its log alone: the writes without an event, and what the node said of events.
+    const said = node.output().split("\n").filter((l) => /republish|outbox|event|watch|caught up/i.test(l));
+    console.info(`writes without an event (sandbox@revision): ${behind.join(", ")}\nthe node's log on events (${said.length} lines, last 40):\n${said.slice(-40).join("\n")}`);
+    throw err;
+  }
   const events = await readEventStream(nc);
   const history = { ops: recorder.ops, events, maxLifetimeMs: config.maxLifetimeMs };
   const anomalies = checkHistory(history);
