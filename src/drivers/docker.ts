@@ -17,6 +17,7 @@ import { logger, type Logger } from "../log.js";
 import type { Endpoint } from "../schema/record.js";
 import { watchDockerEvents } from "./docker-events.js";
 import { DriverError, mapDockerError, type DriverOp } from "./errors.js";
+import { freezerOf, type Freezer, type FreezerRoots } from "./freezer.js";
 import {
   LABEL_CLUSTER_ID,
   LABEL_INCARNATION,
@@ -56,6 +57,12 @@ export interface DockerDriverOptions {
    * SIGTERM (busybox httpd as PID 1 does) costs this much per pause. @default 1
    */
   stopGraceSeconds?: number;
+  /**
+   * Where warm-pool members' freezer cgroups are looked up (./freezer.ts);
+   * where there is none, members are frozen with `docker pause`.
+   * @default the host's /proc and /sys/fs/cgroup
+   */
+  freezerRoots?: FreezerRoots;
 }
 
 const MIB = 1024 * 1024;
@@ -83,10 +90,13 @@ export class DockerDriver implements SandboxDriver {
   readonly #network: string;
   readonly #pidsLimit: number;
   readonly #stopGraceSeconds: number;
+  readonly #freezerRoots: FreezerRoots;
   readonly #log: Logger;
   /** Endpoint per handle, so a freeze-resume costs one engine call. Entries die with remove. */
   readonly #endpoints = new Map<string, Endpoint>();
   readonly #watchers = new Set<() => void>();
+  /** Warm-pool members frozen through their freezer cgroup (./freezer.ts), until thawed or removed. */
+  readonly #frozenMembers = new Map<string, Freezer>();
   /**
    * Engine calls that make a container join or leave its network (start,
    * stop, remove) run one at a time. Docker 20.10 before 20.10.27 (Debian 12
@@ -105,6 +115,7 @@ export class DockerDriver implements SandboxDriver {
     this.#network = options.network ?? "bridge";
     this.#pidsLimit = options.pidsLimit ?? 256;
     this.#stopGraceSeconds = options.stopGraceSeconds ?? 1;
+    this.#freezerRoots = options.freezerRoots ?? {};
     this.#log = logger("driver.docker");
   }
 
@@ -136,7 +147,9 @@ export class DockerDriver implements SandboxDriver {
    * running process but costs a filesystem walk of the engine). The
    * container's main process was started long before; a template whose
    * process answers its id reads that file at request time (the base image
-   * serves `/www/id` as a static file).
+   * serves `/www/id` as a static file). A member frozen by
+   * {@link freezeMember} through its freezer cgroup is thawed the same way
+   * (one write); one Docker froze is unpaused.
    */
   async claimMember(handle: string, sandboxId: SandboxId, idFile: string, hostFile?: string): Promise<Endpoint> {
     const slash = idFile.lastIndexOf("/");
@@ -147,7 +160,39 @@ export class DockerDriver implements SandboxDriver {
     } catch (err) {
       throw mapDockerError("resume", err);
     }
-    return this.resume(handle, "freeze");
+    const freezer = this.#frozenMembers.get(handle);
+    if (!freezer) return this.resume(handle, "freeze");
+    this.#frozenMembers.delete(handle);
+    try {
+      freezer.thaw();
+    } catch (err) {
+      // The cgroup goes with the container.
+      throw new DriverError("resume", "vanished", `container ${handle.slice(0, 12)}: ${(err as Error).message}`);
+    }
+    return this.#endpointOf(handle);
+  }
+
+  /**
+   * Freezes a started warm-pool member until {@link claimMember} thaws it:
+   * through its freezer cgroup when this process can write it (a claim's
+   * thaw is then one write instead of an unpause through the engine),
+   * else with `docker pause`.
+   */
+  async freezeMember(handle: string): Promise<void> {
+    let pid: number;
+    try {
+      pid = (await this.#docker.getContainer(handle).inspect()).State.Pid;
+    } catch (err) {
+      throw mapDockerError("pause", err);
+    }
+    const freezer = pid > 0 ? freezerOf(pid, this.#freezerRoots) : null;
+    if (!freezer) return this.pause(handle, "freeze");
+    try {
+      await freezer.freeze();
+    } catch (err) {
+      throw new DriverError("pause", "engine", `container ${handle.slice(0, 12)}: ${(err as Error).message}`);
+    }
+    this.#frozenMembers.set(handle, freezer);
   }
 
   keepsEndpointWhenPaused(mode: PauseMode): boolean {
@@ -187,17 +232,23 @@ export class DockerDriver implements SandboxDriver {
           throw new DriverError("resume", instance ? "not_running" : "vanished", `container ${handle.slice(0, 12)} is ${instance?.state ?? "gone"}`);
         }
       }
-      const cached = this.#endpoints.get(handle);
-      if (cached) return cached;
-      const instance = await this.inspect(handle);
-      if (!instance?.endpoint) throw new DriverError("resume", "vanished", `container ${handle.slice(0, 12)} is gone`);
-      return instance.endpoint;
+      return this.#endpointOf(handle);
     }
     return this.#resumeStop(handle);
   }
 
+  /** A thawed container's endpoint: cached since its start, else one inspect. */
+  async #endpointOf(handle: string): Promise<Endpoint> {
+    const cached = this.#endpoints.get(handle);
+    if (cached) return cached;
+    const instance = await this.inspect(handle);
+    if (!instance?.endpoint) throw new DriverError("resume", "vanished", `container ${handle.slice(0, 12)} is gone`);
+    return instance.endpoint;
+  }
+
   async remove(handle: string): Promise<void> {
     this.#endpoints.delete(handle);
+    this.#frozenMembers.delete(handle); // the engine removes a frozen container as it is
     try {
       await this.#networkCalls.post(() => this.#docker.getContainer(handle).remove({ force: true }));
     } catch (err) {
@@ -249,6 +300,7 @@ export class DockerDriver implements SandboxDriver {
   async close(): Promise<void> {
     for (const unwatch of [...this.#watchers]) unwatch();
     this.#endpoints.clear();
+    this.#frozenMembers.clear();
   }
 
   /** createContainer; a name left by a crashed earlier attempt of this incarnation is removed once. */

@@ -5,6 +5,8 @@
  */
 import Docker from "dockerode";
 import { randomBytes } from "node:crypto";
+import { freezerOf } from "../../src/drivers/freezer.js";
+import { LABEL_POOL_MEMBER } from "../../src/drivers/labels.js";
 import type { NodeId } from "../../src/ids.js";
 
 export const SANDBOX_LABEL = "corral.sandbox-id";
@@ -40,11 +42,20 @@ export async function removeContainersOf(docker: Docker, nodeId: string): Promis
   return list.map((c) => c.Id.slice(0, 12));
 }
 
-/** `docker inspect`'s view: running / paused / exited / missing. */
+/**
+ * Whether a container's processes are frozen: by `docker pause`, or through
+ * its freezer cgroup, as the warm pool freezes its members (Docker then
+ * calls it running; src/drivers/freezer.ts).
+ */
+function isFrozen(info: Docker.ContainerInspectInfo): boolean {
+  return info.State.Paused || (info.State.Running && info.State.Pid > 0 && freezerOf(info.State.Pid)?.frozen() === true);
+}
+
+/** `docker inspect`'s view, with "paused" for any frozen container: running / paused / exited / missing. */
 export async function containerState(docker: Docker, id: string): Promise<"running" | "paused" | "exited" | "created" | "missing"> {
   try {
     const info = await docker.getContainer(id).inspect();
-    if (info.State.Paused) return "paused";
+    if (isFrozen(info)) return "paused";
     if (info.State.Running) return "running";
     return info.State.Status === "created" ? "created" : "exited";
   } catch (err) {
@@ -57,4 +68,11 @@ export async function containerState(docker: Docker, id: string): Promise<"runni
 export async function getId(host: string, timeoutMs = 2_000): Promise<string> {
   const res = await fetch(`http://${host}:8080/id`, { signal: AbortSignal.timeout(timeoutMs) });
   return res.text();
+}
+
+/** The frozen (ready) warm-pool members of `nodeId`. */
+export async function frozenMembersOf(docker: Docker, nodeId: string): Promise<Docker.ContainerInfo[]> {
+  const members = (await containersOf(docker, nodeId)).filter((c) => c.Labels[LABEL_POOL_MEMBER] !== undefined);
+  const states = await Promise.all(members.map((c) => containerState(docker, c.Id)));
+  return members.filter((_, i) => states[i] === "paused");
 }

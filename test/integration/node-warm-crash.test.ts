@@ -16,12 +16,11 @@ import { CorralClient } from "../../src/client/client.js";
 import { resolveConfig } from "../../src/config.js";
 import { sandboxIdForKey, type NodeId } from "../../src/ids.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
-import { containersOf, getId, removeContainersOf, requireDocker, testNodeId } from "../helpers/docker.js";
+import { containersOf, frozenMembersOf, getId, removeContainersOf, requireDocker, testNodeId } from "../helpers/docker.js";
 import { startNats, type NatsServer } from "../helpers/nats.js";
 import { spawnNode, type SpawnedNode } from "../helpers/node.js";
 import { waitUntil } from "../helpers/wait.js";
 
-const POOL_LABEL = "corral.pool-member";
 const nodeId: NodeId = testNodeId("warmcrash");
 let server: NatsServer;
 let docker: Docker;
@@ -34,7 +33,7 @@ let node: SpawnedNode | null = null;
 const spawn = (crashAt?: string) => spawnNode({ natsUrl: server.url, nodeId, warm: ["base=1"], env: crashAt ? { CORRAL_CRASH_AT: crashAt } : {} });
 
 async function frozenMembers(): Promise<Docker.ContainerInfo[]> {
-  return (await containersOf(docker, nodeId)).filter((c) => c.Labels[POOL_LABEL] && c.State === "paused");
+  return frozenMembersOf(docker, nodeId);
 }
 
 beforeAll(async () => {

@@ -8,16 +8,15 @@
 import type Docker from "dockerode";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useCorral } from "../helpers/corral.js";
-import { containerState, containersOf, requireDocker } from "../helpers/docker.js";
+import { containerState, frozenMembersOf, requireDocker } from "../helpers/docker.js";
 import { waitUntil } from "../helpers/wait.js";
 
-const POOL_LABEL = "corral.pool-member";
 const corral = useCorral({ prefix: "warmevict", warm: ["base=2"], capacity: { sandboxes: 2 } });
 let docker: Docker;
 
 /** Frozen, unclaimed members of the node's pool, as the engine lists them. */
 async function frozenMembers(): Promise<string[]> {
-  return (await containersOf(docker, corral.node.nodeId)).filter((c) => c.Labels[POOL_LABEL] && c.State === "paused").map((c) => c.Id);
+  return (await frozenMembersOf(docker, corral.node.nodeId)).map((c) => c.Id);
 }
 
 async function nodeEntry() {

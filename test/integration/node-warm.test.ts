@@ -14,11 +14,10 @@ import { resolveConfig } from "../../src/config.js";
 import type { SandboxId } from "../../src/ids.js";
 import { SandboxStore } from "../../src/store/sandbox-store.js";
 import { useCorral } from "../helpers/corral.js";
-import { containerState, containersOf, requireDocker } from "../helpers/docker.js";
+import { containerState, frozenMembersOf, requireDocker } from "../helpers/docker.js";
 import { DOMAIN, via } from "../helpers/proxy-client.js";
 import { waitUntil } from "../helpers/wait.js";
 
-const POOL_LABEL = "corral.pool-member";
 // Three slots: two members and one sandbox fill the node.
 const corral = useCorral({ prefix: "warmnode", warm: ["base=2"], capacity: { sandboxes: 3 } });
 let docker: Docker;
@@ -27,7 +26,7 @@ let proxy: ProxyHandle;
 
 /** Frozen, unclaimed members of the node's pool, as the engine lists them. */
 async function frozenMembers(): Promise<Docker.ContainerInfo[]> {
-  return (await containersOf(docker, corral.node.nodeId)).filter((c) => c.Labels[POOL_LABEL] && c.State === "paused");
+  return frozenMembersOf(docker, corral.node.nodeId);
 }
 
 /** The node's `warm` count as `corral nodes` reports it. */

@@ -6,10 +6,10 @@ import type Docker from "dockerode";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CapacityLedger } from "../../actors/node/capacity.js";
 import { WarmPool } from "../../actors/node/warm/pool.js";
-import type { DockerDriver } from "../../src/drivers/docker.js";
+import { DockerDriver } from "../../src/drivers/docker.js";
 import { newSandboxId } from "../../src/ids.js";
 import { TemplateRegistry } from "../../src/templates.js";
-import { containersOf } from "../helpers/docker.js";
+import { containerState, frozenMembersOf, getId } from "../helpers/docker.js";
 import { useDockerDriver } from "../helpers/docker-driver.js";
 
 const fx = useDockerDriver("warmpool");
@@ -20,9 +20,9 @@ let docker: Docker;
 let driver: DockerDriver;
 beforeAll(() => void ({ docker, driver } = fx));
 
-function pool(ledger: CapacityLedger, n: number, errors: unknown[] = []): WarmPool {
+function pool(ledger: CapacityLedger, n: number, errors: unknown[] = [], poolDriver: DockerDriver = driver): WarmPool {
   return new WarmPool({
-    driver,
+    driver: poolDriver,
     nodeId,
     clusterId,
     spec: new Map([["base", n]]),
@@ -36,7 +36,7 @@ function pool(ledger: CapacityLedger, n: number, errors: unknown[] = []): WarmPo
 }
 
 async function frozenMembers(): Promise<Docker.ContainerInfo[]> {
-  return (await containersOf(docker, nodeId)).filter((c) => c.Labels["corral.pool-member"] && c.State === "paused");
+  return frozenMembersOf(docker, nodeId);
 }
 
 describe("WarmPool", () => {
@@ -53,7 +53,7 @@ describe("WarmPool", () => {
     expect(claimed).not.toBeNull();
     const res = await fetch(`http://${claimed!.endpoint.host}:8080/id`, { signal: AbortSignal.timeout(2_000) });
     expect(await res.text()).toBe(sandboxId);
-    expect((await docker.getContainer(claimed!.handle).inspect()).State.Paused).toBe(false);
+    expect(await containerState(docker, claimed!.handle)).toBe("running");
 
     await p.refill(); // the claim started one; this awaits it
     expect(p.counts()).toEqual({ base: 2 });
@@ -68,6 +68,45 @@ describe("WarmPool", () => {
     expect(await frozenMembers()).toHaveLength(0);
     expect(ledger.allocation.sandboxes).toBe(0);
     await driver.remove(claimed!.handle);
+  });
+
+  it("freezes members through their freezer cgroup (Docker lists them running, they do not answer) and the claimed sandbox pauses and resumes through Docker", async () => {
+    const p = pool(new CapacityLedger({ cpu: 8, memoryMB: 4096, sandboxes: 10 }, "freeze"), 1);
+    await p.refill();
+    const [member] = await frozenMembers();
+    expect(member?.State).toBe("running"); // Docker's own view: it never paused it
+    const host = (await docker.getContainer(member!.Id).inspect()).NetworkSettings.Networks["bridge"]!.IPAddress;
+    await expect(getId(host, 500)).rejects.toThrow();
+
+    const sandboxId = newSandboxId();
+    const claimed = await p.claim("base", sandboxId);
+    expect(claimed?.handle).toBe(member!.Id);
+    expect(await getId(claimed!.endpoint.host)).toBe(sandboxId);
+    await driver.pause(claimed!.handle, "freeze");
+    expect((await docker.getContainer(claimed!.handle).inspect()).State.Paused).toBe(true);
+    await expect(getId(claimed!.endpoint.host, 500)).rejects.toThrow();
+    await driver.resume(claimed!.handle, "freeze");
+    expect(await getId(claimed!.endpoint.host)).toBe(sandboxId);
+    claimed!.release();
+    await p.stop();
+    await driver.remove(claimed!.handle);
+  });
+
+  it("freezes members with docker pause where it finds no freezer cgroup, and claims them with an unpause", async () => {
+    const noFreezer = new DockerDriver({ docker, freezerRoots: { proc: "/nonexistent", cgroup: "/nonexistent" } });
+    const p = pool(new CapacityLedger({ cpu: 8, memoryMB: 4096, sandboxes: 10 }, "freeze"), 1, [], noFreezer);
+    await p.refill();
+    const [member] = await frozenMembers();
+    expect(member?.State).toBe("paused");
+    const sandboxId = newSandboxId();
+    const claimed = await p.claim("base", sandboxId);
+    expect(claimed?.handle).toBe(member!.Id);
+    expect(await getId(claimed!.endpoint.host)).toBe(sandboxId);
+    expect(await containerState(docker, claimed!.handle)).toBe("running");
+    claimed!.release();
+    await p.stop();
+    await noFreezer.remove(claimed!.handle);
+    await noFreezer.close();
   });
 
   it("never takes more capacity than the node has, and answers null with no member ready", async () => {

@@ -28,7 +28,7 @@ function setup(slots: number, spec = new Map([["base", 1]]), refillDelayMs?: num
       live.add(handle);
       return { handle, endpoint: { host: "10.0.0.1", ports: {} } };
     },
-    pause: async () => undefined,
+    freezeMember: async () => undefined,
     remove: async (handle) => void live.delete(handle),
     claimMember: async () => ({ host: "10.0.0.1", ports: {} }),
   };

@@ -32,7 +32,7 @@ function setup(spec: Map<string, number>) {
       if (broken.has(s.template.name)) throw new Error(`image of ${s.template.name} missing`);
       return { handle: `c${n++}`, endpoint: { host: "10.0.0.1", ports: {} } };
     },
-    pause: async () => undefined,
+    freezeMember: async () => undefined,
     remove: async () => undefined,
     claimMember: async () => ({ host: "10.0.0.1", ports: {} }),
   };

@@ -26,7 +26,8 @@ import type { WarmSpec } from "./warm-spec.js";
 /** The engine operations a pool uses (the docker driver has them all). */
 export interface PoolDriver {
   start(spec: SandboxSpec): Promise<StartedSandbox>;
-  pause(handle: string, mode: "freeze"): Promise<void>;
+  /** Freezes a started member (the docker driver: through its freezer cgroup when it can). */
+  freezeMember(handle: string): Promise<void>;
   remove(handle: string): Promise<void>;
   claimMember(handle: string, sandboxId: SandboxId, idFile: string, hostFile?: string): Promise<Endpoint>;
 }
@@ -314,7 +315,7 @@ export class WarmPool {
       ...(hostFile === undefined ? {} : { bindFile: { hostPath: hostFile, path: this.#opts.idFile } }),
     });
     try {
-      await this.#opts.driver.pause(started.handle, "freeze");
+      await this.#opts.driver.freezeMember(started.handle);
     } catch (err) {
       await this.#opts.driver.remove(started.handle).catch(() => undefined);
       throw err;
