@@ -138,7 +138,8 @@ export async function runCreate(deps: CreateDeps, sandboxId: SandboxId, spec: Cr
       try {
         return await admitted(deps, host, sandboxId, spec, reservation, now);
       } finally {
-        deps.warm?.settle(sandboxId);
+        // A claim that outlived the create's wait stays the pool's until the machine has written (or failed) its start.
+        deps.warm?.settle(sandboxId, () => host.settled(deps.settleTimeoutMs));
       }
     });
   } finally {

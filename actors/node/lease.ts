@@ -28,6 +28,8 @@ export interface LeaseDeps {
   ledger: CapacityLedger;
   /** Ready warm members per pooled template (null: the node keeps no pool). */
   warm?: () => Record<string, number> | null;
+  /** Warm members being started (evictable, as ready ones are). */
+  warmStarting?: () => number;
   heartbeatMs: number;
   log: Logger;
   /** Before each write (the fence checks for a lapse). */
@@ -60,6 +62,7 @@ export class NodeLease {
   record(now = Date.now()): NodeRecord {
     const { nodeId, version, address, driver, pauseMode, ledger } = this.#deps;
     const warm = this.#deps.warm?.() ?? null;
+    const warmStarting = this.#deps.warmStarting?.() ?? 0;
     return {
       nodeId,
       version,
@@ -73,6 +76,7 @@ export class NodeLease {
       allocation: ledger.allocation,
       counts: ledger.counts(),
       ...(warm ? { warm } : {}),
+      ...(warmStarting > 0 ? { warmStarting } : {}),
       ...(this.#drain ? { drain: true } : {}),
       ...(this.#stoppingAt === undefined ? {} : { stoppingAt: this.#stoppingAt }),
     };

@@ -36,9 +36,9 @@ export function warmTemplateOf(spec: { template: string; env: Record<string, str
   return plain ? spec.template : undefined;
 }
 
-/** Ready warm members of every template on `node` (a create that takes none may evict them). */
+/** Warm members on `node` a create that takes none may evict: ready ones of every template, and those being started. */
 function warmTotal(node: NodeRecord): number {
-  return Object.values(node.warm ?? {}).reduce((a, b) => a + b, 0);
+  return Object.values(node.warm ?? {}).reduce((a, b) => a + b, node.warmStarting ?? 0);
 }
 
 /**

@@ -36,6 +36,8 @@ export const NodeRecordSchema = z.strictObject({
   counts: z.partialRecord(SandboxStateSchema, z.number().int().nonnegative()),
   /** Ready (frozen, unclaimed) warm-pool members per pooled template; absent when the node keeps no pool. Not in `counts`. */
   warm: z.record(z.string(), z.number().int().nonnegative()).optional(),
+  /** Warm-pool members being started (their reservations are in `allocation`; a create may evict them); absent when none. */
+  warmStarting: z.number().int().positive().optional(),
   /** Set by `corral drain`: the node admits no new sandbox (absent in records of older nodes). */
   drain: z.boolean().optional(),
   /** When the node was stopped on purpose (SIGTERM); its sandboxes are kept for the stop grace. */

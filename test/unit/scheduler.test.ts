@@ -79,6 +79,16 @@ describe("placeSandbox", () => {
     const tight = node("tight", { cpu: 2, memoryMB: 1024 }, { cpu: 1, memoryMB: 512, sandboxes: 1 });
     expect(placeSandbox([full, tight], need).candidates.map((n) => n.nodeId)).toEqual(["tight", "full"]);
   });
+
+  it("counts a member still being started as room for a create that takes none (the node evicts it too)", () => {
+    const refilling = { ...node("refilling", { cpu: 2, memoryMB: 1024, sandboxes: 2 }, { cpu: 2, memoryMB: 1024, sandboxes: 2 }), warm: { base: 0 }, warmStarting: 1 };
+    expect(placeSandbox([refilling], need).candidates.map((n) => n.nodeId)).toEqual(["refilling"]);
+    const { warmStarting: _, ...full } = refilling;
+    expect(placeSandbox([full], need).candidates).toEqual([]);
+    // It is not a member the create can take: an eligible create does not rank it first.
+    const tight = node("tight", { cpu: 2, memoryMB: 1024 }, { cpu: 1, memoryMB: 512, sandboxes: 1 });
+    expect(placeSandbox([refilling, tight], need, "base").candidates.map((n) => n.nodeId)).toEqual(["tight", "refilling"]);
+  });
 });
 
 describe("warmTemplateOf", () => {

@@ -22,10 +22,13 @@ function setup(slots: number, spec = new Map([["base", 1]]), refillDelayMs?: num
   const live = new Set<string>();
   const memberIds: string[] = [];
   let n = 0;
+  /** While set, a member start waits for it (a start under way). */
+  let held: Promise<void> | null = null;
   const driver: PoolDriver = {
     start: async () => {
       const handle = `c${n++}`;
       live.add(handle);
+      if (held) await held;
       return { handle, endpoint: { host: "10.0.0.1", ports: {} } };
     },
     freezeMember: async () => undefined,
@@ -53,7 +56,16 @@ function setup(slots: number, spec = new Map([["base", 1]]), refillDelayMs?: num
       throw err;
     },
   });
-  return { pool, ledger, live, memberIds, claims: new WarmClaims(pool, resources, logger("test")) };
+  /** Holds member starts until the returned function is called. */
+  const holdStarts = (): (() => void) => {
+    let open!: () => void;
+    held = new Promise<void>((r) => (open = r));
+    return () => {
+      held = null;
+      open();
+    };
+  };
+  return { pool, ledger, live, memberIds, holdStarts, claims: new WarmClaims(pool, resources, logger("test")) };
 }
 
 describe("WarmClaims", () => {
@@ -82,6 +94,21 @@ describe("WarmClaims", () => {
     claims.settle(id);
     await new Promise(setImmediate); // the finished claim's settlement runs behind it
     expect(pool.owns(memberIds[0]!)).toBe(false);
+  });
+
+  it("keeps a member whose claim outlived its create's wait owned until the machine's start has settled", async () => {
+    const { pool, memberIds, claims } = setup(10);
+    await pool.refill();
+    const id = newSandboxId();
+    claims.take(id, { template: "base", env: {}, resources });
+    const claim = claims.start(id, () => Promise.reject(new Error("must not start cold")));
+    let machineSettled!: () => void;
+    claims.settle(id, () => new Promise<void>((r) => (machineSettled = r))); // the create was answered (timed out) first
+    await claim;
+    await new Promise((r) => setTimeout(r, 10));
+    expect(pool.owns(memberIds[0]!)).toBe(true); // on the old code: released when the claim ended
+    machineSettled();
+    await waitUntil(() => !pool.owns(memberIds[0]!), { what: "the member released once the start settled" });
   });
 
   it("removes a taken member whose create never started it, and starts cold when none was taken", async () => {
@@ -148,6 +175,27 @@ describe("WarmClaims.admit (members never starve real creates)", () => {
     expect(pool.counts()).toEqual({ base: 2 });
     expect(live.size).toBe(2);
     expect(ledger.allocation.sandboxes).toBe(3);
+  });
+
+  it("evicts a member still being started: its room goes to the create at once, and its container is removed when its start returns", async () => {
+    const { pool, ledger, live, memberIds, holdStarts, claims } = setup(2, new Map([["base", 2]]));
+    const open = holdStarts();
+    const refill = pool.refill();
+    await waitUntil(() => live.size === 1, { what: "the first member's start under way" });
+    expect(ledger.allocation.sandboxes).toBe(1);
+    const other = ledger.reserve(withEnv); // the node's other slot goes to a sandbox
+    expect(other.ok).toBe(true);
+    const admitted = claims.admit(ledger, newSandboxId(), withEnv);
+    expect(admitted.ok).toBe(true); // on the old code: refused, the starting member held the room
+    expect(ledger.allocation.sandboxes).toBe(2);
+    open();
+    await refill;
+    expect(live.size).toBe(0); // the cancelled member's container is gone, no other was started (no room)
+    expect(pool.counts()).toEqual({ base: 0 });
+    expect(pool.owns(memberIds[0]!)).toBe(false);
+    if (admitted.ok) admitted.release();
+    await pool.refill();
+    expect(pool.counts()).toEqual({ base: 1 });
   });
 
   it("never evicts a taken member", async () => {

@@ -10,9 +10,9 @@
  *   inside, the container thawed); a claim that fails falls back to a cold
  *   start, so a broken member never fails a create;
  * - `settle` once the create is answered: a member never started is removed;
- * - `admit` for any other create: its own reservation, evicting ready
- *   members first when they hold the room it needs (members never starve
- *   real creates).
+ * - `admit` for any other create: its own reservation, evicting members
+ *   first when they hold the room it needs, ready ones or one still being
+ *   started (members never starve real creates).
  */
 import { warmTemplateOf } from "../../../src/api/scheduler.js";
 import { evictionsNeeded, type Amounts } from "../../../src/capacity.js";
@@ -65,17 +65,18 @@ export class WarmClaims {
 
   /**
    * Admission of a create that took no member: reserves `need`, evicting the
-   * fewest ready members that make it fit when it does not fit as is. When
-   * even evicting every ready member would not make room, none is evicted
-   * and the shortfall is returned.
+   * fewest members that make it fit when it does not fit as is (ready ones
+   * first, then one still being started: `WarmPool.evict`). When even
+   * evicting every such member would not make room, none is evicted and the
+   * shortfall is returned.
    */
   admit(ledger: AdmissionLedger, sandboxId: SandboxId, need: Resources): { ok: true; release: () => void } | { ok: false; short: string } {
     const first = ledger.reserve(need);
     if (first.ok) return first;
-    const n = evictionsNeeded(ledger.capacity, ledger.allocation, need, this.#resources, this.#pool.readyTotal());
+    const n = evictionsNeeded(ledger.capacity, ledger.allocation, need, this.#resources, this.#pool.evictableTotal());
     if (n === null || n === 0) return first;
     const evicted = this.#pool.evict(n);
-    this.#log.info({ sandboxId, evicted }, "warm pool: evicted ready members to admit a create");
+    this.#log.info({ sandboxId, evicted }, "warm pool: evicted members to admit a create");
     return ledger.reserve(need);
   }
 
@@ -96,13 +97,19 @@ export class WarmClaims {
   /**
    * The create is answered: the member is the sandbox's container now, or
    * (never started) is removed. A claim still under way (the create's wait
-   * timed out) keeps the member owned until it ends.
+   * timed out) keeps the member owned until it ends and then until
+   * `started` settles (the machine's write that names the container), so
+   * that reconciliation never finds the container owned by nobody.
    */
-  settle(sandboxId: SandboxId): void {
+  settle(sandboxId: SandboxId, started: () => Promise<unknown> = () => Promise.resolve()): void {
     const taken = this.#taken.get(sandboxId);
     if (!taken) return;
     this.#taken.delete(sandboxId);
-    if (taken.claiming) void taken.claiming.catch(() => undefined).finally(() => this.#pool.settled(taken.member));
-    else void this.#pool.discard(taken.member);
+    if (taken.claiming) {
+      void taken.claiming
+        .then(started)
+        .catch(() => undefined)
+        .finally(() => this.#pool.settled(taken.member));
+    } else void this.#pool.discard(taken.member);
   }
 }

@@ -4,7 +4,8 @@
  * default resources while it waits. `claim` hands a ready member to a new
  * sandbox (its id written inside, then thawed) and the pool refills in the
  * background, one member at a time per node, so a refill never takes more
- * than one engine start away from real creates.
+ * than one engine start away from real creates, and a member still being
+ * started gives its room to a create that needs it (`evict`).
  *
  * A template whose member start fails (its image is missing, its main
  * process exits) is tried again after a growing delay (`retry`), not on
@@ -79,6 +80,13 @@ export interface Member {
   release: () => void;
 }
 
+/** A member the refill is starting; `cancelled` once an eviction took its reservation. */
+interface Starting {
+  memberId: SandboxId;
+  release: () => void;
+  cancelled: boolean;
+}
+
 /** A claimed member: the sandbox's handle and endpoint; `release` ends the member's reservation. */
 export interface Claimed extends StartedSandbox {
   memberId: SandboxId;
@@ -91,6 +99,8 @@ export class WarmPool {
   /** Member ids this pool answers for: being started, ready, or taken and not yet settled. */
   readonly #owned = new Set<string>();
   #refilling: Promise<void> | null = null;
+  /** Members being started by the refill, until they are ready or failed; an eviction cancels one (its reservation ends at once). */
+  readonly #starting = new Set<Starting>();
   #stopped = false;
   /** Templates whose last member start failed: failures in a row, and when a start may be tried again. */
   readonly #failing = new Map<string, { failures: number; retryAt: number }>();
@@ -165,18 +175,28 @@ export class WarmPool {
     unlinkQuietly(member.hostFile);
   }
 
-  /** Ready members of every template (the ones a create may evict). */
-  readyTotal(): number {
+  /** Members being started and not evicted (a create may still evict them). */
+  startingTotal(): number {
     let n = 0;
+    for (const starting of this.#starting) if (!starting.cancelled) n++;
+    return n;
+  }
+
+  /** Members a create may evict: every ready one, and any still being started. */
+  evictableTotal(): number {
+    let n = this.startingTotal();
     for (const members of this.#ready.values()) n += members.length;
     return n;
   }
 
   /**
-   * Evicts `n` ready members to make room for a create that cannot take one
-   * (docs/warm-pool.md): synchronously out of the pool, their reservations
-   * ended, taken from the template with the most ready members; their
-   * containers are removed in the background. Returns the evicted member ids.
+   * Evicts `n` members to make room for a create that cannot take one
+   * (docs/warm-pool.md): synchronously, their reservations ended. Ready
+   * members go first, from the template with the most ready members, the
+   * oldest first; their containers are removed in the background. Then
+   * members still being started: each is cancelled (its container is
+   * removed as soon as its start returns), so a refill never holds room a
+   * create needs. Returns the evicted member ids.
    */
   evict(n: number): string[] {
     const evicted: Member[] = [];
@@ -189,7 +209,15 @@ export class WarmPool {
     }
     if (evicted.length > 0) this.#opts.onChange?.();
     for (const member of evicted) void this.discard(member);
-    return evicted.map((m) => m.memberId);
+    const ids = evicted.map((m) => m.memberId as string);
+    for (const starting of this.#starting) {
+      if (ids.length >= n) break;
+      if (starting.cancelled) continue;
+      starting.cancelled = true;
+      starting.release();
+      ids.push(starting.memberId);
+    }
+    return ids;
   }
 
   /** The engine reports a member's container gone or exited: a ready one is dropped (and replaced). */
@@ -237,19 +265,25 @@ export class WarmPool {
       const [name] = short;
       const reservation = this.#opts.reserve(this.#opts.resources);
       if (!reservation.ok) return; // full: a later claim or refill tries again
+      const starting: Starting = { memberId: this.#opts.newMemberId(), release: reservation.release, cancelled: false };
+      this.#starting.add(starting);
       try {
-        const member = await this.#startMember(name, reservation.release);
-        if (this.#stopped) {
+        const member = await this.#startMember(name, starting.memberId, reservation.release);
+        this.#starting.delete(starting);
+        if (this.#stopped || starting.cancelled) {
           reservation.release();
           this.#owned.delete(member.memberId);
           await this.#remove(member);
-          return;
+          if (this.#stopped) return;
+          continue; // evicted while starting: its room went to a create; the next round finds out whether there is room again
         }
         this.#failing.delete(name);
         this.#ready.get(name)?.push(member);
         this.#opts.onChange?.();
       } catch (err) {
+        this.#starting.delete(starting);
         reservation.release();
+        if (starting.cancelled) continue; // its failure does not count against the template: nobody waits for it
         const { baseMs, maxMs } = this.#opts.retry ?? { baseMs: 1_000, maxMs: 60_000 };
         const failures = (this.#failing.get(name)?.failures ?? 0) + 1;
         const retryInMs = Math.min(maxMs, baseMs * 2 ** Math.min(failures - 1, 20));
@@ -275,8 +309,7 @@ export class WarmPool {
     this.#retryTimer.unref();
   }
 
-  async #startMember(name: string, release: () => void): Promise<Member> {
-    const memberId = this.#opts.newMemberId();
+  async #startMember(name: string, memberId: SandboxId, release: () => void): Promise<Member> {
     this.#owned.add(memberId);
     try {
       return await this.#startOwned(name, memberId, release);
