@@ -73,12 +73,12 @@ export function boundedTimeout(timeoutMs: number, now = Date.now()): number {
 export class DeadlinePassedError extends UnavailableError {}
 
 /**
- * Throws {@link DeadlinePassedError} when the deadline of the request being
- * served has passed at `now`. Called where queued work is about to act (the
- * start of a command's turn in a sandbox's mailbox), with the `now` that work
- * will use, so that nothing it writes is stamped after its caller gave up.
+ * Throws {@link DeadlinePassedError} when `deadline` (by default the
+ * deadline of the request being served) has passed at `now`. Called where a
+ * command arrives and where queued work is about to act (the start of a
+ * command's turn in a sandbox's mailbox), with the `now` that work will use,
+ * so that nothing it writes is stamped after its caller gave up.
  */
-export function throwIfDeadlinePassed(what: string, now = Date.now()): void {
-  const deadline = currentDeadline();
+export function throwIfDeadlinePassed(what: string, now = Date.now(), deadline = currentDeadline()): void {
   if (isExpired(deadline, now)) throw new DeadlinePassedError(`${what}: dropped, its request's deadline passed ${now - deadline!} ms before its turn`);
 }

@@ -26,7 +26,7 @@ import { randomUUID } from "node:crypto";
 import { startApiService } from "../../src/api/service.js";
 import type { CorralConfig } from "../../src/config.js";
 import type { DriverEvent, PauseMode, SandboxDriver } from "../../src/drivers/types.js";
-import { DeadlinePassedError, isExpired, readDeadline, withDeadline } from "../../src/deadline-header.js";
+import { DeadlinePassedError, readDeadline, throwIfDeadlinePassed, withDeadline } from "../../src/deadline-header.js";
 import { CapacityExhaustedError, UnavailableError, toCorralError } from "../../src/errors.js";
 import { backoffMs } from "../../src/lifecycle/backoff.js";
 import { untilAvailable } from "../../src/nats/wait.js";
@@ -222,6 +222,7 @@ export class NodeActor {
       pauseMode,
       ledger: this.#ledger,
       warm: () => this.#warm?.pool.counts() ?? null,
+      warmStarting: () => this.#warm?.pool.startingTotal() ?? 0,
       heartbeatMs: opts.config.heartbeatMs,
       log: this.#log,
     });
@@ -446,28 +447,13 @@ export class NodeActor {
 
   async #answerCommand(msg: Msg): Promise<void> {
     const deadline = readDeadline(msg.headers);
-    if (isExpired(deadline)) {
-      // Its caller has gone (this node was stalled, or the command queued):
-      // dropped before acting, so no ghost create and no late deadline move.
-      this.#log.warn({ subject: msg.subject, deadline, lateMs: Date.now() - deadline! }, "command past its deadline dropped");
-      return;
-    }
     let reply: NodeReply;
     try {
-      const command = parseNodeCommand(msg.subject, msg.data);
-      if (command.op === "reconcile") reply = { ok: true, summary: await this.reconcile() };
-      else if (command.op === "drain") reply = { ok: true, node: await this.#lease.setDrain(command.drain) };
-      else if (this.#fence.check()) throw new UnavailableError(`node ${this.nodeId} has lost its lease and admits no work until it is renewed; retry later`);
-      else if (command.op === "create") {
-        if (this.#lease.draining) throw new CapacityExhaustedError(`node ${this.nodeId} is draining`);
-        // The deadline goes with the command into the sandbox's mailbox, which checks it again when its turn comes.
-        reply = await withDeadline(deadline, () => runCreate(this.#createDeps, command.sandboxId, command.spec));
-      } else {
-        if (this.#lease.draining && this.#needsCapacity(command)) throw new CapacityExhaustedError(`node ${this.nodeId} is draining: a resume that needs new capacity is not admitted`);
-        reply = await withDeadline(deadline, () => runSandboxCommand(this.#commandDeps, command));
-      }
+      reply = await this.#runCommand(msg, deadline);
     } catch (raw) {
       if (raw instanceof DeadlinePassedError) {
+        // Its caller has gone (this node was stalled, or the command queued):
+        // dropped before acting, so no ghost create and no late deadline move.
         this.#log.warn({ subject: msg.subject, deadline, reason: raw.message }, "command past its deadline dropped");
         return;
       }
@@ -477,6 +463,22 @@ export class NodeActor {
       reply = failure(err);
     }
     if (msg.reply) msg.respond(encodeNodeReply(reply));
+  }
+
+  /** One command; past `deadline` on arrival it is dropped (DeadlinePassedError). */
+  async #runCommand(msg: Msg, deadline: number | null): Promise<NodeReply> {
+    throwIfDeadlinePassed(`command ${msg.subject}`, Date.now(), deadline);
+    const command = parseNodeCommand(msg.subject, msg.data);
+    if (command.op === "reconcile") return { ok: true, summary: await this.reconcile() };
+    if (command.op === "drain") return { ok: true, node: await this.#lease.setDrain(command.drain) };
+    if (this.#fence.check()) throw new UnavailableError(`node ${this.nodeId} has lost its lease and admits no work until it is renewed; retry later`);
+    if (command.op === "create") {
+      if (this.#lease.draining) throw new CapacityExhaustedError(`node ${this.nodeId} is draining`);
+      // The deadline goes with the command into the sandbox's mailbox, which checks it again when its turn comes.
+      return withDeadline(deadline, () => runCreate(this.#createDeps, command.sandboxId, command.spec));
+    }
+    if (this.#lease.draining && this.#needsCapacity(command)) throw new CapacityExhaustedError(`node ${this.nodeId} is draining: a resume that needs new capacity is not admitted`);
+    return withDeadline(deadline, () => runSandboxCommand(this.#commandDeps, command));
   }
 
   /** A resume of a paused sandbox whose pause released its quota (`pause-mode stop`). */
