@@ -10,13 +10,14 @@
  */
 import {
   DiscardPolicy,
+  JetStreamApiError,
   RetentionPolicy,
   StorageType,
   jetstreamManager,
   type JetStreamManager,
   type StreamConfig,
 } from "@nats-io/jetstream";
-import { Kvm, type KV } from "@nats-io/kv";
+import { Kvm, type KV, type KvOptions } from "@nats-io/kv";
 import { nanos, type NatsConnection } from "@nats-io/nats-core";
 import { DEFAULTS, type CorralConfig } from "../config.js";
 import { logger } from "../log.js";
@@ -31,13 +32,31 @@ export const SANDBOX_HISTORY = 2;
 /** The JetStream stream behind a KV bucket. */
 export const kvStream = (bucket: string) => `KV_${bucket}`;
 
+/** nats-server's answers to a stream add that lost a creation race to another process's add of the same stream. */
+const LOST_CREATION_RACE = new Set([10058 /* stream name already in use */, 10065 /* subjects overlap with an existing stream */]);
+
+/**
+ * `Kvm.create`, safe to race: nats.js adds the bucket's stream when its info
+ * says it is absent, so two processes opening a new bucket at once both add
+ * it, and nats-server 2.9 refuses the later add (name in use, or its subjects
+ * overlapping the stream just made). The bucket exists then: it is opened.
+ */
+async function createKv(nc: NatsConnection, bucket: string, opts: Partial<KvOptions>): Promise<KV> {
+  try {
+    return await new Kvm(nc).create(bucket, opts);
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && LOST_CREATION_RACE.has(err.code))) throw err;
+    return new Kvm(nc).create(bucket, opts);
+  }
+}
+
 /**
  * Opens `corral_sandboxes`: file storage, history 2, no max-age (expiry is
  * Corral's own `endAt`/tombstone timers), at least `config.replicas` replicas.
  */
 export async function openSandboxBucket(nc: NatsConnection, config: Pick<CorralConfig, "replicas"> = DEFAULTS): Promise<KV> {
   try {
-    const kv = await new Kvm(nc).create(SANDBOX_BUCKET, { history: SANDBOX_HISTORY, storage: StorageType.File, replicas: config.replicas });
+    const kv = await createKv(nc, SANDBOX_BUCKET, { history: SANDBOX_HISTORY, storage: StorageType.File, replicas: config.replicas });
     await reconcileStream(await jetstreamManager(nc), kvStream(SANDBOX_BUCKET), {}, config.replicas);
     return kv;
   } catch (err) {
@@ -55,7 +74,7 @@ export async function openSandboxBucket(nc: NatsConnection, config: Pick<CorralC
  */
 export async function openSettingsBucket(nc: NatsConnection, bucket: string, config: Pick<CorralConfig, "replicas"> = DEFAULTS): Promise<KV> {
   try {
-    const kv = await new Kvm(nc).create(bucket, { history: 1, storage: StorageType.File, replicas: config.replicas });
+    const kv = await createKv(nc, bucket, { history: 1, storage: StorageType.File, replicas: config.replicas });
     await reconcileStream(await jetstreamManager(nc), kvStream(bucket), {}, config.replicas);
     return kv;
   } catch (err) {
@@ -81,7 +100,7 @@ export async function openNodeBucket(nc: NatsConnection, config: CorralConfig): 
   const op = `open bucket ${NODE_BUCKET}`;
   try {
     const maxAgeMs = nodeRecordMaxAgeMs(config);
-    const kv = await new Kvm(nc).create(NODE_BUCKET, { history: 1, ttl: maxAgeMs, storage: StorageType.File, replicas: config.replicas });
+    const kv = await createKv(nc, NODE_BUCKET, { history: 1, ttl: maxAgeMs, storage: StorageType.File, replicas: config.replicas });
     // An existing bucket keeps the max-age it was made with; a changed lease
     // must reach it, or nodes would expire on the old lease.
     await reconcileStream(await jetstreamManager(nc), kvStream(NODE_BUCKET), { max_age: nanos(maxAgeMs) }, config.replicas);
